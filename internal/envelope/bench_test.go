@@ -1,0 +1,147 @@
+package envelope
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// typicalRecord is the record the performance targets speak of: 10 attributes, a 200-byte message.
+func typicalRecord() plog.Logs {
+	return build(func(res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) {
+		res.Attributes().PutStr("service.name", "checkout")
+		res.Attributes().PutStr("host.name", "web-1")
+		res.Attributes().PutInt("process.pid", 4242)
+		scope.SetName("app.checkout")
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
+		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+		a := lr.Attributes()
+		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+		a.PutStr("user_id", "u-12345")
+		a.PutStr("http.method", "POST")
+		a.PutStr("http.route", "/api/v1/orders")
+		a.PutInt("http.status_code", 201)
+		a.PutDouble("duration_ms", 12.5)
+		a.PutBool("cache_hit", false)
+		a.PutStr("order_id", "ord-0001")
+		a.PutInt("items", 3)
+		a.PutEmptyMap("customer").PutStr("tier", "gold")
+	})
+}
+
+// typicalAsMap is the same record as the map a naive encoder would build before calling encoding/json.
+func typicalAsMap(e *Entry) map[string]any {
+	return map[string]any{
+		"log": map[string]any{
+			"context": map[string]any{"correlation_id": "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", "message_id": e.MessageID(),
+				"user_id": "u-12345", "trace_id": "0102030405060708090a0b0c0d0e0f10", "span_id": "0102030405060708"},
+			"data": map[string]any{"http.method": "POST", "http.route": "/api/v1/orders", "http.status_code": 201,
+				"duration_ms": 12.5, "cache_hit": false, "order_id": "ord-0001", "items": 3, "customer": map[string]any{"tier": "gold"}},
+			"diagnostics": map[string]any{"origin": "otlp", "service": "checkout", "host": "web-1", "pid": 4242},
+			"level":       "INFO", "logger": "app.checkout", "message": e.Message(), "timestamp": "2026-01-02T03:04:05.000Z",
+		},
+		"schema_version": "1.1",
+	}
+}
+
+func TestEncode_TypicalRecordDoesNotAllocate(t *testing.T) {
+	ld := typicalRecord()
+	res, scope, lr := first(ld)
+	var e Entry
+	buf := make([]byte, 0, 4096)
+	allocs := testing.AllocsPerRun(200, func() {
+		e.Reset(res, scope, lr, receivedAt)
+		buf = e.AppendJSONLine(buf[:0])
+	})
+	if allocs != 0 {
+		t.Fatalf("encoding a typical record allocates %.1f times; want 0", allocs)
+	}
+	// The fast path must produce the same document as encoding/json of the equivalent map.
+	var ours, theirs any
+	if err := json.Unmarshal(buf, &ours); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := json.Marshal(typicalAsMap(&e))
+	_ = json.Unmarshal(ref, &theirs)
+	if !jsonEqual(ours, theirs) {
+		t.Fatalf("documents differ:\nours   %s\ntheirs %s", buf, ref)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func BenchmarkEncode(b *testing.B) {
+	ld := typicalRecord()
+	res, scope, lr := first(ld)
+	var e Entry
+	e.Reset(res, scope, lr, receivedAt)
+	size := len(e.AppendJSONLine(nil))
+
+	var oursNs float64
+	b.Run("json_line/ours", func(b *testing.B) {
+		buf := make([]byte, 0, 4096)
+		b.ReportAllocs()
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			e.Reset(res, scope, lr, receivedAt)
+			buf = e.AppendJSONLine(buf[:0])
+		}
+		oursNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("json_line/encoding_json_map", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			out, _ := json.Marshal(typicalAsMap(&e))
+			_ = out
+		}
+		theirs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		if oursNs > 0 {
+			b.ReportMetric(theirs/oursNs, "x_slower_than_ours")
+		}
+	})
+	for name, enc := range map[string]func(e *Entry, dst []byte) []byte{
+		"json":   (*Entry).AppendJSON,
+		"text":   (*Entry).AppendText,
+		"pretty": func(e *Entry, dst []byte) []byte { return e.AppendPretty(dst, PrettyOptions{Colors: true, Location: time.UTC}) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			buf := make([]byte, 0, 4096)
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Reset(res, scope, lr, receivedAt)
+				buf = enc(&e, buf[:0])
+			}
+		})
+	}
+}
+
+func BenchmarkEncodeBatch100(b *testing.B) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	src := typicalRecord().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	for i := 0; i < 100; i++ {
+		lr := sl.LogRecords().AppendEmpty()
+		src.CopyTo(lr)
+		lr.Attributes().PutStr("order_id", "ord-"+strconv.Itoa(i))
+	}
+	var e Entry
+	buf := make([]byte, 0, 128*1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = e.AppendJSONLine(buf) })
+	}
+}

@@ -1,0 +1,258 @@
+package envelope
+
+import (
+	"encoding/hex"
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// SchemaVersion is the fapilog envelope schema written by AppendJSONLine.
+const SchemaVersion = "1.1"
+
+const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// AppendJSON appends the bare envelope object (the form sent to HTTP, Loki, CloudWatch and PostgreSQL):
+// compact, keys sorted at every level, no trailing newline.
+func (e *Entry) AppendJSON(dst []byte) []byte {
+	start := len(dst)
+	dst = append(dst, `{"context":`...)
+	dst, idStart := e.appendContext(dst)
+	dst = append(dst, `,"data":`...)
+	dst = e.appendData(dst)
+	dst = append(dst, `,"diagnostics":`...)
+	dst = e.appendDiagnostics(dst)
+	dst = append(dst, `,"level":`...)
+	dst = appendJSONString(dst, e.level)
+	dst = append(dst, `,"logger":`...)
+	dst = appendJSONString(dst, e.logger)
+	dst = append(dst, `,"message":`...)
+	dst = e.appendMessage(dst)
+	if e.hasTags {
+		dst = append(dst, `,"tags":`...)
+		dst = e.scratch.appendValue(dst, e.tags, 1)
+	}
+	dst = append(dst, `,"timestamp":"`...)
+	tsStart := len(dst)
+	dst = appendTimestamp(dst, e.timestamp)
+	tsEnd := len(dst)
+	dst = append(dst, `"}`...)
+
+	if idStart >= 0 {
+		skip := [2]byteRange{{idStart - start, idStart - start + uuidLen}, {tsStart - start, tsEnd - start}}
+		n := 1
+		if e.syntheticTime {
+			n = 2
+		}
+		e.messageIDHash.id = deriveMessageID(dst[start:], skip[:n]...)
+		e.messageIDHash.ready = true
+		copy(dst[idStart:], e.messageIDHash.id[:])
+	}
+	return dst
+}
+
+// appendContext writes the context object. When the message_id must be derived and is not known yet, it
+// writes a placeholder and returns its offset (else -1); AppendJSON fills it in.
+func (e *Entry) appendContext(dst []byte) ([]byte, int) {
+	dst = append(dst, `{"correlation_id":`...)
+	dst = e.appendOptional(dst, e.context.correlationID, "null")
+	dst = append(dst, `,"message_id":`...)
+	idStart := -1
+	switch {
+	case e.context.messageID.ok:
+		dst = e.scratch.appendValue(dst, e.context.messageID.value, 2)
+	case e.messageIDHash.ready:
+		dst = append(dst, '"')
+		dst = append(dst, e.messageIDHash.id[:]...)
+		dst = append(dst, '"')
+	default:
+		dst = append(dst, '"')
+		idStart = len(dst)
+		dst = append(dst, make([]byte, uuidLen)...) // placeholder, filled in by AppendJSON
+		dst = append(dst, '"')
+	}
+	dst = e.appendOptionalField(dst, "request_id", e.context.requestID)
+	if !e.spanID.IsEmpty() {
+		dst = append(dst, `,"span_id":"`...)
+		dst = hex.AppendEncode(dst, e.spanID[:])
+		dst = append(dst, '"')
+	}
+	dst = e.appendOptionalField(dst, "tenant_id", e.context.tenantID)
+	if !e.traceID.IsEmpty() {
+		dst = append(dst, `,"trace_id":"`...)
+		dst = hex.AppendEncode(dst, e.traceID[:])
+		dst = append(dst, '"')
+	}
+	dst = e.appendOptionalField(dst, "user_id", e.context.userID)
+	return append(dst, '}'), idStart
+}
+
+// AppendJSONLine appends the envelope as fapilog's stdout_json / rotating_file line:
+// {"log":{...},"schema_version":"1.1"} and a newline.
+func (e *Entry) AppendJSONLine(dst []byte) []byte {
+	dst = append(dst, `{"log":`...)
+	dst = e.AppendJSON(dst)
+	dst = append(dst, `,"schema_version":"`+SchemaVersion+`"}`...)
+	return append(dst, '\n')
+}
+
+// MessageID returns the envelope's message_id: the record's own (log.record.uid or message_id attribute) or
+// the one derived from its content.
+func (e *Entry) MessageID() string {
+	if e.context.messageID.ok {
+		return e.context.messageID.value.AsString()
+	}
+	return string(e.derivedMessageID())
+}
+
+func (e *Entry) derivedMessageID() []byte {
+	if !e.messageIDHash.ready {
+		e.idScratch = e.AppendJSON(e.idScratch[:0])
+	}
+	return e.messageIDHash.id[:]
+}
+
+func (e *Entry) appendOptional(dst []byte, o optionalValue, absent string) []byte {
+	if !o.ok {
+		return append(dst, absent...)
+	}
+	return e.scratch.appendValue(dst, o.value, 2)
+}
+
+func (e *Entry) appendOptionalField(dst []byte, key string, o optionalValue) []byte {
+	if !o.ok {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	return e.scratch.appendValue(dst, o.value, 2)
+}
+
+func (e *Entry) appendMessage(dst []byte) []byte {
+	if e.hasMessageBody {
+		return e.appendRenderedBody(dst)
+	}
+	return appendJSONString(dst, e.message)
+}
+
+// appendRenderedBody writes a body that is neither string nor map as the message text (lists as compact JSON).
+// Such bodies are rare, so this path may allocate.
+func (e *Entry) appendRenderedBody(dst []byte) []byte {
+	v := e.messageBody
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		dst = append(dst, '"')
+		dst = strconv.AppendInt(dst, v.Int(), 10)
+		return append(dst, '"')
+	case pcommon.ValueTypeBool:
+		dst = append(dst, '"')
+		dst = strconv.AppendBool(dst, v.Bool())
+		return append(dst, '"')
+	}
+	return appendJSONString(dst, v.AsString())
+}
+
+// appendData writes record attributes (without those lifted into the envelope) merged with the fields of a
+// map body (without its message key). On a key present in both, the attribute wins.
+func (e *Entry) appendData(dst []byte) []byte {
+	kvs := e.collectData(e.scratch.take(1))
+	dst = e.scratch.appendSortedObject(dst, kvs, 1)
+	e.scratch.give(1, kvs)
+	return dst
+}
+
+// collectData appends the data fields, attributes first so that they win over body fields of the same name.
+func (e *Entry) collectData(kvs []keyedValue) []keyedValue {
+	for k, v := range e.attributes.All() {
+		if bit := liftBitOfAttribute(k); bit != 0 && e.liftedAttrs&bit != 0 {
+			continue
+		}
+		kvs = append(kvs, keyedValue{k, v})
+	}
+	if e.hasBodyData {
+		for k, v := range e.bodyData.All() {
+			if k == e.messageKey && e.messageKey != "" {
+				continue
+			}
+			kvs = append(kvs, keyedValue{k, v})
+		}
+	}
+	return kvs
+}
+
+func (e *Entry) appendDiagnostics(dst []byte) []byte {
+	d := &e.diag
+	dst = append(dst, '{')
+	if d.env.ok {
+		dst = append(dst, `"env":`...)
+		dst = e.scratch.appendValue(dst, d.env.value, 2)
+		dst = append(dst, ',')
+	}
+	if e.exception.present() {
+		dst = append(dst, `"exception":{`...)
+		sep := false
+		for _, f := range [...]struct {
+			key string
+			val optionalValue
+		}{{"error.message", e.exception.errMessage}, {"error.stack", e.exception.errStack}, {"error.type", e.exception.errType}} {
+			if !f.val.ok {
+				continue
+			}
+			if sep {
+				dst = append(dst, ',')
+			}
+			sep = true
+			dst = appendJSONString(dst, f.key)
+			dst = append(dst, ':')
+			dst = e.scratch.appendValue(dst, f.val.value, 3)
+		}
+		dst = append(dst, `},`...)
+	}
+	if d.host.ok {
+		dst = append(dst, `"host":`...)
+		dst = e.scratch.appendValue(dst, d.host.value, 2)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"origin":"`+Origin+`"`...)
+	if d.pid.ok {
+		dst = append(dst, `,"pid":`...)
+		dst = e.scratch.appendValue(dst, d.pid.value, 2)
+	}
+	if e.resource.Len() > bitCount(e.liftedRes) {
+		dst = e.appendOtherResource(dst)
+	}
+	if d.service.ok {
+		dst = append(dst, `,"service":`...)
+		dst = e.scratch.appendValue(dst, d.service.value, 2)
+	}
+	if d.version.ok {
+		dst = append(dst, `,"version":`...)
+		dst = e.scratch.appendValue(dst, d.version.value, 2)
+	}
+	return append(dst, '}')
+}
+
+func (e *Entry) appendOtherResource(dst []byte) []byte {
+	kvs := e.scratch.take(2)
+	for k, v := range e.resource.All() {
+		if bit := liftBitOfResource(k); bit != 0 && e.liftedRes&bit != 0 {
+			continue
+		}
+		kvs = append(kvs, keyedValue{k, v})
+	}
+	if len(kvs) > 0 {
+		dst = append(dst, `,"resource":`...)
+		dst = e.scratch.appendSortedObject(dst, kvs, 2)
+	}
+	e.scratch.give(2, kvs)
+	return dst
+}
+
+func bitCount(x uint32) int {
+	n := 0
+	for ; x != 0; x &= x - 1 {
+		n++
+	}
+	return n
+}

@@ -1,0 +1,374 @@
+package envelope
+
+import (
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Canonical level names, fapilog's vocabulary.
+const (
+	LevelTrace    = "TRACE"
+	LevelDebug    = "DEBUG"
+	LevelInfo     = "INFO"
+	LevelWarning  = "WARNING"
+	LevelError    = "ERROR"
+	LevelCritical = "CRITICAL"
+)
+
+// DefaultLogger is the logger name of a record that names none, as in fapilog.
+const DefaultLogger = "root"
+
+// Origin is the value of diagnostics.origin for every record that came in over OTLP.
+const Origin = "otlp"
+
+// Record attributes that the envelope lifts out of data into context, logger, tags or diagnostics.exception.
+// A bit is set in Entry.liftedAttrs only when the attribute's value was actually used, so that an attribute
+// shadowed by a preferred source (logger.name when the scope has a name) stays visible in data.
+const (
+	liftRecordUID uint32 = 1 << iota
+	liftMessageID
+	liftCorrelationID
+	liftRequestID
+	liftUserID
+	liftEndUserID
+	liftTenantID
+	liftLoggerName
+	liftExceptionType
+	liftExceptionMessage
+	liftExceptionStack
+	liftTags
+)
+
+func liftBitOfAttribute(key string) uint32 {
+	switch key {
+	case "log.record.uid":
+		return liftRecordUID
+	case "message_id":
+		return liftMessageID
+	case "correlation_id":
+		return liftCorrelationID
+	case "request_id":
+		return liftRequestID
+	case "user_id":
+		return liftUserID
+	case "enduser.id":
+		return liftEndUserID
+	case "tenant_id":
+		return liftTenantID
+	case "logger.name":
+		return liftLoggerName
+	case "exception.type":
+		return liftExceptionType
+	case "exception.message":
+		return liftExceptionMessage
+	case "exception.stacktrace":
+		return liftExceptionStack
+	case "tags":
+		return liftTags
+	}
+	return 0
+}
+
+// Resource attributes that become named diagnostics fields instead of diagnostics.resource entries.
+const (
+	liftServiceName uint32 = 1 << iota
+	liftEnvironmentName
+	liftEnvironment
+	liftServiceVersion
+	liftHostName
+	liftProcessPID
+)
+
+func liftBitOfResource(key string) uint32 {
+	switch key {
+	case "service.name":
+		return liftServiceName
+	case "deployment.environment.name":
+		return liftEnvironmentName
+	case "deployment.environment":
+		return liftEnvironment
+	case "service.version":
+		return liftServiceVersion
+	case "host.name":
+		return liftHostName
+	case "process.pid":
+		return liftProcessPID
+	}
+	return 0
+}
+
+// Entry is one record seen as a fapilog envelope. It keeps references into the pdata record rather than copies,
+// so Reset costs no allocation; an Entry is reused record after record and is not safe for concurrent use.
+// The record must not change while the Entry refers to it.
+type Entry struct {
+	timestamp time.Time
+	// syntheticTime is set when the record carried no timestamp and the receive time was used; the derived
+	// message_id then ignores the timestamp so that a retried record keeps its id.
+	syntheticTime bool
+
+	level   string
+	message string
+	// messageBody is the body when it is neither a string nor a map; rendered as text on demand.
+	messageBody    pcommon.Value
+	hasMessageBody bool
+	// bodyData is the map body, whose keys other than messageKey go to data.
+	bodyData    pcommon.Map
+	hasBodyData bool
+	messageKey  string
+	logger      string
+
+	context       contextFields
+	traceID       pcommon.TraceID
+	spanID        pcommon.SpanID
+	attributes    pcommon.Map
+	liftedAttrs   uint32
+	resource      pcommon.Map
+	liftedRes     uint32
+	diag          diagnosticsFields
+	exception     exceptionFields
+	tags          pcommon.Value
+	hasTags       bool
+	messageIDHash messageIDState
+
+	scratch sortScratch
+	// idScratch holds the bare envelope encoded only to derive message_id for the text and pretty encodings.
+	idScratch []byte
+}
+
+type optionalValue struct {
+	value pcommon.Value
+	ok    bool
+}
+
+func (o *optionalValue) set(v pcommon.Value) {
+	o.value, o.ok = v, true
+}
+
+type contextFields struct {
+	messageID     optionalValue
+	correlationID optionalValue
+	requestID     optionalValue
+	userID        optionalValue
+	tenantID      optionalValue
+}
+
+type diagnosticsFields struct {
+	service, env, version, host, pid optionalValue
+}
+
+type exceptionFields struct {
+	errType, errMessage, errStack optionalValue
+}
+
+func (x *exceptionFields) present() bool {
+	return x.errType.ok || x.errMessage.ok || x.errStack.ok
+}
+
+// Reset points the entry at a new record. receivedAt stands in for the timestamp when the record has neither
+// Timestamp nor ObservedTimestamp.
+func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
+	scratch, idScratch := e.scratch, e.idScratch
+	*e = Entry{scratch: scratch, idScratch: idScratch}
+
+	switch {
+	case record.Timestamp() != 0:
+		e.timestamp = record.Timestamp().AsTime()
+	case record.ObservedTimestamp() != 0:
+		e.timestamp = record.ObservedTimestamp().AsTime()
+	default:
+		e.timestamp = receivedAt
+		e.syntheticTime = true
+	}
+	e.level = levelOf(record.SeverityText(), record.SeverityNumber())
+	e.setBody(record.Body())
+	e.traceID = record.TraceID()
+	e.spanID = record.SpanID()
+	e.attributes = record.Attributes()
+	e.liftAttributes()
+	e.logger = scope.Name()
+	if e.logger == "" {
+		if v, ok := e.attributes.Get("logger.name"); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+			e.logger = v.Str()
+			e.liftedAttrs |= liftLoggerName
+		} else {
+			e.logger = DefaultLogger
+		}
+	}
+	e.resource = resource.Attributes()
+	e.liftResource()
+}
+
+func (e *Entry) setBody(body pcommon.Value) {
+	switch body.Type() {
+	case pcommon.ValueTypeStr:
+		e.message = body.Str()
+	case pcommon.ValueTypeMap:
+		e.bodyData, e.hasBodyData = body.Map(), true
+		for _, key := range [...]string{"message", "msg"} {
+			if v, ok := e.bodyData.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+				e.message, e.messageKey = v.Str(), key
+				break
+			}
+		}
+	case pcommon.ValueTypeEmpty:
+	default:
+		e.messageBody, e.hasMessageBody = body, true
+	}
+}
+
+func (e *Entry) liftAttributes() {
+	ctx := &e.context
+	for k, v := range e.attributes.All() {
+		switch liftBitOfAttribute(k) {
+		case liftRecordUID:
+			ctx.messageID.set(v)
+		case liftMessageID:
+			if !ctx.messageID.ok {
+				ctx.messageID.set(v)
+			}
+		case liftCorrelationID:
+			ctx.correlationID.set(v)
+		case liftRequestID:
+			ctx.requestID.set(v)
+			e.liftedAttrs |= liftRequestID
+		case liftUserID:
+			ctx.userID.set(v)
+		case liftEndUserID:
+			if !ctx.userID.ok {
+				ctx.userID.set(v)
+			}
+		case liftTenantID:
+			ctx.tenantID.set(v)
+			e.liftedAttrs |= liftTenantID
+		case liftExceptionType:
+			e.exception.errType.set(v)
+			e.liftedAttrs |= liftExceptionType
+		case liftExceptionMessage:
+			e.exception.errMessage.set(v)
+			e.liftedAttrs |= liftExceptionMessage
+		case liftExceptionStack:
+			e.exception.errStack.set(v)
+			e.liftedAttrs |= liftExceptionStack
+		case liftTags:
+			if isStringList(v) {
+				e.tags, e.hasTags = v, true
+				e.liftedAttrs |= liftTags
+			}
+		}
+	}
+	// Preferred sources are decided after the scan because attribute order is arbitrary.
+	if v, ok := e.attributes.Get("log.record.uid"); ok {
+		ctx.messageID.set(v)
+		e.liftedAttrs |= liftRecordUID
+	} else if ctx.messageID.ok {
+		e.liftedAttrs |= liftMessageID
+	}
+	if v, ok := e.attributes.Get("user_id"); ok {
+		ctx.userID.set(v)
+		e.liftedAttrs |= liftUserID
+	} else if ctx.userID.ok {
+		e.liftedAttrs |= liftEndUserID
+	}
+	if ctx.correlationID.ok {
+		e.liftedAttrs |= liftCorrelationID
+	} else if ctx.requestID.ok {
+		ctx.correlationID = ctx.requestID
+	}
+}
+
+func isStringList(v pcommon.Value) bool {
+	if v.Type() != pcommon.ValueTypeSlice {
+		return false
+	}
+	sl := v.Slice()
+	for i := 0; i < sl.Len(); i++ {
+		if sl.At(i).Type() != pcommon.ValueTypeStr {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Entry) liftResource() {
+	d := &e.diag
+	var envFallback optionalValue
+	for k, v := range e.resource.All() {
+		switch liftBitOfResource(k) {
+		case liftServiceName:
+			d.service.set(v)
+			e.liftedRes |= liftServiceName
+		case liftEnvironmentName:
+			d.env.set(v)
+			e.liftedRes |= liftEnvironmentName
+		case liftEnvironment:
+			envFallback.set(v)
+		case liftServiceVersion:
+			d.version.set(v)
+			e.liftedRes |= liftServiceVersion
+		case liftHostName:
+			d.host.set(v)
+			e.liftedRes |= liftHostName
+		case liftProcessPID:
+			d.pid.set(v)
+			e.liftedRes |= liftProcessPID
+		}
+	}
+	if !d.env.ok && envFallback.ok {
+		d.env = envFallback
+		e.liftedRes |= liftEnvironment
+	}
+}
+
+// levelOf maps OTLP severity to fapilog's level names.
+func levelOf(text string, number plog.SeverityNumber) string {
+	if text != "" {
+		switch {
+		case strings.EqualFold(text, "warn"), strings.EqualFold(text, "warning"):
+			return LevelWarning
+		case strings.EqualFold(text, "fatal"), strings.EqualFold(text, "critical"):
+			return LevelCritical
+		case strings.EqualFold(text, "info"):
+			return LevelInfo
+		case strings.EqualFold(text, "debug"):
+			return LevelDebug
+		case strings.EqualFold(text, "error"):
+			return LevelError
+		case strings.EqualFold(text, "trace"):
+			return LevelTrace
+		}
+		return strings.ToUpper(text)
+	}
+	switch {
+	case number >= 1 && number <= 8:
+		return LevelDebug
+	case number >= 9 && number <= 12:
+		return LevelInfo
+	case number >= 13 && number <= 16:
+		return LevelWarning
+	case number >= 17 && number <= 20:
+		return LevelError
+	case number >= 21:
+		return LevelCritical
+	}
+	return LevelInfo
+}
+
+// Time is the record's own time (Timestamp, else ObservedTimestamp, else the receive time).
+func (e *Entry) Time() time.Time { return e.timestamp }
+
+// Level is the fapilog level name.
+func (e *Entry) Level() string { return e.level }
+
+// Logger is the logger name.
+func (e *Entry) Logger() string { return e.logger }
+
+// Message is the envelope's message.
+func (e *Entry) Message() string {
+	if e.hasMessageBody {
+		return e.messageBody.AsString()
+	}
+	return e.message
+}

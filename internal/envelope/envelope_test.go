@@ -1,0 +1,458 @@
+package envelope
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+var receivedAt = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+
+// build makes one record; mutate fills in what the case needs.
+func build(mutate func(res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord)) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	sl := rl.ScopeLogs().AppendEmpty()
+	lr := sl.LogRecords().AppendEmpty()
+	mutate(rl.Resource(), sl.Scope(), lr)
+	return ld
+}
+
+func first(ld plog.Logs) (pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {
+	rl := ld.ResourceLogs().At(0)
+	sl := rl.ScopeLogs().At(0)
+	return rl.Resource(), sl.Scope(), sl.LogRecords().At(0)
+}
+
+func entryOf(ld plog.Logs) *Entry {
+	var e Entry
+	res, scope, lr := first(ld)
+	e.Reset(res, scope, lr, receivedAt)
+	return &e
+}
+
+// decoded encodes the record as bare envelope JSON and decodes it back.
+func decoded(t *testing.T, ld plog.Logs) map[string]any {
+	t.Helper()
+	out := entryOf(ld).AppendJSON(nil)
+	require.True(t, json.Valid(out), "invalid JSON: %s", out)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(out, &m))
+	return m
+}
+
+func TestEnvelope_MappingRules(t *testing.T) {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 678_900_000, time.UTC)
+	tests := []struct {
+		name   string
+		mutate func(res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord)
+		check  func(t *testing.T, env map[string]any)
+	}{
+		{"timestamp from Timestamp, RFC 3339 UTC millis", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(ts.In(time.FixedZone("X", 3600))))
+			lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ts.Add(time.Hour)))
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "2026-01-02T03:04:05.678Z", env["timestamp"]) }},
+		{"timestamp falls back to ObservedTimestamp", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ts))
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "2026-01-02T03:04:05.678Z", env["timestamp"]) }},
+		{"timestamp falls back to receive time", func(pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {},
+			func(t *testing.T, env map[string]any) { assert.Equal(t, "2026-05-06T07:08:09.000Z", env["timestamp"]) }},
+		{"level from severity text, upper-cased", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetSeverityText("error")
+			lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "ERROR", env["level"]) }},
+		{"severity text WARN becomes WARNING", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetSeverityText("Warn")
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "WARNING", env["level"]) }},
+		{"severity text FATAL becomes CRITICAL", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetSeverityText("FATAL")
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "CRITICAL", env["level"]) }},
+		{"unknown severity text kept upper-cased", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetSeverityText("notice")
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "NOTICE", env["level"]) }},
+		{"level unset is INFO", func(pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {},
+			func(t *testing.T, env map[string]any) { assert.Equal(t, "INFO", env["level"]) }},
+		{"message from string body", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Body().SetStr("user signed in")
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "user signed in", env["message"]) }},
+		{"map body: message key to message, others to data", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			m := lr.Body().SetEmptyMap()
+			m.PutStr("message", "from map")
+			m.PutInt("count", 3)
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "from map", env["message"])
+			assert.Equal(t, map[string]any{"count": float64(3)}, env["data"])
+		}},
+		{"map body: msg key used when message absent", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			m := lr.Body().SetEmptyMap()
+			m.PutStr("msg", "short form")
+			m.PutStr("k", "v")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "short form", env["message"])
+			assert.Equal(t, map[string]any{"k": "v"}, env["data"])
+		}},
+		{"map body: attribute wins over body field of the same name", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Body().SetEmptyMap().PutStr("k", "from body")
+			lr.Attributes().PutStr("k", "from attributes")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "", env["message"])
+			assert.Equal(t, map[string]any{"k": "from attributes"}, env["data"])
+		}},
+		{"other bodies rendered as text", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			s := lr.Body().SetEmptySlice()
+			s.AppendEmpty().SetStr("a")
+			s.AppendEmpty().SetInt(1)
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, `["a",1]`, env["message"]) }},
+		{"int body rendered as text", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Body().SetInt(42)
+		}, func(t *testing.T, env map[string]any) { assert.Equal(t, "42", env["message"]) }},
+		{"logger from scope name", func(_ pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) {
+			scope.SetName("app.db")
+			lr.Attributes().PutStr("logger.name", "ignored")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "app.db", env["logger"])
+			assert.Equal(t, map[string]any{"logger.name": "ignored"}, env["data"], "a shadowed logger.name stays visible")
+		}},
+		{"logger from logger.name attribute", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("logger.name", "payments")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "payments", env["logger"])
+			assert.Empty(t, env["data"])
+		}},
+		{"logger defaults to root", func(pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {},
+			func(t *testing.T, env map[string]any) { assert.Equal(t, "root", env["logger"]) }},
+		{"message_id from log.record.uid", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("message_id", "m-2")
+			lr.Attributes().PutStr("log.record.uid", "01J0000000000000000000000")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "01J0000000000000000000000", ctxOf(env)["message_id"])
+			assert.Equal(t, map[string]any{"message_id": "m-2"}, env["data"])
+		}},
+		{"message_id from message_id attribute", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("message_id", "m-2")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "m-2", ctxOf(env)["message_id"])
+			assert.Empty(t, env["data"])
+		}},
+		{"message_id derived is a UUID", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Body().SetStr("x")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, ctxOf(env)["message_id"])
+		}},
+		{"correlation_id from attribute", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("correlation_id", "c-1")
+			lr.Attributes().PutStr("request_id", "r-1")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "c-1", ctxOf(env)["correlation_id"])
+			assert.Equal(t, "r-1", ctxOf(env)["request_id"])
+		}},
+		{"correlation_id falls back to request_id", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("request_id", "r-1")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "r-1", ctxOf(env)["correlation_id"])
+			assert.Equal(t, "r-1", ctxOf(env)["request_id"])
+			assert.Empty(t, env["data"])
+		}},
+		{"correlation_id null when absent", func(pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {},
+			func(t *testing.T, env map[string]any) {
+				c := ctxOf(env)
+				v, present := c["correlation_id"]
+				assert.True(t, present)
+				assert.Nil(t, v)
+				assert.NotContains(t, c, "trace_id")
+				assert.NotContains(t, c, "user_id")
+			}},
+		{"trace_id and span_id as hex", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetTraceID(pcommon.TraceID{0x01, 0x23, 15: 0xff})
+			lr.SetSpanID(pcommon.SpanID{0xab, 7: 0x01})
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "012300000000000000000000000000ff", ctxOf(env)["trace_id"])
+			assert.Equal(t, "ab00000000000001", ctxOf(env)["span_id"])
+		}},
+		{"user_id, tenant_id and enduser.id", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("enduser.id", "u-9")
+			lr.Attributes().PutStr("tenant_id", "t-1")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, "u-9", ctxOf(env)["user_id"])
+			assert.Equal(t, "t-1", ctxOf(env)["tenant_id"])
+			assert.Empty(t, env["data"])
+		}},
+		{"user_id wins over enduser.id", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("enduser.id", "u-9")
+			lr.Attributes().PutInt("user_id", 7)
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, float64(7), ctxOf(env)["user_id"])
+			assert.Equal(t, map[string]any{"enduser.id": "u-9"}, env["data"])
+		}},
+		{"diagnostics from resource", func(res pcommon.Resource, _ pcommon.InstrumentationScope, _ plog.LogRecord) {
+			a := res.Attributes()
+			a.PutStr("service.name", "checkout")
+			a.PutStr("deployment.environment.name", "prod")
+			a.PutStr("deployment.environment", "legacy")
+			a.PutStr("service.version", "1.2.3")
+			a.PutStr("host.name", "web-1")
+			a.PutInt("process.pid", 4242)
+			a.PutStr("cloud.region", "eu-west-1")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, map[string]any{
+				"origin": "otlp", "service": "checkout", "env": "prod", "version": "1.2.3", "host": "web-1", "pid": float64(4242),
+				"resource": map[string]any{"cloud.region": "eu-west-1", "deployment.environment": "legacy"},
+			}, env["diagnostics"])
+		}},
+		{"env falls back to deployment.environment", func(res pcommon.Resource, _ pcommon.InstrumentationScope, _ plog.LogRecord) {
+			res.Attributes().PutStr("deployment.environment", "staging")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, map[string]any{"origin": "otlp", "env": "staging"}, env["diagnostics"])
+		}},
+		{"exception attributes to diagnostics.exception", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.Attributes().PutStr("exception.type", "ValueError")
+			lr.Attributes().PutStr("exception.message", "bad value")
+			lr.Attributes().PutStr("exception.stacktrace", "Traceback...\n  line 1")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, map[string]any{"error.type": "ValueError", "error.message": "bad value", "error.stack": "Traceback...\n  line 1"},
+				env["diagnostics"].(map[string]any)["exception"])
+			assert.Empty(t, env["data"])
+		}},
+		{"data keeps nested maps, slices, bytes as base64", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			a := lr.Attributes()
+			a.PutEmptyMap("user").PutStr("id", "u1")
+			sl := a.PutEmptySlice("items")
+			sl.AppendEmpty().SetInt(1)
+			sl.AppendEmpty().SetEmptyMap().PutBool("ok", true)
+			a.PutEmptyBytes("raw").FromRaw([]byte{0xde, 0xad})
+			a.PutDouble("ratio", 0.25)
+			a.PutEmpty("nothing")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, map[string]any{
+				"user":    map[string]any{"id": "u1"},
+				"items":   []any{float64(1), map[string]any{"ok": true}},
+				"raw":     "3q0=",
+				"ratio":   0.25,
+				"nothing": nil,
+			}, env["data"])
+		}},
+		{"tags from a list of strings", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			sl := lr.Attributes().PutEmptySlice("tags")
+			sl.AppendEmpty().SetStr("billing")
+			sl.AppendEmpty().SetStr("audit")
+		}, func(t *testing.T, env map[string]any) {
+			assert.Equal(t, []any{"billing", "audit"}, env["tags"])
+			assert.Empty(t, env["data"])
+		}},
+		{"tags that are not all strings stay in data", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			sl := lr.Attributes().PutEmptySlice("tags")
+			sl.AppendEmpty().SetInt(1)
+		}, func(t *testing.T, env map[string]any) {
+			assert.NotContains(t, env, "tags")
+			assert.Equal(t, map[string]any{"tags": []any{float64(1)}}, env["data"])
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, decoded(t, build(tt.mutate)))
+		})
+	}
+}
+
+func ctxOf(env map[string]any) map[string]any { return env["context"].(map[string]any) }
+
+func TestEnvelope_KeysSortedAtEveryLevelAndCompact(t *testing.T) {
+	ld := build(func(res pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+		lr.Body().SetStr("hi")
+		lr.Attributes().PutStr("zeta", "z")
+		n := lr.Attributes().PutEmptyMap("alpha")
+		n.PutInt("b", 2)
+		n.PutInt("a", 1)
+		lr.Attributes().PutStr("log.record.uid", "id-1")
+		res.Attributes().PutStr("service.name", "svc")
+	})
+	got := string(entryOf(ld).AppendJSON(nil))
+	want := `{"context":{"correlation_id":null,"message_id":"id-1"},"data":{"alpha":{"a":1,"b":2},"zeta":"z"},` +
+		`"diagnostics":{"origin":"otlp","service":"svc"},"level":"INFO","logger":"root","message":"hi","timestamp":"2026-01-02T03:04:05.000Z"}`
+	assert.Equal(t, want, got)
+}
+
+func TestEnvelope_JSONLineWrapsEnvelopeWithSchemaVersion(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) { lr.Body().SetStr("hi") })
+	e := entryOf(ld)
+	line := e.AppendJSONLine(nil)
+	require.True(t, strings.HasSuffix(string(line), "}\n"))
+	assert.Equal(t, `{"log":`+string(e.AppendJSON(nil))+`,"schema_version":"1.1"}`+"\n", string(line))
+}
+
+func TestEnvelope_Escaping(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`say "hi"`, `"say \"hi\""`},
+		{`back\slash`, `"back\\slash"`},
+		{"line\nbreak\ttab\rcr\bbs\fff", `"line\nbreak\ttab\rcr\bbs\fff"`},
+		{"nul\x00 esc\x1b", `"nul\u0000 esc\u001b"`},
+		{"bad \xff utf8 \xc3", "\"bad \uFFFD utf8 \uFFFD\""},
+		{"js \u2028 \u2029", `"js \u2028 \u2029"`},
+		{"raw ünïcödé 日本 😀", `"raw ünïcödé 日本 😀"`},
+		{"del \x7f", "\"del \x7f\""},
+	}
+	for _, tt := range tests {
+		got := string(appendJSONString(nil, tt.in))
+		assert.Equal(t, tt.want, got, "input %q", tt.in)
+		assert.True(t, json.Valid([]byte(got)))
+	}
+}
+
+func TestEnvelope_NonFiniteFloatsBecomeStrings(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.Attributes().PutDouble("nan", math.NaN())
+		lr.Attributes().PutDouble("inf", math.Inf(1))
+		lr.Attributes().PutDouble("ninf", math.Inf(-1))
+		lr.Attributes().PutDouble("tiny", 1e-9)
+		lr.Attributes().PutDouble("huge", 1e300)
+	})
+	env := decoded(t, ld)
+	assert.Equal(t, map[string]any{"nan": "NaN", "inf": "Infinity", "ninf": "-Infinity", "tiny": 1e-9, "huge": 1e300}, env["data"])
+	assert.Contains(t, string(entryOf(ld).AppendJSON(nil)), `"tiny":1e-9`)
+}
+
+func TestEnvelope_MessageIDIsDeterministicAndContentBound(t *testing.T) {
+	mk := func(body string, attr string) plog.Logs {
+		return build(func(res pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+			lr.Body().SetStr(body)
+			lr.Attributes().PutStr("k", attr)
+			res.Attributes().PutStr("service.name", "svc")
+		})
+	}
+	id := func(ld plog.Logs) string { return entryOf(ld).MessageID() }
+	a := id(mk("hello", "v"))
+	assert.Equal(t, a, id(mk("hello", "v")), "same record, same id")
+	assert.NotEqual(t, a, id(mk("hello!", "v")), "body changes the id")
+	assert.NotEqual(t, a, id(mk("hello", "w")), "attributes change the id")
+
+	// Every encoding carries the same id.
+	e := entryOf(mk("hello", "v"))
+	assert.Contains(t, string(e.AppendText(nil)), a)
+	e = entryOf(mk("hello", "v"))
+	assert.Contains(t, string(e.AppendJSONLine(nil)), a)
+
+	// A record without any timestamp keeps its id when it is re-encoded later (a retry).
+	noTime := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) { lr.Body().SetStr("x") })
+	var e1, e2 Entry
+	res, scope, lr := first(noTime)
+	e1.Reset(res, scope, lr, receivedAt)
+	e2.Reset(res, scope, lr, receivedAt.Add(time.Minute))
+	assert.Equal(t, e1.MessageID(), e2.MessageID())
+	assert.NotEqual(t, string(e1.AppendJSON(nil)), string(e2.AppendJSON(nil)), "the timestamps themselves differ")
+}
+
+func TestEnvelope_ResetClearsPreviousRecord(t *testing.T) {
+	var e Entry
+	withAll := build(func(res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) {
+		scope.SetName("s")
+		lr.Attributes().PutStr("correlation_id", "c")
+		lr.Attributes().PutStr("exception.type", "E")
+		res.Attributes().PutStr("service.name", "svc")
+		lr.Body().SetEmptyMap().PutStr("message", "m")
+	})
+	empty := build(func(pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {})
+	res, scope, lr := first(withAll)
+	e.Reset(res, scope, lr, receivedAt)
+	_ = e.AppendJSON(nil)
+	res, scope, lr = first(empty)
+	e.Reset(res, scope, lr, receivedAt)
+	got := string(e.AppendJSON(nil))
+	fresh := string(entryOf(empty).AppendJSON(nil))
+	assert.Equal(t, fresh, got)
+}
+
+func TestEnvelope_Text(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+		lr.Body().SetStr("user signed in")
+		lr.SetSeverityText("warn")
+		lr.Attributes().PutStr("log.record.uid", "id-1")
+		lr.Attributes().PutEmptyMap("user").PutStr("id", "u1")
+	})
+	got := string(entryOf(ld).AppendText(nil))
+	want := `context={"correlation_id":null,"message_id":"id-1"} data={"user":{"id":"u1"}} diagnostics={"origin":"otlp"} ` +
+		`level=WARNING logger=root message="user signed in" timestamp=2026-01-02T03:04:05.000Z` + "\n"
+	assert.Equal(t, want, got)
+}
+
+func TestEnvelope_Pretty(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+		lr.Body().SetStr("payment failed")
+		lr.SetSeverityNumber(plog.SeverityNumberError)
+		scope.SetName("billing")
+		lr.Attributes().PutStr("correlation_id", "c-1")
+		u := lr.Attributes().PutEmptyMap("user")
+		u.PutStr("id", "u1")
+		u.PutStr("name", "Ada Lovelace")
+		lr.Attributes().PutInt("amount", 12)
+		lr.Attributes().PutStr("exception.stacktrace", "Traceback\n  at x")
+	})
+	plain := string(entryOf(ld).AppendPretty(nil, PrettyOptions{Location: time.UTC}))
+	assert.Equal(t, "2026-01-02 03:04:05 | ERROR    | payment failed logger=billing correlation_id=c-1 amount=12 user.id=u1 user.name='Ada Lovelace'\n"+
+		"    Traceback\n      at x\n", plain)
+
+	colored := string(entryOf(ld).AppendPretty(nil, PrettyOptions{Colors: true, Location: time.UTC}))
+	assert.Contains(t, colored, "| \x1b[31mERROR   \x1b[0m |")
+
+	for level, code := range map[string]string{"DEBUG": "90", "INFO": "34", "WARNING": "33", "ERROR": "31", "CRITICAL": "1;31"} {
+		ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) { lr.SetSeverityText(level) })
+		assert.Contains(t, string(entryOf(ld).AppendPretty(nil, PrettyOptions{Colors: true})), "\x1b["+code+"m"+level)
+	}
+	local := time.FixedZone("UTC+2", 2*3600)
+	assert.True(t, strings.HasPrefix(string(entryOf(ld).AppendPretty(nil, PrettyOptions{Location: local})), "2026-01-02 05:04:05 |"))
+}
+
+func TestEnvelope_Field(t *testing.T) {
+	ld := build(func(res pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+		lr.Body().SetStr("hi")
+		lr.Attributes().PutStr("http.method", "GET")
+		lr.Attributes().PutEmptyMap("geo").PutStr("region", "eu")
+		lr.Attributes().PutStr("correlation_id", "c-1")
+		lr.Attributes().PutInt("count", 3)
+		res.Attributes().PutStr("service.name", "svc")
+		res.Attributes().PutStr("k8s.pod.name", "pod-1")
+	})
+	e := entryOf(ld)
+	for path, want := range map[string]string{
+		"level": "INFO", "message": "hi", "logger": "root", "timestamp": "2026-01-02T03:04:05.000Z",
+		"context.correlation_id": "c-1", "diagnostics.service": "svc", "diagnostics.origin": "otlp",
+		"diagnostics.resource.k8s.pod.name": "pod-1", "data.http.method": "GET", "data.geo.region": "eu",
+		"data.count": "3", "data.geo": `{"region":"eu"}`,
+	} {
+		got, ok := e.Field(path)
+		assert.True(t, ok, path)
+		assert.Equal(t, want, got, path)
+	}
+	for _, absent := range []string{"data.correlation_id", "data.nope", "context.user_id", "diagnostics.env", "nope", "diagnostics.resource.service.name"} {
+		_, ok := e.Field(absent)
+		assert.False(t, ok, absent)
+	}
+	id, ok := e.Field("context.message_id")
+	assert.True(t, ok)
+	assert.Len(t, id, 36)
+}
+
+func TestEnvelope_ForEachVisitsEveryRecordInOrder(t *testing.T) {
+	ld := plog.NewLogs()
+	for r := 0; r < 2; r++ {
+		sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+		for i := 0; i < 3; i++ {
+			sl.LogRecords().AppendEmpty().Body().SetStr(string(rune('a' + r*3 + i)))
+		}
+	}
+	var got []string
+	var e Entry
+	ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { got = append(got, e.Message()) })
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "f"}, got)
+}

@@ -1,0 +1,20 @@
+package envelope
+
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// ForEach resets e to every record of ld in order and calls fn with it. receivedAt stands in for missing
+// timestamps (see Reset). fn must not keep e beyond the call.
+func ForEach(ld plog.Logs, receivedAt time.Time, e *Entry, fn func(e *Entry, record plog.LogRecord)) {
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				e.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
+				fn(e, lr)
+			}
+		}
+	}
+}

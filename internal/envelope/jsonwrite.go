@@ -1,0 +1,220 @@
+package envelope
+
+import (
+	"encoding/base64"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// safeASCII marks the bytes that are copied verbatim into a JSON string.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendJSONString appends s as a JSON string: raw UTF-8, control characters escaped, invalid UTF-8 replaced by
+// U+FFFD, and U+2028/U+2029 escaped so that the output is also safe to embed in JavaScript.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = appendJSONStringBody(dst, s)
+	return append(dst, '"')
+}
+
+func appendJSONStringBody(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		// Skip 8 plain ASCII bytes at a time; most log text is nothing else.
+		for i+8 <= len(s) && plainASCII8(s, i) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if safeASCII[c] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(dst, s[start:]...)
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// plainASCII8 reports whether the 8 bytes of s at i are ASCII with nothing to escape: no control character,
+// quote or backslash (SWAR: each test sets a byte's high bit where it matches).
+func plainASCII8(s string, i int) bool {
+	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	control := (x - 0x20*lsb8) & ^x
+	quote := hasZeroByte(x ^ '"'*lsb8)
+	backslash := hasZeroByte(x ^ '\\'*lsb8)
+	return (x|control|quote|backslash)&msb8 == 0
+}
+
+func hasZeroByte(v uint64) uint64 { return (v - lsb8) & ^v & msb8 }
+
+// appendJSONFloat writes f the way encoding/json does; NaN and infinities, which JSON cannot express, become
+// the strings "NaN", "Infinity" and "-Infinity" so that the value is kept rather than the document broken.
+func appendJSONFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-Infinity"`...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Shorten e-09 to e-9, as encoding/json does.
+		n := len(dst) - start
+		if n >= 4 && dst[len(dst)-4] == 'e' && dst[len(dst)-3] == '-' && dst[len(dst)-2] == '0' {
+			dst[len(dst)-2] = dst[len(dst)-1]
+			dst = dst[:len(dst)-1]
+		}
+	}
+	return dst
+}
+
+// keyedValue is one map entry waiting to be written in key order.
+type keyedValue struct {
+	key   string
+	value pcommon.Value
+}
+
+func compareKeys(a, b keyedValue) int { return strings.Compare(a.key, b.key) }
+
+// sortKeyed orders entries by key, stably, so that among duplicates the first listed comes first.
+func sortKeyed(kvs []keyedValue) { slices.SortStableFunc(kvs, compareKeys) }
+
+// sortScratch holds one reusable slice per nesting depth so that sorting map keys does not allocate once warm.
+type sortScratch struct {
+	levels [][]keyedValue
+}
+
+func (s *sortScratch) take(depth int) []keyedValue {
+	for len(s.levels) <= depth {
+		s.levels = append(s.levels, make([]keyedValue, 0, 16))
+	}
+	return s.levels[depth][:0]
+}
+
+func (s *sortScratch) give(depth int, kv []keyedValue) {
+	clear(kv) // drop references into pdata so a finished batch can be collected
+	s.levels[depth] = kv[:0]
+}
+
+// appendValue writes a pdata value as JSON; maps are written with sorted keys at every level.
+func (s *sortScratch) appendValue(dst []byte, v pcommon.Value, depth int) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendJSONString(dst, v.Str())
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(dst, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return appendJSONFloat(dst, v.Double())
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(dst, v.Bool())
+	case pcommon.ValueTypeBytes:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes().AsRaw())
+		return append(dst, '"')
+	case pcommon.ValueTypeMap:
+		return s.appendMap(dst, v.Map(), depth)
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		dst = append(dst, '[')
+		for i := 0; i < sl.Len(); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = s.appendValue(dst, sl.At(i), depth+1)
+		}
+		return append(dst, ']')
+	default:
+		return append(dst, "null"...)
+	}
+}
+
+func (s *sortScratch) appendMap(dst []byte, m pcommon.Map, depth int) []byte {
+	kvs := s.take(depth)
+	for k, v := range m.All() {
+		kvs = append(kvs, keyedValue{k, v})
+	}
+	dst = s.appendSortedObject(dst, kvs, depth)
+	s.give(depth, kvs)
+	return dst
+}
+
+// appendSortedObject sorts kvs and writes them as an object. The sort is stable and later duplicates of a key
+// are skipped, so when callers list the preferred source first, it wins.
+func (s *sortScratch) appendSortedObject(dst []byte, kvs []keyedValue, depth int) []byte {
+	sortKeyed(kvs)
+	dst = append(dst, '{')
+	for i, kv := range kvs {
+		if i > 0 {
+			if kv.key == kvs[i-1].key {
+				continue
+			}
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, kv.key)
+		dst = append(dst, ':')
+		dst = s.appendValue(dst, kv.value, depth+1)
+	}
+	return append(dst, '}')
+}
