@@ -113,9 +113,11 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 	for name, enc := range map[string]func(e *Entry, dst []byte) []byte{
-		"json":   (*Entry).AppendJSON,
-		"text":   (*Entry).AppendText,
-		"pretty": func(e *Entry, dst []byte) []byte { return e.AppendPretty(dst, PrettyOptions{Colors: true, Location: time.UTC}) },
+		"json": (*Entry).AppendJSON,
+		"text": (*Entry).AppendText,
+		"pretty": func(e *Entry, dst []byte) []byte {
+			return e.AppendPretty(dst, PrettyOptions{Colors: true, Location: time.UTC})
+		},
 	} {
 		b.Run(name, func(b *testing.B) {
 			buf := make([]byte, 0, 4096)
