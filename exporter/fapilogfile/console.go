@@ -1,0 +1,40 @@
+package fapilogfile
+
+import (
+	"io"
+	"os"
+	"sync"
+)
+
+// consoleSink writes to stdout or stderr: one write per batch, nothing buffered across batches, no rotation.
+type consoleSink struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func (c *consoleSink) write(records []byte, _ []int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := c.out.Write(records)
+	return err
+}
+
+// isTerminal reports whether f is a character device (a terminal), the test fapilog's stdout_pretty applies.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// useColors resolves colors: auto means a terminal and no NO_COLOR variable (https://no-color.org).
+func useColors(mode string, out *os.File) bool {
+	switch mode {
+	case ColorsAlways:
+		return true
+	case ColorsNever:
+		return false
+	}
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	return out != nil && isTerminal(out)
+}

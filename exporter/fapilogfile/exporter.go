@@ -1,0 +1,88 @@
+package fapilogfile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+)
+
+// sink receives encoded batches; ends[i] is the offset just past record i.
+type sink interface {
+	write(records []byte, ends []int) error
+}
+
+type fileExporter struct {
+	cfg       *Config
+	telemetry component.TelemetrySettings
+	encoder   *encoder
+	sink      sink
+	rotator   *rotator
+	archiver  *archiver
+}
+
+func newFileExporter(cfg *Config, set component.TelemetrySettings) *fileExporter {
+	return &fileExporter{cfg: cfg, telemetry: set}
+}
+
+func (fe *fileExporter) start(context.Context, component.Host) error {
+	cfg := fe.cfg
+	pretty := envelope.PrettyOptions{Location: time.Local}
+	switch cfg.Path {
+	case PathStdout, PathStderr:
+		out := os.Stdout
+		if cfg.Path == PathStderr {
+			out = os.Stderr
+		}
+		pretty.Colors = useColors(cfg.Colors, out)
+		fe.sink = &consoleSink{out: out}
+	default:
+		pretty.Colors = useColors(cfg.Colors, nil)
+		path := cfg.filePath()
+		dir, name := filepath.Split(path)
+		ext := filepath.Ext(name)
+		loc := time.UTC
+		if cfg.LocalTime {
+			loc = time.Local
+		}
+		fe.archiver = newArchiver(archiverSettings{
+			dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
+			compress: cfg.compressRotated(), compressionLevel: cfg.CompressionLevel,
+			maxFiles: cfg.maxFiles(), maxTotalBytes: int64(cfg.MaxTotalBytes), maxAge: cfg.MaxAge,
+		}, fe.telemetry.Logger)
+		fe.rotator = newRotator(rotatorSettings{
+			path: path, writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
+			flushInterval: cfg.FlushInterval, fsync: cfg.Fsync,
+		}, fe.archiver, fe.telemetry.Logger)
+		if err := fe.rotator.start(); err != nil {
+			return err
+		}
+		fe.archiver.start()
+		fe.sink = fe.rotator
+	}
+	fe.encoder = newEncoder(cfg.format(), pretty)
+	return nil
+}
+
+func (fe *fileExporter) pushLogs(_ context.Context, ld plog.Logs) error {
+	batch := fe.encoder.encode(ld, time.Now())
+	defer fe.encoder.release(batch)
+	return fe.sink.write(batch.buf, batch.ends)
+}
+
+func (fe *fileExporter) shutdown(context.Context) error {
+	var err error
+	if fe.rotator != nil {
+		err = fe.rotator.shutdown()
+	}
+	if fe.archiver != nil {
+		fe.archiver.shutdown()
+	}
+	return err
+}

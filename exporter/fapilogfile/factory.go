@@ -1,0 +1,70 @@
+package fapilogfile
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+)
+
+const (
+	defaultFilenamePrefix   = "fapilog"
+	defaultMaxBytes         = 10 << 20
+	defaultCompressionLevel = 5
+	defaultFlushInterval    = time.Second
+)
+
+// NewFactory creates the fapilogfile exporter factory.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability))
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		TimeoutConfig:    exporterhelper.NewDefaultTimeoutConfig(),
+		QueueConfig:      configoptional.Some(newDefaultQueueConfig()),
+		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+		FilenamePrefix:   defaultFilenamePrefix,
+		Format:           FormatJSON,
+		Colors:           ColorsAuto,
+		MaxBytes:         confunits.ByteSize(defaultMaxBytes),
+		CompressionLevel: defaultCompressionLevel,
+		FlushInterval:    defaultFlushInterval,
+		WriteMode:        WriteModeBuffered,
+	}
+}
+
+// newDefaultQueueConfig batches up to 1000 records (flushed every 200 ms) so a busy pipeline costs one write per
+// batch, and uses a single consumer so that records reach the file in the order they were received.
+func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.NumConsumers = 1
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.FlushTimeout = 200 * time.Millisecond
+	batch.MinSize = 100
+	batch.MaxSize = 1000
+	q.Batch = configoptional.Some(batch)
+	return q
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	fe := newFileExporter(c, set.TelemetrySettings)
+	return exporterhelper.NewLogs(ctx, set, cfg, fe.pushLogs,
+		exporterhelper.WithStart(fe.start),
+		exporterhelper.WithShutdown(fe.shutdown),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+	)
+}

@@ -1,0 +1,16 @@
+// Code written by hand in the shape mdatagen generates (mdatagen is not served by the module proxy here).
+
+package metadata
+
+import (
+	"go.opentelemetry.io/collector/component"
+)
+
+var (
+	Type      = component.MustNewType("fapilogfile")
+	ScopeName = "github.com/fapilog/fapilog-otelcol/exporter/fapilogfile"
+)
+
+const (
+	LogsStability = component.StabilityLevelAlpha
+)

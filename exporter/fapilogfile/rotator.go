@@ -1,0 +1,289 @@
+package fapilogfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+)
+
+// rotatedTimeLayout is the UTC rotation time in rotated file names; names of one file family sort chronologically.
+const rotatedTimeLayout = "20060102-150405"
+
+// rotatorSettings is what the rotator needs from the configuration.
+type rotatorSettings struct {
+	path          string
+	writeMode     string
+	maxBytes      int64
+	interval      confunits.Interval
+	location      *time.Location
+	flushInterval time.Duration
+	fsync         bool
+}
+
+// rotator owns the active file: it writes batches, rotates by size and on interval boundaries (on a timer, so a
+// quiet file still rotates at midnight), and hands rotated files to the archiver.
+type rotator struct {
+	settings rotatorSettings
+	dir      string
+	base     string // file name without extension
+	ext      string
+	archiver *archiver
+	logger   *zap.Logger
+	now      func() time.Time
+
+	mu           sync.Mutex
+	out          fileWriter
+	nextBoundary time.Time
+	closed       bool
+	// lastStamp and lastSeq name the latest rotated file, to number several rotations within one second.
+	lastStamp string
+	lastSeq   int
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newRotator(s rotatorSettings, arch *archiver, logger *zap.Logger) *rotator {
+	dir, name := filepath.Split(s.path)
+	ext := filepath.Ext(name)
+	return &rotator{
+		settings: s, dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
+		archiver: arch, logger: logger, now: time.Now,
+	}
+}
+
+// start opens the active file (appending to an existing one) and starts the flush/rotation timer.
+func (r *rotator) start() error {
+	if err := os.MkdirAll(r.dir, directoryMode); err != nil {
+		return fmt.Errorf("creating directory %s: %w", r.dir, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if r.settings.interval.Enabled() {
+		// A file left by an earlier run that belongs to a past interval is rotated before anything new goes in.
+		if info, err := os.Stat(r.settings.path); err == nil && info.Size() > 0 && !r.settings.interval.Next(info.ModTime(), r.settings.location).After(now) {
+			if err := r.archiveActive(info.ModTime()); err != nil {
+				return err
+			}
+		}
+		r.nextBoundary = r.settings.interval.Next(now, r.settings.location)
+	}
+	if err := r.open(); err != nil {
+		return err
+	}
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	go r.runTimer()
+	return nil
+}
+
+func (r *rotator) open() error {
+	out, err := openFileWriter(r.settings.path, r.settings.writeMode)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", r.settings.path, err)
+	}
+	r.out = out
+	return nil
+}
+
+// write appends a batch. ends[i] is the offset just past record i in records. A record never straddles two
+// files; one larger than max_bytes goes alone into a fresh file.
+func (r *rotator) write(records []byte, ends []int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errors.New("file exporter is shut down")
+	}
+	if r.out == nil {
+		// An earlier write error closed the file; reopen so that a retry can succeed once the cause is gone.
+		if err := r.open(); err != nil {
+			return err
+		}
+	}
+	if r.settings.interval.Enabled() && !r.now().Before(r.nextBoundary) {
+		if err := r.rotateOnBoundary(); err != nil {
+			return err
+		}
+	}
+	spanStart, recordStart := 0, 0
+	for _, end := range ends {
+		if max := r.settings.maxBytes; max > 0 {
+			pending := int64(recordStart - spanStart)
+			if size := r.out.Size() + pending; size > 0 && size+int64(end-recordStart) > max {
+				if err := r.writeSpan(records[spanStart:recordStart]); err != nil {
+					return err
+				}
+				if err := r.rotate(); err != nil {
+					return err
+				}
+				spanStart = recordStart
+			}
+		}
+		recordStart = end
+	}
+	if err := r.writeSpan(records[spanStart:recordStart]); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case r.settings.fsync:
+		err = r.out.Sync()
+	case r.settings.flushInterval == 0:
+		err = r.out.Flush()
+	}
+	if err != nil {
+		r.abandon()
+		return fmt.Errorf("writing %s: %w", r.settings.path, err)
+	}
+	return nil
+}
+
+func (r *rotator) writeSpan(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if _, err := r.out.Write(p); err != nil {
+		r.abandon()
+		return fmt.Errorf("writing %s: %w", r.settings.path, err)
+	}
+	return nil
+}
+
+// abandon closes a file that failed a write; the buffered writer's error is sticky, so the next write reopens it.
+func (r *rotator) abandon() {
+	_ = r.out.Close()
+	r.out = nil
+}
+
+func (r *rotator) rotateOnBoundary() error {
+	r.nextBoundary = r.settings.interval.Next(r.now(), r.settings.location)
+	if r.out.Size() == 0 {
+		return nil // nothing to rotate; no empty rotated files
+	}
+	return r.rotate()
+}
+
+// rotate closes the active file, renames it to its rotated name and opens a fresh one.
+func (r *rotator) rotate() error {
+	if err := r.out.Close(); err != nil {
+		r.out = nil
+		return fmt.Errorf("closing %s for rotation: %w", r.settings.path, err)
+	}
+	r.out = nil
+	if err := r.archiveActive(r.now()); err != nil {
+		return err
+	}
+	return r.open()
+}
+
+// archiveActive renames the (closed) active file to <base>-<UTC time>[-N]<ext> and queues it for compression
+// and retention.
+func (r *rotator) archiveActive(at time.Time) error {
+	stamp := at.UTC().Format(rotatedTimeLayout)
+	n := 0
+	if stamp == r.lastStamp {
+		// Continue the second's sequence rather than reuse a number that retention has freed, which would
+		// put a newer file before older ones.
+		n = r.lastSeq + 1
+	}
+	for ; ; n++ {
+		name := r.base + "-" + stamp
+		if n > 0 {
+			name += "-" + strconv.Itoa(n)
+		}
+		target := filepath.Join(r.dir, name+r.ext)
+		if exists(target) || exists(target+gzipSuffix) {
+			continue
+		}
+		if err := os.Rename(r.settings.path, target); err != nil {
+			return fmt.Errorf("rotating %s: %w", r.settings.path, err)
+		}
+		r.lastStamp, r.lastSeq = stamp, n
+		r.archiver.rotated(target)
+		return nil
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// runTimer flushes the write buffer every flush_interval and rotates at interval boundaries even when nothing
+// is written (fapilog only checks on write).
+func (r *rotator) runTimer() {
+	defer close(r.done)
+	timer := time.NewTimer(r.untilNextTick())
+	defer timer.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-timer.C:
+		}
+		r.mu.Lock()
+		if !r.closed && r.out != nil {
+			if r.settings.interval.Enabled() && !r.now().Before(r.nextBoundary) {
+				if err := r.rotateOnBoundary(); err != nil {
+					r.logger.Error("Interval rotation failed; retrying on the next write", zap.Error(err))
+				}
+			}
+			if r.out != nil {
+				if err := r.out.Flush(); err != nil {
+					r.logger.Error("Flushing the log file failed", zap.String("path", r.settings.path), zap.Error(err))
+					r.abandon()
+				}
+			}
+		}
+		r.mu.Unlock()
+		timer.Reset(r.untilNextTick())
+	}
+}
+
+func (r *rotator) untilNextTick() time.Duration {
+	wait := time.Hour
+	if r.settings.flushInterval > 0 {
+		wait = r.settings.flushInterval
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.settings.interval.Enabled() {
+		if untilBoundary := r.nextBoundary.Sub(r.now()); untilBoundary < wait {
+			wait = max(untilBoundary, time.Millisecond)
+		}
+	}
+	return wait
+}
+
+// shutdown flushes and closes the active file.
+func (r *rotator) shutdown() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	var err error
+	if r.out != nil {
+		if r.settings.fsync {
+			err = r.out.Sync()
+		}
+		err = errors.Join(err, r.out.Close())
+		r.out = nil
+	}
+	r.mu.Unlock()
+	if r.stop != nil {
+		close(r.stop)
+		<-r.done
+	}
+	return err
+}

@@ -1,0 +1,321 @@
+package fapilogfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+)
+
+// lines builds a batch of records "<prefix>-<i>" padded to size bytes each (newline included).
+func lines(prefix string, n, size int) ([]byte, []int) {
+	var buf []byte
+	var ends []int
+	for i := 0; i < n; i++ {
+		rec := fmt.Sprintf("%s-%d", prefix, i)
+		rec += strings.Repeat(".", size-len(rec)-1) + "\n"
+		buf = append(buf, rec...)
+		ends = append(ends, len(buf))
+	}
+	return buf, ends
+}
+
+type testFamily struct {
+	dir      string
+	rotator  *rotator
+	archiver *archiver
+}
+
+func startFamily(t *testing.T, rs rotatorSettings, as archiverSettings) *testFamily {
+	t.Helper()
+	dir := t.TempDir()
+	rs.path = filepath.Join(dir, "app.jsonl")
+	if rs.writeMode == "" {
+		rs.writeMode = WriteModeBuffered
+	}
+	if rs.location == nil {
+		rs.location = time.UTC
+	}
+	as.dir, as.base, as.ext = dir, "app", ".jsonl"
+	if as.compressionLevel == 0 {
+		as.compressionLevel = 5
+	}
+	arch := newArchiver(as, zap.NewNop())
+	rot := newRotator(rs, arch, zap.NewNop())
+	require.NoError(t, rot.start())
+	arch.start()
+	f := &testFamily{dir: dir, rotator: rot, archiver: arch}
+	t.Cleanup(func() { f.stop() })
+	return f
+}
+
+func (f *testFamily) stop() {
+	_ = f.rotator.shutdown()
+	f.archiver.shutdown()
+}
+
+// files returns the names in the directory, sorted.
+func (f *testFamily) files(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(f.dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+func readMaybeGzip(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	if strings.HasSuffix(path, gzipSuffix) {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		require.NoError(t, err)
+		data, err = io.ReadAll(zr)
+		require.NoError(t, err)
+	}
+	return string(data)
+}
+
+// allContent concatenates every file of the family, oldest first, the active file last.
+func (f *testFamily) allContent(t *testing.T) string {
+	t.Helper()
+	rotated, err := f.archiver.listRotated()
+	require.NoError(t, err)
+	var sb strings.Builder
+	for _, r := range rotated {
+		sb.WriteString(readMaybeGzip(t, r.path))
+	}
+	if data, err := os.ReadFile(filepath.Join(f.dir, "app.jsonl")); err == nil {
+		sb.Write(data)
+	}
+	return sb.String()
+}
+
+func TestRotate_SizeRotationNeverSplitsARecord(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 1000, flushInterval: 0}, archiverSettings{})
+	buf, ends := lines("r", 25, 100) // 2500 bytes -> 10 records per file
+	require.NoError(t, f.rotator.write(buf, ends))
+	f.stop()
+
+	rotated, err := f.archiver.listRotated()
+	require.NoError(t, err)
+	assert.Len(t, rotated, 2)
+	for _, r := range rotated {
+		content := readMaybeGzip(t, r.path)
+		assert.Len(t, content, 1000, r.path)
+		assert.True(t, strings.HasSuffix(content, "\n"))
+	}
+	assert.Equal(t, string(buf), f.allContent(t), "every record once, in order")
+}
+
+func TestRotate_RecordLargerThanMaxBytesGoesAloneIntoNewFile(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 1000}, archiverSettings{})
+	small, smallEnds := lines("small", 3, 100)
+	big, _ := lines("big", 1, 5000)
+	after, _ := lines("after", 1, 100)
+	batch := append(append(append([]byte{}, small...), big...), after...)
+	ends := append(append([]int{}, smallEnds...), 300+5000, 300+5000+100)
+	require.NoError(t, f.rotator.write(batch, ends))
+	f.stop()
+
+	rotated, err := f.archiver.listRotated()
+	require.NoError(t, err)
+	require.Len(t, rotated, 2)
+	assert.Equal(t, string(small), readMaybeGzip(t, rotated[0].path))
+	assert.Equal(t, string(big), readMaybeGzip(t, rotated[1].path), "the big record is alone in its file")
+	active, _ := os.ReadFile(filepath.Join(f.dir, "app.jsonl"))
+	assert.Equal(t, string(after), string(active))
+}
+
+func TestRotate_RotatedNamesAreUTCTimestampsAndUnique(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 100}, archiverSettings{})
+	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600))
+	f.rotator.now = func() time.Time { return fixed }
+	buf, ends := lines("r", 4, 100)
+	require.NoError(t, f.rotator.write(buf, ends))
+	assert.Equal(t, []string{"app-20260102-020405-1.jsonl", "app-20260102-020405-2.jsonl", "app-20260102-020405.jsonl", "app.jsonl"}, f.files(t))
+	rotated, err := f.archiver.listRotated()
+	require.NoError(t, err)
+	var order []string
+	for _, r := range rotated {
+		order = append(order, readMaybeGzip(t, r.path)[:3])
+	}
+	assert.Equal(t, []string{"r-0", "r-1", "r-2"}, order, "same-second rotations keep their order")
+}
+
+func TestRotate_IntervalRotatesWithoutAnyWriteAtTheBoundary(t *testing.T) {
+	iv, err := confunits.ParseInterval("1s")
+	require.NoError(t, err)
+	f := startFamily(t, rotatorSettings{interval: iv, flushInterval: time.Hour}, archiverSettings{})
+	buf, ends := lines("before", 2, 50)
+	require.NoError(t, f.rotator.write(buf, ends))
+	// No further write: the timer alone must rotate at the next second boundary.
+	require.Eventually(t, func() bool {
+		rotated, _ := f.archiver.listRotated()
+		return len(rotated) == 1
+	}, 3*time.Second, 20*time.Millisecond)
+	rotated, _ := f.archiver.listRotated()
+	assert.Equal(t, string(buf), readMaybeGzip(t, rotated[0].path), "buffered records were flushed into the rotated file")
+
+	// An empty active file is not rotated at the following boundaries.
+	time.Sleep(1200 * time.Millisecond)
+	rotated, _ = f.archiver.listRotated()
+	assert.Len(t, rotated, 1)
+}
+
+func TestRotate_StaleFileFromAnEarlierIntervalIsRotatedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte("yesterday\n"), 0o640))
+	yesterday := time.Now().Add(-26 * time.Hour)
+	require.NoError(t, os.Chtimes(path, yesterday, yesterday))
+	daily, _ := confunits.ParseInterval("daily")
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, zap.NewNop())
+	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, interval: daily, location: time.UTC}, arch, zap.NewNop())
+	require.NoError(t, rot.start())
+	defer rot.shutdown()
+	rotated, err := arch.listRotated()
+	require.NoError(t, err)
+	require.Len(t, rotated, 1)
+	assert.Equal(t, yesterday.UTC().Format(rotatedTimeLayout), rotated[0].rotated.Format(rotatedTimeLayout))
+}
+
+func TestRetention_MaxFilesKeepsExactlyThatMany(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 100}, archiverSettings{maxFiles: 3})
+	buf, ends := lines("r", 10, 100) // 9 rotations
+	require.NoError(t, f.rotator.write(buf, ends))
+	f.stop()
+	rotated, err := f.archiver.listRotated()
+	require.NoError(t, err)
+	require.Len(t, rotated, 3, "max_files counts rotated files exactly (fapilog keeps one too many)")
+	assert.True(t, strings.HasPrefix(readMaybeGzip(t, rotated[0].path), "r-6"), "the newest are kept")
+	assert.True(t, strings.HasPrefix(readMaybeGzip(t, rotated[2].path), "r-8"))
+}
+
+func TestRetention_MaxTotalBytesCountsEveryRotatedFile(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 100}, archiverSettings{maxTotalBytes: 350})
+	buf, ends := lines("r", 8, 100)
+	require.NoError(t, f.rotator.write(buf, ends))
+	f.stop()
+	rotated, err := f.archiver.listRotated()
+	require.NoError(t, err)
+	var total int64
+	for _, r := range rotated {
+		total += r.size
+	}
+	assert.Len(t, rotated, 3, "3 x 100 bytes fit in 350, 4 would not")
+	assert.LessOrEqual(t, total, int64(350))
+}
+
+func TestRetention_MaxAgeDeletesOlderRotatedFiles(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	for _, name := range []string{"app-20260601-000000.jsonl.gz", "app-20260609-000000.jsonl", "app-20260610-110000.jsonl", "other-20200101-000000.jsonl", "app.jsonl"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o640))
+	}
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", maxAge: 48 * time.Hour}, zap.NewNop())
+	arch.now = func() time.Time { return now }
+	arch.enforceRetention()
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"app-20260609-000000.jsonl", "app-20260610-110000.jsonl", "other-20200101-000000.jsonl", "app.jsonl"}, names,
+		"only the family's rotated files older than max_age go; the active file and other families stay")
+}
+
+func TestCompression_GzipDecompressesToTheSameLines(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 1000}, archiverSettings{compress: true})
+	buf, ends := lines("r", 30, 100)
+	require.NoError(t, f.rotator.write(buf, ends))
+	f.stop()
+	for _, name := range f.files(t) {
+		if name == "app.jsonl" {
+			continue
+		}
+		assert.True(t, strings.HasSuffix(name, ".jsonl.gz"), "rotated file %s compressed, no leftovers", name)
+	}
+	assert.Equal(t, string(buf), f.allContent(t))
+}
+
+func TestCompression_FailureKeepsTheUncompressedFile(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "app-20260102-030405.jsonl")
+	require.NoError(t, os.WriteFile(src, []byte("keep me\n"), 0o640))
+	// A directory where the temporary archive must go makes compression fail.
+	require.NoError(t, os.Mkdir(src+gzipSuffix+".tmp", 0o750))
+	assert.Error(t, gzipFile(src, 5))
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me\n", string(data))
+	assert.NoFileExists(t, src+gzipSuffix)
+}
+
+func TestWrite_ErrorsSurfaceAndAreRetryable(t *testing.T) {
+	arch := newArchiver(archiverSettings{dir: "/dev", base: "full"}, zap.NewNop())
+	rot := newRotator(rotatorSettings{path: "/dev/full", writeMode: WriteModeBuffered, location: time.UTC}, arch, zap.NewNop())
+	require.NoError(t, rot.start())
+	defer rot.shutdown()
+	buf, ends := lines("r", 3, 100)
+	err := rot.write(buf, ends)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no space left on device")
+	// The next attempt reopens the file and fails again with the real cause, not a stale buffered error.
+	assert.ErrorContains(t, rot.write(buf, ends), "no space left on device")
+}
+
+func TestWrite_BufferedRecordsReachTheFileOnFlushInterval(t *testing.T) {
+	f := startFamily(t, rotatorSettings{flushInterval: 50 * time.Millisecond}, archiverSettings{})
+	buf, ends := lines("r", 2, 60)
+	require.NoError(t, f.rotator.write(buf, ends))
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(filepath.Join(f.dir, "app.jsonl"))
+		return string(data) == string(buf)
+	}, 2*time.Second, 10*time.Millisecond)
+}
+
+func TestWrite_MmapModeWritesTheSameBytesAndRotates(t *testing.T) {
+	f := startFamily(t, rotatorSettings{writeMode: WriteModeMmap, maxBytes: 1000}, archiverSettings{})
+	buf, ends := lines("r", 25, 100)
+	require.NoError(t, f.rotator.write(buf, ends))
+	f.stop()
+	assert.Equal(t, string(buf), f.allContent(t), "no NUL padding, nothing lost")
+}
+
+func TestWrite_AppendsToAnExistingFileAfterRestart(t *testing.T) {
+	for _, mode := range []string{WriteModeBuffered, WriteModeMmap} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.jsonl")
+			for run := 0; run < 2; run++ {
+				arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, zap.NewNop())
+				rot := newRotator(rotatorSettings{path: path, writeMode: mode, location: time.UTC}, arch, zap.NewNop())
+				require.NoError(t, rot.start())
+				buf, ends := lines(fmt.Sprintf("run%d", run), 2, 50)
+				require.NoError(t, rot.write(buf, ends))
+				require.NoError(t, rot.shutdown())
+			}
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, 200, len(data))
+			assert.True(t, strings.HasPrefix(string(data), "run0-0") && strings.Contains(string(data), "run1-1"))
+		})
+	}
+}
