@@ -1,0 +1,51 @@
+# fapilog-otelcol: the front door. `make run` starts the collector with otelcol.yaml; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+TOOLS := $(CURDIR)/.tools/bin
+OCB_VERSION := v0.165.0
+OCB := $(TOOLS)/builder
+DIST := _build/otelcol-fapilog
+GO_SOURCES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './bench/*' -not -path './.tools/*')
+TEST_FLAGS ?= -count=1 -timeout 30m
+
+.PHONY: build run test unit e2e services bench lint fmt clean
+
+build: $(DIST)
+
+$(DIST): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
+	$(OCB) --config builder-config.yaml
+	@touch $(DIST)
+
+$(OCB):
+	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+run: build
+	./$(DIST) --config otelcol.yaml
+
+# Every test: unit, integration (real PostgreSQL) and end-to-end against the built distribution.
+test: build services
+	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./...
+
+unit:
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /e2e)
+
+e2e: build services
+	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./e2e/...
+
+# Installs (when missing) and starts the servers the integration tests talk to.
+services:
+	./scripts/services.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./exporter/... ./processor/... ./pkg/...
+	@if [ -f bench/go.mod ]; then cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf _build .tools

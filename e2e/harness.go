@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// BinaryEnv names a prebuilt distribution to test (make test sets it after `make build`).
+const BinaryEnv = "FAPILOG_OTELCOL_BINARY"
+
+var (
+	buildOnce   sync.Once
+	builtBinary string
+	buildErr    error
+)
+
+// repoRoot is the module root, found from this file's location.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// Binary returns the distribution to test: $FAPILOG_OTELCOL_BINARY when set, else a build made now with
+// `make build` (ocb), once per test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if path := os.Getenv(BinaryEnv); path != "" {
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(repoRoot(), path) // relative to the repository, as make passes it
+			}
+			builtBinary = path
+			_, buildErr = os.Stat(path)
+			return
+		}
+		cmd := exec.Command("make", "build")
+		cmd.Dir = repoRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("make build: %w\n%s", err, out)
+			return
+		}
+		builtBinary = filepath.Join(repoRoot(), "_build", "otelcol-fapilog")
+	})
+	if buildErr != nil {
+		t.Fatalf("the distribution is not available: %v", buildErr)
+	}
+	return builtBinary
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Collector is a running distribution.
+type Collector struct {
+	// GRPCEndpoint and HTTPEndpoint are the OTLP receiver's addresses (host:port).
+	GRPCEndpoint string
+	HTTPEndpoint string
+	// Dir is a scratch directory for the test's files; {{.Dir}} in the config template.
+	Dir        string
+	ConfigPath string
+	Stdout     *syncBuffer
+	Stderr     *syncBuffer
+
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+// ReceiverConfig is the OTLP receiver block every e2e config starts from; include it with {{.Receiver}}.
+const ReceiverConfig = `otlp:
+    protocols:
+      grpc:
+        endpoint: {{.GRPCEndpoint}}
+      http:
+        endpoint: {{.HTTPEndpoint}}`
+
+// Start renders configTemplate (text/template with .GRPCEndpoint, .HTTPEndpoint, .Dir, .Receiver and vars),
+// starts the distribution with it and waits until it is ready. The collector is stopped when the test ends.
+func Start(t testing.TB, configTemplate string, vars map[string]any) *Collector {
+	t.Helper()
+	c := &Collector{
+		GRPCEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		HTTPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		Dir:          t.TempDir(),
+	}
+	data := map[string]any{"GRPCEndpoint": c.GRPCEndpoint, "HTTPEndpoint": c.HTTPEndpoint, "Dir": c.Dir}
+	receiver := new(strings.Builder)
+	if err := template.Must(template.New("receiver").Parse(ReceiverConfig)).Execute(receiver, data); err != nil {
+		t.Fatal(err)
+	}
+	data["Receiver"] = receiver.String()
+	for k, v := range vars {
+		data[k] = v
+	}
+	rendered := new(strings.Builder)
+	tmpl, err := template.New("config").Option("missingkey=error").Parse(configTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tmpl.Execute(rendered, data); err != nil {
+		t.Fatal(err)
+	}
+	c.ConfigPath = filepath.Join(c.Dir, "otelcol.yaml")
+	if err := os.WriteFile(c.ConfigPath, []byte(rendered.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.launch(t)
+	t.Cleanup(func() {
+		if c.running() {
+			c.Stop(t)
+		}
+	})
+	return c
+}
+
+func (c *Collector) launch(t testing.TB) {
+	t.Helper()
+	c.Stdout, c.Stderr = &syncBuffer{}, &syncBuffer{}
+	c.cmd = exec.Command(Binary(t), "--config", c.ConfigPath)
+	c.cmd.Dir = c.Dir
+	c.cmd.Stdout, c.cmd.Stderr = c.Stdout, c.Stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("starting the collector: %v", err)
+	}
+	c.exited = make(chan struct{})
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.exited)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(c.Stderr.String(), "Everything is ready") {
+		select {
+		case <-c.exited:
+			t.Fatalf("the collector exited at start (%v):\n%s", c.err, c.Stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector did not become ready in 30s:\n%s", c.Stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *Collector) running() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends SIGTERM and waits for a clean exit, which drains in-memory queues and flushes exporters.
+func (c *Collector) Stop(t testing.TB) {
+	t.Helper()
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(60 * time.Second):
+		_ = c.cmd.Process.Kill()
+		t.Fatalf("the collector did not stop within 60s:\n%s", c.Stderr.String())
+	}
+	if c.err != nil {
+		t.Fatalf("the collector exited with %v:\n%s", c.err, c.Stderr.String())
+	}
+}
+
+// Kill stops the collector with SIGKILL, as a crash would.
+func (c *Collector) Kill(t testing.TB) {
+	t.Helper()
+	_ = c.cmd.Process.Kill()
+	<-c.exited
+}
+
+// Restart starts the collector again with the same configuration and ports.
+func (c *Collector) Restart(t testing.TB) {
+	t.Helper()
+	c.launch(t)
+}
+
+// SendGRPC exports ld over OTLP/gRPC.
+func (c *Collector) SendGRPC(t testing.TB, ld plog.Logs) {
+	t.Helper()
+	conn, err := grpc.NewClient(c.GRPCEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := plogotlp.NewGRPCClient(conn).Export(ctx, plogotlp.NewExportRequestFromLogs(ld)); err != nil {
+		t.Fatalf("OTLP/gRPC export: %v", err)
+	}
+}
+
+// SendHTTP exports ld over OTLP/HTTP as protobuf, or as JSON when asJSON is set.
+func (c *Collector) SendHTTP(t testing.TB, ld plog.Logs, asJSON bool) {
+	t.Helper()
+	req := plogotlp.NewExportRequestFromLogs(ld)
+	body, contentType := []byte(nil), "application/x-protobuf"
+	var err error
+	if asJSON {
+		body, err = req.MarshalJSON()
+		contentType = "application/json"
+	} else {
+		body, err = req.MarshalProto()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+c.HTTPEndpoint+"/v1/logs", contentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("OTLP/HTTP export: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP/HTTP export: status %s", resp.Status)
+	}
+}
+
+// Eventually polls cond until it holds or timeout passes, then fails with msg.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf(msg, args...)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
