@@ -241,6 +241,13 @@ func (c *Collector) SendGRPC(t testing.TB, ld plog.Logs) {
 // SendHTTP exports ld over OTLP/HTTP as protobuf, or as JSON when asJSON is set.
 func (c *Collector) SendHTTP(t testing.TB, ld plog.Logs, asJSON bool) {
 	t.Helper()
+	if err := c.TrySendHTTP(ld, asJSON); err != nil {
+		t.Fatalf("OTLP/HTTP export: %v", err)
+	}
+}
+
+// TrySendHTTP exports ld over OTLP/HTTP and reports whether the collector acknowledged it.
+func (c *Collector) TrySendHTTP(ld plog.Logs, asJSON bool) error {
 	req := plogotlp.NewExportRequestFromLogs(ld)
 	body, contentType := []byte(nil), "application/x-protobuf"
 	var err error
@@ -251,16 +258,17 @@ func (c *Collector) SendHTTP(t testing.TB, ld plog.Logs, asJSON bool) {
 		body, err = req.MarshalProto()
 	}
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	resp, err := http.Post("http://"+c.HTTPEndpoint+"/v1/logs", contentType, bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("OTLP/HTTP export: %v", err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("OTLP/HTTP export: status %s", resp.Status)
+		return fmt.Errorf("status %s", resp.Status)
 	}
+	return nil
 }
 
 // Eventually polls cond until it holds or timeout passes, then fails with msg.
