@@ -1,0 +1,478 @@
+package fapiloghttp
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/webhook"
+	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+)
+
+func TestPush_EachFormatSendsItsExactBodyAndContentType(t *testing.T) {
+	tests := []struct {
+		format      BatchFormat
+		key         string
+		contentType string
+		frame       func(envs [][]byte) string
+	}{
+		{FormatArray, "", "application/json", func(e [][]byte) string { return "[" + string(bytes.Join(e, []byte(","))) + "]" }},
+		{FormatNDJSON, "", "application/x-ndjson", func(e [][]byte) string { return string(bytes.Join(e, []byte("\n"))) + "\n" }},
+		{FormatWrapped, "records", "application/json", func(e [][]byte) string {
+			return `{"records":[` + string(bytes.Join(e, []byte(","))) + "]}"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.format), func(t *testing.T) {
+			rec := &recorder{}
+			srv := newServer(t, rec)
+			cfg := syncConfig(srv.URL + "/ingest")
+			cfg.BatchFormat, cfg.BatchWrapperKey = tt.format, tt.key
+			exp, _ := startExporter(t, cfg)
+
+			ld := testLogs("m", 3)
+			require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+			got := rec.all()
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.contentType, got[0].header.Get("Content-Type"))
+			assert.Equal(t, tt.frame(envelopes(ld)), string(got[0].body))
+			assert.Empty(t, got[0].header.Get(webhook.SignatureHeader), "http mode does not sign")
+		})
+	}
+}
+
+func TestPush_HTTPModeSendsAListEvenOfOne(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	exp, _ := startExporter(t, syncConfig(srv.URL))
+	ld := testLogs("m", 1)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, "["+string(envelopes(ld)[0])+"]", string(rec.all()[0].body))
+}
+
+func TestPush_ConfiguredHeadersAreSent(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.ClientConfig.Headers = configopaque.MapList{{Name: "Authorization", Value: "Bearer t0k3n"}}
+	exp, _ := startExporter(t, cfg)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("m", 2)))
+	assert.Equal(t, "Bearer t0k3n", rec.all()[0].header.Get("Authorization"))
+}
+
+// independentSignature recomputes the signature the way a receiver in any language would.
+func independentSignature(secret, ts string, body []byte) string {
+	h := hmac.New(sha256.New, []byte(secret))
+	h.Write([]byte(ts + "."))
+	h.Write(body)
+	return "sha256=" + hex.EncodeToString(h.Sum(nil))
+}
+
+func TestWebhook_SignatureVerifiesOverTheExactBytesReceived(t *testing.T) {
+	for _, n := range []int{1, 5} {
+		t.Run(strconv.Itoa(n)+" records", func(t *testing.T) {
+			rec := &recorder{}
+			srv := newServer(t, rec)
+			cfg := syncConfig(srv.URL)
+			cfg.Mode, cfg.Secret = ModeWebhook, "wh-s3cr3t"
+			exp, _ := startExporter(t, cfg)
+			ld := testLogs("m", n)
+			require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+
+			got := rec.all()[0]
+			ts := got.header.Get(webhook.TimestampHeader)
+			sig := got.header.Get(webhook.SignatureHeader)
+			sent, err := strconv.ParseInt(ts, 10, 64)
+			require.NoError(t, err)
+			assert.InDelta(t, time.Now().Unix(), sent, 5)
+			assert.Contains(t, string(got.raw), "héllo 世界 🚀", "non-ASCII travels as raw UTF-8")
+			assert.Equal(t, independentSignature("wh-s3cr3t", ts, got.raw), sig)
+			require.NoError(t, webhook.Verify([]byte("wh-s3cr3t"), ts, got.raw, sig, 0))
+			assert.ErrorIs(t, webhook.Verify([]byte("wrong"), ts, got.raw, sig, 0), webhook.ErrSignatureMismatch)
+			if n == 1 {
+				assert.Equal(t, string(envelopes(ld)[0]), string(got.raw), "a batch of one is a single object")
+			} else {
+				assert.Len(t, decodeBody(t, got.header.Get("Content-Type"), got.raw), n)
+			}
+		})
+	}
+}
+
+func TestWebhook_CompressedRequestVerifiesAfterDecompression(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.Mode, cfg.Secret = ModeWebhook, "wh-s3cr3t"
+	cfg.ClientConfig.Compression = configcompression.TypeGzip
+	exp, _ := startExporter(t, cfg)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("m", 20)))
+
+	got := rec.all()[0]
+	require.Equal(t, "gzip", got.header.Get("Content-Encoding"))
+	ts, sig := got.header.Get(webhook.TimestampHeader), got.header.Get(webhook.SignatureHeader)
+	assert.NoError(t, webhook.Verify([]byte("wh-s3cr3t"), ts, got.body, sig, 0), "the signature covers the uncompressed body")
+	assert.Error(t, webhook.Verify([]byte("wh-s3cr3t"), ts, got.raw, sig, 0), "not the compressed bytes")
+}
+
+func TestWebhook_LegacyHeaderModeSendsTheSecretAndWarnsAtStart(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.Mode, cfg.Secret, cfg.SignatureMode = ModeWebhook, "legacy-secret", SignatureHeader
+	exp, logs := startExporter(t, cfg)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("signature_mode: header is deprecated").Len())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("clear text").Len(), "plain http endpoint")
+	for _, entry := range logs.All() {
+		assert.NotContains(t, entry.Message, "legacy-secret", "the secret is never logged")
+	}
+
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("m", 2)))
+	got := rec.all()[0]
+	assert.Equal(t, "legacy-secret", got.header.Get(webhook.LegacySecretHeader))
+	assert.Empty(t, got.header.Get(webhook.SignatureHeader))
+}
+
+func TestWebhook_WithoutSecretIsUnsignedAndWarns(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.Mode = ModeWebhook
+	exp, logs := startExporter(t, cfg)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("not signed").Len())
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("m", 1)))
+	assert.Empty(t, rec.all()[0].header.Get(webhook.SignatureHeader))
+}
+
+func TestPush_TLSWithCAFileFromConfig(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewUnstartedServer(rec)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted handshake below is expected to fail
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+
+	cfg := syncConfig(srv.URL)
+	cfg.Mode, cfg.Secret = ModeWebhook, "tls-secret"
+	cfg.ClientConfig.TLS.CAFile = caFile
+	exp, _ := startExporter(t, cfg)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("m", 4)))
+	got := rec.all()
+	require.Len(t, got, 1)
+	require.NoError(t, webhook.Verify([]byte("tls-secret"), got[0].header.Get(webhook.TimestampHeader), got[0].raw,
+		got[0].header.Get(webhook.SignatureHeader), 0))
+	requireEachOnce(t, rec.delivered(t), "m", 4)
+
+	// Without the CA the server's certificate is not trusted: TLS verification is on.
+	untrusted, _ := startExporter(t, syncConfig(srv.URL))
+	err := untrusted.ConsumeLogs(context.Background(), testLogs("x", 1))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate")
+	assert.Equal(t, 1, rec.count())
+}
+
+func TestPush_503ThenOKDeliversEverythingOnce(t *testing.T) {
+	rec := &recorder{respond: func(n int, _ *http.Request) (int, map[string]string, string) {
+		if n < 3 {
+			return http.StatusServiceUnavailable, nil, "warming up"
+		}
+		return http.StatusOK, nil, ""
+	}}
+	srv := newServer(t, rec)
+	exp, _ := startExporter(t, fastRetryConfig(srv.URL))
+
+	const total = 250
+	ld := testLogs("m", total)
+	// Hand the records over in small pieces, as receivers do; the queue batches them.
+	for i := 0; i < total; i += 25 {
+		piece := subset(ld, ownersSelecting(total, i, i+25), 1)
+		require.NoError(t, exp.ConsumeLogs(context.Background(), piece))
+	}
+	require.Eventually(t, func() bool { return len(rec.delivered(t)) == total }, 15*time.Second, 20*time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // a duplicate would show up now
+	requireEachOnce(t, rec.delivered(t), "m", total)
+	for _, r := range rec.all() {
+		assert.LessOrEqual(t, len(decodeBody(t, r.header.Get("Content-Type"), r.body)), 100, "batch_size 100")
+	}
+}
+
+// ownersSelecting marks records [from, to) of n with owner 1 and the rest with 0, for subset(ld, owner, 1).
+func ownersSelecting(n, from, to int) []int {
+	owner := make([]int, n)
+	for i := from; i < to && i < n; i++ {
+		owner[i] = 1
+	}
+	return owner
+}
+
+func TestPush_429RetryAfterIsHonoured(t *testing.T) {
+	rec := &recorder{respond: func(n int, _ *http.Request) (int, map[string]string, string) {
+		if n == 0 {
+			return http.StatusTooManyRequests, map[string]string{"Retry-After": "2"}, "slow down"
+		}
+		return http.StatusOK, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := fastRetryConfig(srv.URL)
+	exp, _ := startExporter(t, cfg)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("m", 10)))
+	require.Eventually(t, func() bool { return rec.count() >= 2 }, 10*time.Second, 20*time.Millisecond)
+	got := rec.all()
+	assert.GreaterOrEqual(t, got[1].at.Sub(got[0].at), 2*time.Second, "the retry waited for Retry-After, not the 10ms back-off")
+	requireEachOnce(t, rec.delivered(t), "m", 10)
+}
+
+func TestPush_400IsNotRetriedAndIsReported(t *testing.T) {
+	reason := `{"error":"schema mismatch","detail":"` + strings.Repeat("d", 300) + `"}`
+	rec := &recorder{respond: func(int, *http.Request) (int, map[string]string, string) {
+		return http.StatusBadRequest, nil, reason
+	}}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig // retries on, so that not retrying is a decision
+	exp, logs := startExporter(t, cfg)
+
+	err := exp.ConsumeLogs(context.Background(), testLogs("m", 7))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "HTTP 400")
+	assert.Contains(t, err.Error(), "rejected 7 of 7 records")
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, 1, rec.count(), "a rejection is not retried")
+
+	drops := logs.FilterMessage("Dropped log records").All()
+	require.Len(t, drops, 1, "the drop is logged")
+	fields := drops[0].ContextMap()
+	assert.Equal(t, "rejected by endpoint (HTTP 400)", fields["reason"])
+	assert.EqualValues(t, 7, fields["dropped"])
+	assert.Equal(t, reason[:256], fields["response"], "the first 256 bytes of the response")
+}
+
+func TestPush_RedirectIsNotFollowed(t *testing.T) {
+	target := &recorder{}
+	targetSrv := newServer(t, target)
+	rec := &recorder{respond: func(int, *http.Request) (int, map[string]string, string) {
+		return http.StatusFound, map[string]string{"Location": targetSrv.URL}, ""
+	}}
+	srv := newServer(t, rec)
+	exp, _ := startExporter(t, syncConfig(srv.URL))
+	err := exp.ConsumeLogs(context.Background(), testLogs("m", 2))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "redirects to "+targetSrv.URL)
+	assert.Zero(t, target.count(), "a POST redirected by 302 would arrive as a bodiless GET")
+}
+
+func TestPush_ServerDownForSecondsThenUpDeliversEverything(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens: connection refused
+
+	exp, _ := startExporter(t, fastRetryConfig("http://"+addr+"/ingest"))
+	const total = 300
+	ld := testLogs("m", total)
+	for i := 0; i < total; i += 30 {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), subset(ld, ownersSelecting(total, i, i+30), 1)))
+	}
+	time.Sleep(3 * time.Second) // long enough for the breaker to open and probe several times
+
+	rec := &recorder{}
+	var up net.Listener
+	require.Eventually(t, func() bool { up, err = net.Listen("tcp", addr); return err == nil }, 5*time.Second, 50*time.Millisecond)
+	srv := httptest.NewUnstartedServer(rec)
+	srv.Listener = up
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	require.Eventually(t, func() bool { return len(rec.delivered(t)) == total }, 20*time.Second, 50*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	requireEachOnce(t, rec.delivered(t), "m", total)
+}
+
+func TestBreaker_OpensAfterThresholdProbesOnceAndClosesOnSuccess(t *testing.T) {
+	var healthy, holdNext atomic.Bool
+	probeArrived, release := make(chan struct{}), make(chan struct{})
+	rec := &recorder{respond: func(int, *http.Request) (int, map[string]string, string) {
+		if !healthy.Load() {
+			return http.StatusServiceUnavailable, nil, "down"
+		}
+		return http.StatusOK, nil, ""
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if holdNext.CompareAndSwap(true, false) { // hold the first request (the probe) until the test lets it go
+			close(probeArrived)
+			<-release
+		}
+		rec.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	cfg := syncConfig(srv.URL)
+	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 3, Recovery: 300 * time.Millisecond}
+	exp, logs := startExporter(t, cfg)
+	send := func() error { return exp.ConsumeLogs(context.Background(), testLogs("m", 1)) }
+
+	for range 3 {
+		require.Error(t, send())
+	}
+	assert.Equal(t, 3, rec.count())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("Circuit breaker opened").Len())
+
+	// Open: the backend is not touched, and the error is retryable so queued data waits.
+	err := send()
+	require.ErrorIs(t, err, breaker.ErrOpen)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.Equal(t, 3, rec.count())
+
+	healthy.Store(true)
+	holdNext.Store(true)
+	time.Sleep(350 * time.Millisecond) // past the recovery time: half-open
+	probe := make(chan error, 1)
+	go func() { probe <- send() }()
+	select {
+	case <-probeArrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the probe never reached the backend")
+	}
+	var others sync.WaitGroup
+	var turnedAway atomic.Int32
+	for range 5 {
+		others.Add(1)
+		go func() {
+			defer others.Done()
+			if errors.Is(send(), breaker.ErrOpen) {
+				turnedAway.Add(1)
+			}
+		}()
+	}
+	others.Wait()
+	assert.EqualValues(t, 5, turnedAway.Load(), "while the probe is out, everyone else is turned away")
+	close(release)
+	require.NoError(t, <-probe)
+	assert.Equal(t, 4, rec.count(), "exactly one probe reached the backend")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("Circuit breaker closed").Len())
+
+	require.NoError(t, send(), "closed again: requests flow")
+	assert.Equal(t, 5, rec.count())
+}
+
+func TestPush_MaxRequestBytesSplitsAndDropsOnlyTheRecordThatCanNeverFit(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.MaxRequestBytes = 2048
+	exp, logs := startExporter(t, cfg)
+
+	ld := withBigRecord(testLogs("m", 12), "m-5", 4096)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld), "the rest of the batch goes")
+	assert.Greater(t, rec.count(), 1, "split into several requests")
+	for _, r := range rec.all() {
+		assert.LessOrEqual(t, len(r.body), 2048)
+	}
+	ids := rec.delivered(t)
+	assert.Len(t, ids, 11)
+	assert.NotContains(t, ids, "m-5")
+	drops := logs.FilterMessage("Dropped log records").All()
+	require.Len(t, drops, 1)
+	assert.Equal(t, "record larger than max_request_bytes", drops[0].ContextMap()["reason"])
+	assert.EqualValues(t, 1, drops[0].ContextMap()["dropped"])
+}
+
+func TestPush_PartialFailureRetriesOnlyWhatWasNotDelivered(t *testing.T) {
+	rec := &recorder{respond: func(n int, _ *http.Request) (int, map[string]string, string) {
+		if n == 1 {
+			return http.StatusBadGateway, nil, ""
+		}
+		return http.StatusOK, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig
+	ld := testLogs("m", 12)
+	cfg.MaxRequestBytes = confunits.ByteSize(3*len(envelopes(ld)[0]) + 10) // 3 records a request: 4 requests
+	exp, _ := startExporter(t, cfg)
+
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+	got := rec.all()
+	// 4 requests planned; the second fails, which stops the push; the retry sends the second, third and fourth.
+	require.Equal(t, 5, len(got))
+	first := decodeBody(t, got[0].header.Get("Content-Type"), got[0].body)
+	// Every request ever sent, failed ones included: records of the first (delivered) request were sent once.
+	sent := rec.messageIDs(t, false)
+	for _, d := range first {
+		assert.Equal(t, 1, sent[d.Context.MessageID], "%s was delivered by the first request and not sent again", d.Context.MessageID)
+	}
+	requireEachOnce(t, rec.delivered(t), "m", 12)
+}
+
+func TestPush_OneRejectedPartDoesNotBlockTheRest(t *testing.T) {
+	rec := &recorder{respond: func(n int, _ *http.Request) (int, map[string]string, string) {
+		if n == 0 {
+			return http.StatusUnprocessableEntity, nil, "bad record"
+		}
+		return http.StatusOK, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	ld := testLogs("m", 12)
+	cfg.MaxRequestBytes = confunits.ByteSize(3*len(envelopes(ld)[0]) + 10)
+	exp, _ := startExporter(t, cfg)
+
+	err := exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	got := rec.all()
+	require.Greater(t, len(got), 1)
+	rejected := len(decodeBody(t, got[0].header.Get("Content-Type"), got[0].body))
+	assert.Contains(t, err.Error(), "rejected "+strconv.Itoa(rejected)+" of 12 records")
+	assert.Len(t, rec.delivered(t), 12-rejected, "the other requests still went")
+}
+
+func TestPush_RetryMaxAttemptsBoundsTheRetries(t *testing.T) {
+	rec := &recorder{respond: func(int, *http.Request) (int, map[string]string, string) {
+		return http.StatusServiceUnavailable, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.CircuitBreaker.Enabled = false
+	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig
+	cfg.RetryConfig.RandomizationFactor = 0
+	cfg.RetryConfig.Multiplier = 2
+	cfg.ClientConfig.Timeout = 20 * time.Millisecond
+	cfg.RetryMaxAttempts = 3 // budget (20ms+10ms) + (20ms+20ms) = 70ms
+	exp, logs := startExporter(t, cfg)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("retry_max_attempts replaces").Len())
+
+	start := time.Now()
+	err := exp.ConsumeLogs(context.Background(), testLogs("m", 1))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no more retries left")
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.GreaterOrEqual(t, rec.count(), 3, "at least retry_max_attempts attempts")
+	assert.LessOrEqual(t, rec.count(), 5, "bounded")
+}

@@ -1,0 +1,75 @@
+package fapiloghttp
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+)
+
+// fapilog's network sink defaults: batches of 100 records, flushed after 5 s; a 5 s request timeout.
+const (
+	defaultBatchSize    = 100
+	defaultFlushTimeout = 5 * time.Second
+	defaultTimeout      = 5 * time.Second
+	defaultWrapperKey   = "logs"
+)
+
+// NewFactory returns the factory of the fapiloghttp exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability))
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Timeout = defaultTimeout
+
+	// Batching inside the queue is off unless configured: turn it on with fapilog's batch_size and
+	// batch_timeout_seconds. min_size = max_size = 100 sends a request as soon as 100 records are waiting and
+	// never more than 100 in one request, as fapilog does, so receivers sized for fapilog batches keep working.
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.Sizer = exporterhelper.RequestSizerTypeItems
+	batch.MinSize = defaultBatchSize
+	batch.MaxSize = defaultBatchSize
+	batch.FlushTimeout = defaultFlushTimeout
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.Batch = configoptional.Some(batch)
+
+	return &Config{
+		ClientConfig:    client,
+		QueueConfig:     configoptional.Some(queue),
+		RetryConfig:     configretry.NewDefaultBackOffConfig(),
+		CircuitBreaker:  breaker.NewDefaultConfig(),
+		Mode:            ModeHTTP,
+		BatchFormat:     FormatArray,
+		BatchWrapperKey: defaultWrapperKey,
+		SignatureMode:   SignatureHMAC,
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	exp, err := newLogsExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.push,
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The HTTP client's own timeout bounds each request, as in core's otlphttp exporter.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithRetry(c.retryConfig()),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}
