@@ -36,9 +36,13 @@ e2e: build services
 services:
 	./scripts/services.sh
 
+# Go benchmarks of every exporter, the processor and the encoder, then the side-by-side comparisons in bench/
+# (contrib fileexporter and redactionprocessor), then one table of ratios.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./exporter/... ./processor/... ./pkg/...
-	@if [ -f bench/go.mod ]; then cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...; fi
+	@mkdir -p _build
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./exporter/... ./processor/... ./pkg/... | tee _build/bench.txt
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./... | tee -a ../_build/bench.txt
+	@./scripts/bench-table.sh _build/bench.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
