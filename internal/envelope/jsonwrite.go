@@ -218,3 +218,7 @@ func (s *sortScratch) appendSortedObject(dst []byte, kvs []keyedValue, depth int
 	}
 	return append(dst, '}')
 }
+
+// AppendJSONString appends s as a JSON string with the envelope's escaping rules, for exporters that wrap
+// envelope values in a document of their own.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }

@@ -1,0 +1,143 @@
+package fapilogpostgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+// defaultTestDSN is the PostgreSQL server every machine of this project runs (trust auth, database test).
+const defaultTestDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func testDSN() string {
+	if dsn := os.Getenv("FAPILOG_TEST_POSTGRES_DSN"); dsn != "" {
+		return dsn
+	}
+	return defaultTestDSN
+}
+
+// connectTestDB connects to the test server; the test fails (never skips) when it is unreachable.
+func connectTestDB(t testing.TB) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, testDSN())
+	if err != nil {
+		t.Fatalf("PostgreSQL test server not reachable at %s (set FAPILOG_TEST_POSTGRES_DSN, or start it with "+
+			"`pg_ctlcluster --skip-systemctl-redirect 15 main start`): %v", testDSN(), err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+// uniqueName returns prefix plus a random suffix, so tests never share a schema or table.
+func uniqueName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newTestSchema creates a schema of its own for the test and drops it (with everything in it) afterwards.
+func newTestSchema(t testing.TB, db *pgx.Conn) string {
+	t.Helper()
+	schema := uniqueName("fapilog_pg_test_")
+	mustExec(t, db, "CREATE SCHEMA "+quoteIdent(schema))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, testDSN())
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+quoteIdent(schema)+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+func mustExec(t testing.TB, db *pgx.Conn, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func queryInt(t testing.TB, db *pgx.Conn, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// testConfig is the default configuration pointed at the test server and a table in schema.
+func testConfig(schema string) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.DSN = configopaque.String(testDSN())
+	cfg.SchemaName = schema
+	return cfg
+}
+
+// startExporter builds and starts the exporter (without the exporter helper) for tests of its push function.
+func startExporter(t testing.TB, cfg *Config, logger *zap.Logger) *postgresExporter {
+	t.Helper()
+	if logger == nil {
+		logger = zaptest.NewLogger(t, zaptestLevel())
+	}
+	set := componenttest.NewNopTelemetrySettings()
+	set.Logger = logger
+	x, err := newPostgresExporter(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = x.shutdown(context.Background()) })
+	return x
+}
+
+func zaptestLevel() zaptest.LoggerOption { return zaptest.Level(zap.WarnLevel) }
+
+// seqLogs builds n records numbered from first (attribute seq), each with distinct content and so a distinct
+// message_id, grouped in resources of 25 consecutive numbers (so a record keeps its resource, and its message_id,
+// whichever batch it is built in) to exercise partial-batch bookkeeping.
+func seqLogs(first, n int) plog.Logs {
+	ld := plog.NewLogs()
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var sl plog.ScopeLogs
+	for i := 0; i < n; i++ {
+		seq := first + i
+		if i == 0 || seq%25 == 0 {
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%d", seq/25%3))
+			sl = rl.ScopeLogs().AppendEmpty()
+			sl.Scope().SetName("app.module")
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(seq) * time.Millisecond)))
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.Body().SetStr(fmt.Sprintf("order %d accepted for processing %s", seq, strings.Repeat("x", 100)))
+		lr.Attributes().PutInt("seq", int64(seq))
+		lr.Attributes().PutStr("correlation_id", fmt.Sprintf("corr-%d", seq%97))
+		lr.Attributes().PutStr("http.route", "/api/v1/orders")
+	}
+	return ld
+}

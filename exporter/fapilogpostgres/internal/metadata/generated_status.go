@@ -1,0 +1,16 @@
+// Code written by hand in the shape mdatagen generates (mdatagen is not served by the module proxy here).
+
+package metadata
+
+import (
+	"go.opentelemetry.io/collector/component"
+)
+
+var (
+	Type      = component.MustNewType("fapilogpostgres")
+	ScopeName = "github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres"
+)
+
+const (
+	LogsStability = component.StabilityLevelAlpha
+)
