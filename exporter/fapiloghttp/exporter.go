@@ -21,6 +21,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/droplog"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
+	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
 // logsExporter wires encoder, request builder and transport behind the circuit breaker. The exporter helper
@@ -132,7 +133,7 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 		case i == 0 && s.plan.dropped == 0:
 			return err // nothing delivered, nothing dropped: the helper retries ld as it is
 		default:
-			return consumererror.NewLogs(err, subset(ld, s.plan.owner, i))
+			return consumererror.NewLogs(err, plogsubset.Select(ld, func(r int) bool { return s.plan.owner[r] >= i }))
 		}
 	}
 	if len(rejected) > 0 {
@@ -167,36 +168,4 @@ func (e *logsExporter) reportRejected(ctx context.Context, err error, records in
 		return
 	}
 	e.drops.Drop(ctx, "request could not be built", records, zap.Error(err))
-}
-
-// subset copies the records of ld whose request index in owner is from or later, with their resource and scope.
-// Record i is the i-th record in ResourceLogs/ScopeLogs/LogRecords order, the order the encoder visits them in.
-func subset(ld plog.Logs, owner []int, from int) plog.Logs {
-	out := plog.NewLogs()
-	i := 0
-	for _, rl := range ld.ResourceLogs().All() {
-		var outRL plog.ResourceLogs
-		haveRL := false
-		for _, sl := range rl.ScopeLogs().All() {
-			var outSL plog.ScopeLogs
-			haveSL := false
-			for _, lr := range sl.LogRecords().All() {
-				if owner[i] >= from {
-					if !haveRL {
-						outRL, haveRL = out.ResourceLogs().AppendEmpty(), true
-						rl.Resource().CopyTo(outRL.Resource())
-						outRL.SetSchemaUrl(rl.SchemaUrl())
-					}
-					if !haveSL {
-						outSL, haveSL = outRL.ScopeLogs().AppendEmpty(), true
-						sl.Scope().CopyTo(outSL.Scope())
-						outSL.SetSchemaUrl(sl.SchemaUrl())
-					}
-					lr.CopyTo(outSL.LogRecords().AppendEmpty())
-				}
-				i++
-			}
-		}
-	}
-	return out
 }

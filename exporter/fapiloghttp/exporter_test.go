@@ -27,10 +27,12 @@ import (
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/webhook"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
 func TestPush_EachFormatSendsItsExactBodyAndContentType(t *testing.T) {
@@ -209,7 +211,7 @@ func TestPush_503ThenOKDeliversEverythingOnce(t *testing.T) {
 	ld := testLogs("m", total)
 	// Hand the records over in small pieces, as receivers do; the queue batches them.
 	for i := 0; i < total; i += 25 {
-		piece := subset(ld, ownersSelecting(total, i, i+25), 1)
+		piece := recordsBetween(ld, i, i+25)
 		require.NoError(t, exp.ConsumeLogs(context.Background(), piece))
 	}
 	require.Eventually(t, func() bool { return len(rec.delivered(t)) == total }, 15*time.Second, 20*time.Millisecond)
@@ -220,13 +222,9 @@ func TestPush_503ThenOKDeliversEverythingOnce(t *testing.T) {
 	}
 }
 
-// ownersSelecting marks records [from, to) of n with owner 1 and the rest with 0, for subset(ld, owner, 1).
-func ownersSelecting(n, from, to int) []int {
-	owner := make([]int, n)
-	for i := from; i < to && i < n; i++ {
-		owner[i] = 1
-	}
-	return owner
+// recordsBetween is records [from, to) of ld, with their resource and scope.
+func recordsBetween(ld plog.Logs, from, to int) plog.Logs {
+	return plogsubset.Select(ld, func(i int) bool { return i >= from && i < to })
 }
 
 func TestPush_429RetryAfterIsHonoured(t *testing.T) {
@@ -297,7 +295,7 @@ func TestPush_ServerDownForSecondsThenUpDeliversEverything(t *testing.T) {
 	const total = 300
 	ld := testLogs("m", total)
 	for i := 0; i < total; i += 30 {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), subset(ld, ownersSelecting(total, i, i+30), 1)))
+		require.NoError(t, exp.ConsumeLogs(context.Background(), recordsBetween(ld, i, i+30)))
 	}
 	time.Sleep(3 * time.Second) // long enough for the breaker to open and probe several times
 

@@ -456,3 +456,13 @@ func TestEnvelope_ForEachVisitsEveryRecordInOrder(t *testing.T) {
 	ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { got = append(got, e.Message()) })
 	assert.Equal(t, []string{"a", "b", "c", "d", "e", "f"}, got)
 }
+
+func TestValidFieldPath(t *testing.T) {
+	for _, ok := range []string{"level", "timestamp", "tags", "context.correlation_id", "context.trace_id", "diagnostics.service",
+		"diagnostics.resource.k8s.pod.name", "data.region", "data.http.method"} {
+		assert.NoError(t, ValidFieldPath(ok), ok)
+	}
+	for _, bad := range []string{"", "lvl", "context", "context.nope", "diagnostics.resource.", "diagnostics.nope", "data", "data.", "extra.x"} {
+		assert.Error(t, ValidFieldPath(bad), bad)
+	}
+}

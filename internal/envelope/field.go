@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -142,4 +143,34 @@ func (e *Entry) render(v pcommon.Value) string {
 		return v.Str()
 	}
 	return string(e.scratch.appendValue(nil, v, 1))
+}
+
+// ValidFieldPath reports whether Field can ever resolve path, for validating configured paths at start:
+// a top-level key, context.<key>, diagnostics.<key> (or diagnostics.resource.<attribute>) or data.<path>.
+func ValidFieldPath(path string) error {
+	section, rest, nested := strings.Cut(path, ".")
+	ok := false
+	switch {
+	case !nested:
+		ok = path == "timestamp" || path == "level" || path == "logger" || path == "message" || path == "tags"
+	case section == "context":
+		switch rest {
+		case "message_id", "correlation_id", "request_id", "user_id", "tenant_id", "trace_id", "span_id":
+			ok = true
+		}
+	case section == "diagnostics":
+		switch rest {
+		case "origin", "service", "env", "version", "host", "pid":
+			ok = true
+		default:
+			attr, isResource := strings.CutPrefix(rest, "resource.")
+			ok = isResource && attr != ""
+		}
+	case section == "data":
+		ok = rest != ""
+	}
+	if !ok {
+		return fmt.Errorf("%q is not an envelope field (timestamp, level, logger, message, tags; context.<message_id|correlation_id|request_id|user_id|tenant_id|trace_id|span_id>; diagnostics.<origin|service|env|version|host|pid|resource.<attribute>>; data.<path>)", path)
+	}
+	return nil
 }

@@ -23,13 +23,13 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 
 // appendJSONString appends s as a JSON string: raw UTF-8, control characters escaped, invalid UTF-8 replaced by
 // U+FFFD, and U+2028/U+2029 escaped so that the output is also safe to embed in JavaScript.
-func appendJSONString(dst []byte, s string) []byte {
+func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	dst = appendJSONStringBody(dst, s)
 	return append(dst, '"')
 }
 
-func appendJSONStringBody(dst []byte, s string) []byte {
+func appendJSONStringBody[T string | []byte](dst []byte, s T) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip 8 plain ASCII bytes at a time; most log text is nothing else.
@@ -66,7 +66,8 @@ func appendJSONStringBody(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		var head [utf8.UTFMax]byte
+		r, size := utf8.DecodeRune(head[:copy(head[:], s[i:])])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
@@ -91,7 +92,7 @@ const (
 
 // plainASCII8 reports whether the 8 bytes of s at i are ASCII with nothing to escape: no control character,
 // quote or backslash (SWAR: each test sets a byte's high bit where it matches).
-func plainASCII8(s string, i int) bool {
+func plainASCII8[T string | []byte](s T, i int) bool {
 	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 	control := (x - 0x20*lsb8) & ^x
@@ -220,5 +221,5 @@ func (s *sortScratch) appendSortedObject(dst []byte, kvs []keyedValue, depth int
 }
 
 // AppendJSONString appends s as a JSON string with the envelope's escaping rules, for exporters that wrap
-// envelope values in a document of their own.
-func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+// envelope values (or a whole encoded envelope, as Loki's JSON push body does) in a document of their own.
+func AppendJSONString[T string | []byte](dst []byte, s T) []byte { return appendJSONString(dst, s) }
