@@ -4,6 +4,9 @@ GO ?= go
 TOOLS := $(CURDIR)/.tools/bin
 OCB_VERSION := v0.165.0
 OCB := $(TOOLS)/builder
+# A Loki-push-compatible server (Apache-2.0) the Loki exporter's integration and e2e tests run against.
+VICTORIALOGS_VERSION := v1.52.1
+VICTORIALOGS := $(TOOLS)/victoria-logs
 DIST := _build/otelcol-fapilog
 GO_SOURCES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './bench/*' -not -path './.tools/*')
 TEST_FLAGS ?= -count=1 -timeout 30m
@@ -19,17 +22,20 @@ $(DIST): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
 $(OCB):
 	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
+$(VICTORIALOGS):
+	GOBIN=$(TOOLS) $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$(VICTORIALOGS_VERSION)
+
 run: build
 	./$(DIST) --config otelcol.yaml
 
 # Every test: unit, integration (real PostgreSQL) and end-to-end against the built distribution.
-test: build services
+test: build services $(VICTORIALOGS)
 	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./...
 
-unit:
+unit: services $(VICTORIALOGS)
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /e2e)
 
-e2e: build services
+e2e: build services $(VICTORIALOGS)
 	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./e2e/...
 
 # Installs (when missing) and starts the servers the integration tests talk to.

@@ -1,0 +1,149 @@
+package fapilogloki
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+)
+
+// typicalBatch is n records of the kind the envelope's performance target speaks of: 10 attributes, a 200-byte
+// message, trace context, a resource with service, host and pid; levels and regions vary so that a batch holds
+// several streams.
+func typicalBatch(n int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	rl.Resource().Attributes().PutStr("host.name", "web-1")
+	rl.Resource().Attributes().PutInt("process.pid", 4242)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("app.checkout")
+	start := time.Now().Add(-time.Minute)
+	for i := range n {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(n-i) * time.Millisecond))) // newest first
+		lr.SetSeverityNumber(levels[i%len(levels)])
+		lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
+		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+		a := lr.Attributes()
+		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+		a.PutStr("user_id", "u-12345")
+		a.PutStr("http.method", "POST")
+		a.PutStr("http.route", "/api/v1/orders")
+		a.PutInt("http.status_code", 201)
+		a.PutDouble("duration_ms", 12.5)
+		a.PutBool("cache_hit", false)
+		a.PutInt("order_seq", int64(i))
+		a.PutStr("region", [...]string{"eu-west.1", "us-east.1"}[i%2])
+		a.PutEmptyMap("customer").PutStr("tier", "gold")
+	}
+	return ld
+}
+
+var benchCases = []struct {
+	name string
+	cfg  func(*Config)
+}{
+	{"protobuf", func(*Config) {}},
+	{"json", func(c *Config) { c.Encoding = EncodingJSON }},
+	{"protobuf_nested_labels_metadata", func(c *Config) {
+		c.LabelKeys = []string{"level", "diagnostics.service", "data.region"}
+		c.StructuredMetadataKeys = []string{"context.correlation_id", "data.http.route"}
+	}},
+}
+
+// BenchmarkBuildPushRequest measures what push does before the network for a batch of 100 typical records:
+// serialize each record once, group into streams, sort, and encode the request body (protobuf + snappy, or JSON).
+// The allocation is the body itself, fresh per request because the HTTP client owns it.
+func BenchmarkBuildPushRequest(b *testing.B) {
+	ld := typicalBatch(100)
+	for _, tc := range benchCases {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			tc.cfg(cfg)
+			if err := cfg.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			e, err := newLogsExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := new(pushScratch)
+			build := func() int {
+				e.builder.build(ld, time.Now(), &s.entry, &s.batch)
+				s.chunks = e.builder.chunks(&s.batch, s.chunks)
+				n := 0
+				for _, c := range s.chunks {
+					n += len(e.encoder.encode(&s.batch, c, &s.encode))
+				}
+				return n
+			}
+			body := build()
+			b.SetBytes(int64(len(s.batch.arena)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				build()
+			}
+			b.ReportMetric(float64(body), "body_B")
+			b.ReportMetric(float64(len(s.batch.arena)), "lines_B")
+		})
+	}
+}
+
+// BenchmarkPushLoopback is the whole exporter built by its factory, pushing to a local endpoint that answers 204
+// (one push of 100 records at a time, no queue).
+func BenchmarkPushLoopback(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	ld := typicalBatch(100)
+	for _, tc := range benchCases[:2] {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := syncConfig(srv.URL)
+			tc.cfg(cfg)
+			exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = exp.Shutdown(context.Background()) }()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkEnvelopeOnly is the floor the request builder is measured against: encoding the 100 envelopes alone.
+func BenchmarkEnvelopeOnly(b *testing.B) {
+	ld := typicalBatch(100)
+	var e envelope.Entry
+	buf := make([]byte, 0, 128<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		envelope.ForEach(ld, time.Now(), &e, func(e *envelope.Entry, _ plog.LogRecord) { buf = e.AppendJSON(buf) })
+	}
+	_ = fmt.Sprint(len(buf))
+}

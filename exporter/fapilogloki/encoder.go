@@ -1,0 +1,276 @@
+package fapilogloki
+
+import (
+	"strconv"
+
+	"github.com/klauspost/compress/s2"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+)
+
+const (
+	contentTypeProtobuf = "application/x-protobuf"
+	contentTypeJSON     = "application/json"
+)
+
+// Field numbers of Loki's push.proto (package logproto), which is AGPL-licensed and therefore not imported:
+//
+//	message PushRequest      { repeated StreamAdapter streams = 1; }
+//	message StreamAdapter    { string labels = 1; repeated EntryAdapter entries = 2; }
+//	message EntryAdapter     { google.protobuf.Timestamp timestamp = 1; string line = 2;
+//	                           repeated LabelPairAdapter structuredMetadata = 3; }
+//	message LabelPairAdapter { string name = 1; string value = 2; }
+//	message Timestamp        { int64 seconds = 1; int32 nanos = 2; }
+const (
+	fieldPushStreams     protowire.Number = 1
+	fieldStreamLabels    protowire.Number = 1
+	fieldStreamEntries   protowire.Number = 2
+	fieldEntryTimestamp  protowire.Number = 1
+	fieldEntryLine       protowire.Number = 2
+	fieldEntryMetadata   protowire.Number = 3
+	fieldPairName        protowire.Number = 1
+	fieldPairValue       protowire.Number = 2
+	fieldTimestampSecond protowire.Number = 1
+	fieldTimestampNanos  protowire.Number = 2
+)
+
+// encoder turns the streams of one chunk of a batch into a request body, in the configured encoding.
+type encoder struct {
+	encoding  Encoding
+	labels    *labeler
+	metaNames []string
+}
+
+// encodeScratch is reused from request to request: nothing in it outlives an encode call.
+type encodeScratch struct {
+	labels      []byte
+	labelSpans  []span
+	streamSizes []int
+	entrySizes  []int
+	pb          []byte
+	snappy      []byte
+}
+
+func (enc *encoder) contentType() string {
+	if enc.encoding == EncodingJSON {
+		return contentTypeJSON
+	}
+	return contentTypeProtobuf
+}
+
+// encode returns a fresh body for chunk c of b: it belongs to the HTTP request, which may read it after send
+// returns.
+func (enc *encoder) encode(b *batch, c chunk, s *encodeScratch) []byte {
+	if enc.encoding == EncodingJSON {
+		return enc.encodeJSON(b, c)
+	}
+	return enc.encodeProtobuf(b, c, s)
+}
+
+// appendLabels appends the stream's label set in Prometheus text form, as Loki expects it:
+// {a="x", b="y"} with names sorted; labels without a value are left out.
+func (enc *encoder) appendLabels(dst []byte, values []string) []byte {
+	dst = append(dst, '{')
+	first := true
+	for i := range enc.labels.defs {
+		d := &enc.labels.defs[i]
+		v := d.valueIn(values)
+		if v == "" {
+			continue
+		}
+		if !first {
+			dst = append(dst, ", "...)
+		}
+		first = false
+		dst = append(dst, d.name...)
+		dst = append(dst, '=')
+		dst = strconv.AppendQuote(dst, v) // values are sanitised ASCII: plain "v"
+	}
+	return append(dst, '}')
+}
+
+// splitNanos turns unix nanoseconds into a protobuf Timestamp's seconds and non-negative nanos.
+func splitNanos(ns int64) (seconds int64, nanos int32) {
+	seconds, rem := ns/1e9, ns%1e9
+	if rem < 0 {
+		seconds, rem = seconds-1, rem+1e9
+	}
+	return seconds, int32(rem)
+}
+
+// encodeProtobuf writes a logproto.PushRequest with protowire, sizing every nested message first so that the
+// message is written in one pass into a buffer of its exact size, then compresses it as a snappy block (what Loki
+// reads from a protobuf push: no Content-Encoding, the body itself is snappy).
+func (enc *encoder) encodeProtobuf(b *batch, c chunk, s *encodeScratch) []byte {
+	streams := b.streams[c.start:c.end]
+	base := streams[0].entries.start
+	entries := b.entriesOf(c)
+	s.labels, s.labelSpans = s.labels[:0], s.labelSpans[:0]
+	s.streamSizes = resize(s.streamSizes, len(streams))
+	s.entrySizes = resize(s.entrySizes, len(entries))
+
+	total := 0
+	for i := range streams {
+		st := &streams[i]
+		start := len(s.labels)
+		s.labels = enc.appendLabels(s.labels, b.streamValues(st))
+		s.labelSpans = append(s.labelSpans, span{start, len(s.labels)})
+		size := sizeOfBytesField(len(s.labels) - start)
+		for j := st.entries.start; j < st.entries.end; j++ {
+			n := enc.entrySize(b, &b.entries[j])
+			s.entrySizes[j-base] = n
+			size += sizeOfBytesField(n)
+		}
+		s.streamSizes[i] = size
+		total += sizeOfBytesField(size)
+	}
+
+	pb := s.pb[:0]
+	if cap(pb) < total {
+		pb = make([]byte, 0, total)
+	}
+	for i := range streams {
+		st := &streams[i]
+		pb = protowire.AppendTag(pb, fieldPushStreams, protowire.BytesType)
+		pb = protowire.AppendVarint(pb, uint64(s.streamSizes[i]))
+		ls := s.labelSpans[i]
+		pb = protowire.AppendTag(pb, fieldStreamLabels, protowire.BytesType)
+		pb = protowire.AppendBytes(pb, s.labels[ls.start:ls.end])
+		for j := st.entries.start; j < st.entries.end; j++ {
+			pb = protowire.AppendTag(pb, fieldStreamEntries, protowire.BytesType)
+			pb = protowire.AppendVarint(pb, uint64(s.entrySizes[j-base]))
+			pb = enc.appendEntry(pb, b, &b.entries[j])
+		}
+	}
+	s.pb = pb
+	// Compress into reused scratch sized for the worst case, then hand out a copy of the exact size: the body
+	// lives as long as the request, and typical batches compress 5-10x.
+	if need := s2.MaxEncodedLen(len(pb)); cap(s.snappy) < need {
+		s.snappy = make([]byte, need)
+	}
+	compressed := s2.EncodeSnappy(s.snappy[:cap(s.snappy)], pb)
+	return append([]byte(nil), compressed...)
+}
+
+func sizeOfBytesField(n int) int { return 1 + protowire.SizeBytes(n) } // every field number used is below 16
+
+func sizeOfTimestamp(ns int64) int {
+	seconds, nanos := splitNanos(ns)
+	n := 0
+	if seconds != 0 {
+		n += 1 + protowire.SizeVarint(uint64(seconds))
+	}
+	if nanos != 0 {
+		n += 1 + protowire.SizeVarint(uint64(nanos))
+	}
+	return n
+}
+
+func (enc *encoder) pairSize(p *metaPair) int {
+	return sizeOfBytesField(len(enc.metaNames[p.name])) + sizeOfBytesField(len(p.value))
+}
+
+func (enc *encoder) entrySize(b *batch, e *entry) int {
+	n := sizeOfBytesField(sizeOfTimestamp(e.ns)) + sizeOfBytesField(e.line.end-e.line.start)
+	for i := e.meta.start; i < e.meta.end; i++ {
+		n += sizeOfBytesField(enc.pairSize(&b.meta[i]))
+	}
+	return n
+}
+
+func (enc *encoder) appendEntry(pb []byte, b *batch, e *entry) []byte {
+	seconds, nanos := splitNanos(e.ns)
+	pb = protowire.AppendTag(pb, fieldEntryTimestamp, protowire.BytesType)
+	pb = protowire.AppendVarint(pb, uint64(sizeOfTimestamp(e.ns)))
+	if seconds != 0 {
+		pb = protowire.AppendTag(pb, fieldTimestampSecond, protowire.VarintType)
+		pb = protowire.AppendVarint(pb, uint64(seconds))
+	}
+	if nanos != 0 {
+		pb = protowire.AppendTag(pb, fieldTimestampNanos, protowire.VarintType)
+		pb = protowire.AppendVarint(pb, uint64(nanos))
+	}
+	pb = protowire.AppendTag(pb, fieldEntryLine, protowire.BytesType)
+	pb = protowire.AppendBytes(pb, b.arena[e.line.start:e.line.end])
+	for i := e.meta.start; i < e.meta.end; i++ {
+		p := &b.meta[i]
+		pb = protowire.AppendTag(pb, fieldEntryMetadata, protowire.BytesType)
+		pb = protowire.AppendVarint(pb, uint64(enc.pairSize(p)))
+		pb = protowire.AppendTag(pb, fieldPairName, protowire.BytesType)
+		pb = protowire.AppendString(pb, enc.metaNames[p.name])
+		pb = protowire.AppendTag(pb, fieldPairValue, protowire.BytesType)
+		pb = protowire.AppendString(pb, p.value)
+	}
+	return pb
+}
+
+// encodeJSON writes Loki's JSON push format:
+// {"streams":[{"stream":{"a":"x"},"values":[["<unix ns>","<line>"],["<unix ns>","<line>",{"k":"v"}]]}]}
+func (enc *encoder) encodeJSON(b *batch, c chunk) []byte {
+	entries := b.entriesOf(c)
+	size := 16
+	for i := range entries {
+		e := &entries[i]
+		n := e.line.end - e.line.start
+		size += n + n/8 + 32 + 64*(e.meta.end-e.meta.start)
+	}
+	buf := make([]byte, 0, size+64*(c.end-c.start))
+	buf = append(buf, `{"streams":[`...)
+	for i := c.start; i < c.end; i++ {
+		st := &b.streams[i]
+		if i > c.start {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"stream":{`...)
+		values, first := b.streamValues(st), true
+		for k := range enc.labels.defs {
+			d := &enc.labels.defs[k]
+			v := d.valueIn(values)
+			if v == "" {
+				continue
+			}
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = envelope.AppendJSONString(buf, d.name)
+			buf = append(buf, ':')
+			buf = envelope.AppendJSONString(buf, v)
+		}
+		buf = append(buf, `},"values":[`...)
+		for j := st.entries.start; j < st.entries.end; j++ {
+			e := &b.entries[j]
+			if j > st.entries.start {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, `["`...)
+			buf = strconv.AppendInt(buf, e.ns, 10)
+			buf = append(buf, `",`...)
+			buf = envelope.AppendJSONString(buf, b.arena[e.line.start:e.line.end])
+			if e.meta.end > e.meta.start {
+				buf = append(buf, ",{"...)
+				for m := e.meta.start; m < e.meta.end; m++ {
+					p := &b.meta[m]
+					if m > e.meta.start {
+						buf = append(buf, ',')
+					}
+					buf = envelope.AppendJSONString(buf, enc.metaNames[p.name])
+					buf = append(buf, ':')
+					buf = envelope.AppendJSONString(buf, p.value)
+				}
+				buf = append(buf, '}')
+			}
+			buf = append(buf, ']')
+		}
+		buf = append(buf, "]}"...)
+	}
+	return append(buf, "]}"...)
+}
+
+func resize(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	return s[:n]
+}

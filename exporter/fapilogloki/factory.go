@@ -1,0 +1,80 @@
+package fapilogloki
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+)
+
+// fapilog's loki sink defaults: http://localhost:3100, batches of 100 records flushed after 5 s, a 10 s request
+// timeout, static labels {service: fapilog}, dynamic label level.
+const (
+	defaultEndpoint       = "http://localhost:3100"
+	defaultBatchSize      = 100
+	defaultFlushTimeout   = 5 * time.Second
+	defaultTimeout        = 10 * time.Second
+	defaultMaxStreams     = 100
+	defaultMaxLabelValues = 1000
+)
+
+// NewFactory returns the factory of the fapilogloki exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability))
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Endpoint = defaultEndpoint
+	client.Timeout = defaultTimeout
+
+	// Batching inside the queue is off unless configured: turn it on with fapilog's batch_size and
+	// batch_timeout_seconds. min_size = max_size = 100 sends a request as soon as 100 records are waiting and
+	// never more than 100 in one push, as fapilog does.
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.Sizer = exporterhelper.RequestSizerTypeItems
+	batch.MinSize = defaultBatchSize
+	batch.MaxSize = defaultBatchSize
+	batch.FlushTimeout = defaultFlushTimeout
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.Batch = configoptional.Some(batch)
+
+	return &Config{
+		ClientConfig:         client,
+		QueueConfig:          configoptional.Some(queue),
+		RetryConfig:          configretry.NewDefaultBackOffConfig(),
+		CircuitBreaker:       breaker.NewDefaultConfig(),
+		Labels:               StaticLabels{"service": "fapilog"},
+		LabelKeys:            []string{"level"},
+		Encoding:             EncodingProtobuf,
+		MaxStreamsPerRequest: defaultMaxStreams,
+		MaxLabelValues:       defaultMaxLabelValues,
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	exp, err := newLogsExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.push,
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The HTTP client's own timeout bounds each request, as in core's otlphttp exporter.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}

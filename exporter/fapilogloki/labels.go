@@ -1,0 +1,163 @@
+package fapilogloki
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/lokilabel"
+)
+
+// labelWarnInterval is the minimum time between two warnings about the same capped label.
+const labelWarnInterval = time.Minute
+
+// labelDef is one label of every stream, static or read from each record.
+type labelDef struct {
+	name string
+	// value is the sanitised value of a static label; empty for a dynamic one.
+	value string
+	// dynamic is the index of a dynamic label's value in a record's values, or -1 for a static label.
+	dynamic int
+}
+
+// dynamicLabel is a label read from each record at path, its distinct values kept under a cap by guard.
+type dynamicLabel struct {
+	path  string
+	guard *valueGuard
+}
+
+// labeler computes the stream labels of each record: the static labels, fixed at start, and the label_keys ones
+// read from the envelope, sanitised and held under max_label_values. A labeler is shared by concurrent pushes.
+type labeler struct {
+	// defs are all labels sorted by name, the order they are rendered in.
+	defs    []labelDef
+	dynamic []dynamicLabel
+}
+
+func newLabeler(cfg *Config, logger *zap.Logger) *labeler {
+	l := &labeler{}
+	for name, value := range cfg.Labels {
+		l.defs = append(l.defs, labelDef{name: name, value: lokilabel.Value(value), dynamic: -1})
+	}
+	for i, path := range cfg.LabelKeys {
+		name := lokilabel.NameFromPath(path)
+		l.defs = append(l.defs, labelDef{name: name, dynamic: i})
+		l.dynamic = append(l.dynamic, dynamicLabel{path: path, guard: newValueGuard(name, cfg.MaxLabelValues, logger)})
+	}
+	slices.SortFunc(l.defs, func(a, b labelDef) int { return strings.Compare(a.name, b.name) })
+	return l
+}
+
+// fill writes the record's dynamic label values into values (len(l.dynamic) long): sanitised, capped, "" when
+// the record has no such field. scratch is a reusable buffer; nothing allocates for a value seen before.
+func (l *labeler) fill(e *envelope.Entry, values []string, scratch *[]byte) {
+	for i := range l.dynamic {
+		d := &l.dynamic[i]
+		v, ok := e.Field(d.path)
+		switch {
+		case !ok || v == "":
+			values[i] = ""
+		case lokilabel.CleanValue(v):
+			values[i] = d.guard.admit(v)
+		default:
+			*scratch = lokilabel.AppendValue((*scratch)[:0], v)
+			values[i] = d.guard.admitBytes(*scratch)
+		}
+	}
+}
+
+// valueIn returns the label's value for a stream whose dynamic values are values.
+func (d *labelDef) valueIn(values []string) string {
+	if d.dynamic < 0 {
+		return d.value
+	}
+	return values[d.dynamic]
+}
+
+// valueGuard keeps the distinct values of one label under max (max_label_values; 0: no cap). Values seen before
+// keep flowing; a new value once max are known becomes lokilabel.OtherValue, and a warning says so at most once
+// a minute. Known values are interned: returning them costs no allocation.
+type valueGuard struct {
+	name   string
+	max    int
+	logger *zap.Logger
+
+	mu   sync.RWMutex
+	seen map[string]string
+
+	capped   atomic.Int64 // values replaced by OtherValue since the last warning
+	lastWarn atomic.Int64 // unix nanoseconds of the last warning
+	now      func() time.Time
+}
+
+func newValueGuard(name string, maxValues int, logger *zap.Logger) *valueGuard {
+	return &valueGuard{name: name, max: maxValues, logger: logger, seen: map[string]string{}, now: time.Now}
+}
+
+// admit returns v itself, its interned copy, or OtherValue when v is new and the label is at its cap.
+func (g *valueGuard) admit(v string) string {
+	if g.max <= 0 {
+		return v // no cap: nothing to remember; v lives as long as the push
+	}
+	g.mu.RLock()
+	known, ok := g.seen[v]
+	full := len(g.seen) >= g.max
+	g.mu.RUnlock()
+	if ok {
+		return known
+	}
+	if full {
+		return g.overflow()
+	}
+	return g.insert(strings.Clone(v)) // v may point into a receiver's buffer: keep a copy of our own
+}
+
+// admitBytes is admit for a value held in a scratch buffer.
+func (g *valueGuard) admitBytes(v []byte) string {
+	if g.max <= 0 {
+		return string(v)
+	}
+	g.mu.RLock()
+	known, ok := g.seen[string(v)]
+	full := len(g.seen) >= g.max
+	g.mu.RUnlock()
+	if ok {
+		return known
+	}
+	if full {
+		return g.overflow()
+	}
+	return g.insert(string(v))
+}
+
+func (g *valueGuard) insert(v string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if known, ok := g.seen[v]; ok {
+		return known
+	}
+	if len(g.seen) >= g.max {
+		return g.overflow()
+	}
+	g.seen[v] = v
+	return v
+}
+
+func (g *valueGuard) overflow() string {
+	g.capped.Add(1)
+	now := g.now().UnixNano()
+	last := g.lastWarn.Load()
+	if (last == 0 || now-last >= int64(labelWarnInterval)) && g.lastWarn.CompareAndSwap(last, now) {
+		replaced := g.capped.Swap(0)
+		g.logger.Warn("Label reached max_label_values: new values are sent as "+lokilabel.OtherValue,
+			zap.String("label", g.name), zap.Int("max_label_values", g.max),
+			zap.Int64("values_replaced_since_last_warning", replaced),
+			zap.String("hint", "a high-cardinality field does not belong in label_keys; use structured_metadata_keys, or raise max_label_values"))
+	}
+	return lokilabel.OtherValue
+}

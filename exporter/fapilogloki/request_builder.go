@@ -1,0 +1,208 @@
+package fapilogloki
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/lokilabel"
+)
+
+// span is where bytes lie in a batch's arena.
+type span struct{ start, end int }
+
+// entry is one record of a batch: its line (the envelope JSON, serialized once), its own timestamp, its stream,
+// and its structured metadata.
+type entry struct {
+	ns     int64 // the record's time, unix nanoseconds
+	record int   // position of the record in the batch (ResourceLogs/ScopeLogs/LogRecords order)
+	stream int
+	line   span
+	meta   struct{ start, end int } // range in batch.meta
+}
+
+// metaPair is one structured metadata pair; name indexes requestBuilder.metaNames. value may point into the
+// records being pushed: it is used before push returns.
+type metaPair struct {
+	name  int
+	value string
+}
+
+// stream is one label set of a batch: its dynamic label values, and after finish the range of its entries.
+type stream struct {
+	values  struct{ start, end int } // range in batch.values
+	hash    uint64
+	next    int                      // next stream with the same hash, -1 at the end of the chain
+	entries struct{ start, end int } // range in batch.entries once sorted
+}
+
+// batch is one push's records grouped into streams. Its buffers are reused from push to push.
+type batch struct {
+	arena   []byte
+	entries []entry
+	meta    []metaPair
+	values  []string // dynamic label values of each stream, back to back
+	streams []stream
+	byHash  map[uint64]int
+
+	recordValues []string // the current record's dynamic label values
+	scratch      []byte
+}
+
+func (b *batch) reset(dynamicLabels int) {
+	b.arena, b.entries, b.meta, b.values, b.streams = b.arena[:0], b.entries[:0], b.meta[:0], b.values[:0], b.streams[:0]
+	if b.byHash == nil {
+		b.byHash = map[uint64]int{}
+	}
+	clear(b.byHash)
+	if cap(b.recordValues) < dynamicLabels {
+		b.recordValues = make([]string, dynamicLabels)
+	}
+	b.recordValues = b.recordValues[:dynamicLabels]
+}
+
+// release drops the references a batch holds into the records it was built from, before it goes back to a pool.
+func (b *batch) release() {
+	clear(b.values)
+	clear(b.meta[:cap(b.meta)])
+	clear(b.recordValues)
+}
+
+func (b *batch) streamValues(s *stream) []string { return b.values[s.values.start:s.values.end] }
+
+// streamFor returns the index of the stream whose dynamic label values are values, adding it when new.
+func (b *batch) streamFor(values []string) int {
+	var d xxhash.Digest
+	d.Reset()
+	for _, v := range values {
+		_, _ = d.WriteString(v)
+		_, _ = d.Write(valueSeparator[:]) // values are sanitised ASCII: 0xff never occurs in them
+	}
+	h := d.Sum64()
+	first, found := b.byHash[h]
+	if found {
+		for i := first; i >= 0; i = b.streams[i].next {
+			if slices.Equal(b.streamValues(&b.streams[i]), values) {
+				return i
+			}
+		}
+	}
+	s := stream{hash: h, next: -1}
+	if found {
+		s.next = first
+	}
+	s.values.start = len(b.values)
+	b.values = append(b.values, values...)
+	s.values.end = len(b.values)
+	b.streams = append(b.streams, s)
+	b.byHash[h] = len(b.streams) - 1
+	return len(b.streams) - 1
+}
+
+var valueSeparator = [1]byte{0xff}
+
+// requestBuilder turns a push's records into batches of streams and splits them into requests of at most
+// max_streams_per_request streams. Each record is serialized once, into the batch's arena.
+type requestBuilder struct {
+	labels     *labeler
+	metaPaths  []string
+	metaNames  []string
+	maxStreams int // 0: no limit
+}
+
+func newRequestBuilder(cfg *Config, labels *labeler) *requestBuilder {
+	rb := &requestBuilder{labels: labels, maxStreams: cfg.MaxStreamsPerRequest}
+	for _, path := range cfg.StructuredMetadataKeys {
+		rb.metaPaths = append(rb.metaPaths, path)
+		rb.metaNames = append(rb.metaNames, lokilabel.NameFromPath(path))
+	}
+	return rb
+}
+
+// build fills b with the records of ld: entries grouped by stream (streams in the order their first record comes),
+// entries sorted by timestamp within each stream, records with the same timestamp kept in their order.
+func (rb *requestBuilder) build(ld plog.Logs, receivedAt time.Time, e *envelope.Entry, b *batch) {
+	b.reset(len(rb.labels.dynamic))
+	record := 0
+	envelope.ForEach(ld, receivedAt, e, func(e *envelope.Entry, _ plog.LogRecord) {
+		rb.add(e, record, b)
+		record++
+	})
+	rb.finish(b)
+}
+
+func (rb *requestBuilder) add(e *envelope.Entry, record int, b *batch) {
+	en := entry{ns: e.Time().UnixNano(), record: record}
+	en.line.start = len(b.arena)
+	b.arena = e.AppendJSON(b.arena)
+	en.line.end = len(b.arena)
+
+	rb.labels.fill(e, b.recordValues, &b.scratch)
+	en.stream = b.streamFor(b.recordValues)
+
+	en.meta.start = len(b.meta)
+	for i, path := range rb.metaPaths {
+		if v, ok := e.Field(path); ok && v != "" {
+			b.meta = append(b.meta, metaPair{name: i, value: validUTF8(v)})
+		}
+	}
+	en.meta.end = len(b.meta)
+	b.entries = append(b.entries, en)
+}
+
+func (rb *requestBuilder) finish(b *batch) {
+	slices.SortFunc(b.entries, func(x, y entry) int {
+		if c := cmp.Compare(x.stream, y.stream); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.ns, y.ns); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.record, y.record)
+	})
+	for i := 0; i < len(b.entries); {
+		j := i + 1
+		for j < len(b.entries) && b.entries[j].stream == b.entries[i].stream {
+			j++
+		}
+		s := &b.streams[b.entries[i].stream]
+		s.entries.start, s.entries.end = i, j
+		i = j
+	}
+}
+
+// chunk is the streams [start, end) of a batch that go out in one request.
+type chunk struct{ start, end int }
+
+// chunks splits b's streams into requests of at most maxStreams streams, in order.
+func (rb *requestBuilder) chunks(b *batch, dst []chunk) []chunk {
+	dst = dst[:0]
+	size := rb.maxStreams
+	if size <= 0 {
+		size = len(b.streams)
+	}
+	for start := 0; start < len(b.streams); start += size {
+		dst = append(dst, chunk{start, min(start+size, len(b.streams))})
+	}
+	return dst
+}
+
+// entriesOf is the range of b.entries a chunk carries (entries are sorted by stream, so it is contiguous).
+func (b *batch) entriesOf(c chunk) []entry {
+	return b.entries[b.streams[c.start].entries.start:b.streams[c.end-1].entries.end]
+}
+
+// validUTF8 returns s when it is valid UTF-8 (protobuf and JSON strings must be) and s with U+FFFD for each bad
+// sequence otherwise. Only structured metadata values, raw attribute text, can be invalid: lines and labels never are.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

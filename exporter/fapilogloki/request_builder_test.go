@@ -1,0 +1,98 @@
+package fapilogloki
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+)
+
+func newTestBuilder(t *testing.T, cfg *Config) *requestBuilder {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	return newRequestBuilder(cfg, newLabeler(cfg, zap.NewNop()))
+}
+
+func TestBuild_GroupsRecordsByLabelsAndCoversEachRecordOnce(t *testing.T) {
+	rb := newTestBuilder(t, createDefaultConfig().(*Config))
+	var b batch
+	var e envelope.Entry
+	rb.build(testLogs("m", 31), time.Now(), &e, &b)
+
+	require.Len(t, b.streams, 3)
+	// First-seen order: the first resource holds the even records, 0 (INFO), 2 (ERROR), 4 (WARNING).
+	assert.Equal(t, []string{"INFO"}, b.streamValues(&b.streams[0]))
+	assert.Equal(t, []string{"ERROR"}, b.streamValues(&b.streams[1]))
+	assert.Equal(t, []string{"WARNING"}, b.streamValues(&b.streams[2]))
+	seen := make([]int, 31)
+	next := 0
+	for i := range b.streams {
+		s := &b.streams[i]
+		assert.Equal(t, next, s.entries.start, "stream ranges are contiguous")
+		next = s.entries.end
+		for _, en := range b.entries[s.entries.start:s.entries.end] {
+			assert.Equal(t, i, en.stream)
+			seen[en.record]++
+		}
+	}
+	assert.Equal(t, 31, next)
+	for r, n := range seen {
+		assert.Equal(t, 1, n, "record %d", r)
+	}
+}
+
+func TestChunks_SplitStreamsInOrder(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.LabelKeys = []string{"level", "data.seq"} // one stream per record
+	tests := []struct {
+		maxStreams int
+		want       []chunk
+	}{
+		{0, []chunk{{0, 7}}},
+		{100, []chunk{{0, 7}}},
+		{3, []chunk{{0, 3}, {3, 6}, {6, 7}}},
+		{1, []chunk{{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}}},
+	}
+	for _, tt := range tests {
+		cfg.MaxStreamsPerRequest = tt.maxStreams
+		rb := newTestBuilder(t, cfg)
+		var b batch
+		var e envelope.Entry
+		rb.build(testLogs("m", 7), time.Now(), &e, &b)
+		got := rb.chunks(&b, nil)
+		assert.Equal(t, tt.want, got, "max_streams_per_request %d", tt.maxStreams)
+		total := 0
+		for _, c := range got {
+			total += len(b.entriesOf(c))
+		}
+		assert.Equal(t, 7, total)
+	}
+}
+
+// In steady state (buffers grown by earlier pushes) grouping a batch allocates nothing: the envelope is encoded
+// into a reused arena and label values come from the interned set.
+func TestBuild_SteadyStateAllocatesNothing(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.LabelKeys = []string{"level", "diagnostics.service", "data.region"}
+	// String fields only: envelope.Entry.Field renders trace ids and numbers into new strings.
+	cfg.StructuredMetadataKeys = []string{"context.correlation_id", "data.http.route"}
+	rb := newTestBuilder(t, cfg)
+	ld := typicalBatch(100)
+	var b batch
+	var e envelope.Entry
+	now := time.Now()
+	rb.build(ld, now, &e, &b)
+	allocs := testing.AllocsPerRun(20, func() { rb.build(ld, now, &e, &b) })
+	assert.Zero(t, allocs)
+}
+
+func TestValidUTF8_ReplacesBadBytesOnly(t *testing.T) {
+	assert.Equal(t, "ok é", validUTF8("ok é"))
+	assert.Equal(t, "a\uFFFDb", validUTF8("a\xffb"))
+	assert.True(t, strings.HasPrefix(validUTF8("\xe4\xb8x"), "\uFFFD"))
+}
