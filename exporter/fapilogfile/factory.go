@@ -13,6 +13,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
 const (
@@ -46,13 +47,8 @@ func createDefaultConfig() component.Config {
 // newDefaultQueueConfig batches up to 1000 records (flushed every 200 ms) so a busy pipeline costs one write per
 // batch, and uses a single consumer so that records reach the file in the order they were received.
 func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
-	q := exporterhelper.NewDefaultQueueConfig()
+	q := sendqueue.NewQueueBatchConfig(sendqueue.Batching{MinSize: 100, MaxSize: 1000, FlushTimeout: 200 * time.Millisecond})
 	q.NumConsumers = 1
-	batch := exporterhelper.NewDefaultBatchConfig()
-	batch.FlushTimeout = 200 * time.Millisecond
-	batch.MinSize = 100
-	batch.MaxSize = 1000
-	q.Batch = configoptional.Some(batch)
 	return q
 }
 

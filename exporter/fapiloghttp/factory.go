@@ -6,7 +6,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
@@ -14,14 +13,13 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
 // fapilog's network sink defaults: batches of 100 records, flushed after 5 s; a 5 s request timeout.
 const (
-	defaultBatchSize    = 100
-	defaultFlushTimeout = 5 * time.Second
-	defaultTimeout      = 5 * time.Second
-	defaultWrapperKey   = "logs"
+	defaultTimeout    = 5 * time.Second
+	defaultWrapperKey = "logs"
 )
 
 // NewFactory returns the factory of the fapiloghttp exporter.
@@ -34,20 +32,9 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Timeout = defaultTimeout
 
-	// Batching inside the queue is off unless configured: turn it on with fapilog's batch_size and
-	// batch_timeout_seconds. min_size = max_size = 100 sends a request as soon as 100 records are waiting and
-	// never more than 100 in one request, as fapilog does, so receivers sized for fapilog batches keep working.
-	batch := exporterhelper.NewDefaultBatchConfig()
-	batch.Sizer = exporterhelper.RequestSizerTypeItems
-	batch.MinSize = defaultBatchSize
-	batch.MaxSize = defaultBatchSize
-	batch.FlushTimeout = defaultFlushTimeout
-	queue := exporterhelper.NewDefaultQueueConfig()
-	queue.Batch = configoptional.Some(batch)
-
 	return &Config{
 		ClientConfig:    client,
-		QueueConfig:     configoptional.Some(queue),
+		QueueConfig:     sendqueue.NewConfig(sendqueue.Fapilog),
 		RetryConfig:     configretry.NewDefaultBackOffConfig(),
 		CircuitBreaker:  breaker.NewDefaultConfig(),
 		Mode:            ModeHTTP,

@@ -2,6 +2,7 @@ package fapilogpostgres
 
 import (
 	"context"
+	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -70,14 +71,9 @@ func createDefaultConfig() component.Config {
 // newDefaultQueueConfig turns batching on (it is off in the queue unless configured). The default 10 queue
 // consumers match max_pool_size 10: each consumer runs one COPY on its own connection.
 func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
-	q := exporterhelper.NewDefaultQueueConfig()
-	batch := exporterhelper.NewDefaultBatchConfig()
-	batch.Sizer = exporterhelper.RequestSizerTypeItems
-	batch.FlushTimeout = defaultBatchFlushTimeout
-	batch.MinSize = defaultBatchMinSize
-	batch.MaxSize = defaultBatchMaxSize
-	q.Batch = configoptional.Some(batch)
-	return q
+	return sendqueue.NewQueueBatchConfig(sendqueue.Batching{
+		MinSize: defaultBatchMinSize, MaxSize: defaultBatchMaxSize, FlushTimeout: defaultBatchFlushTimeout,
+	})
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
