@@ -1,0 +1,142 @@
+package fapilogcloudwatch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+)
+
+// benchLogs is n records of the kind the envelope's performance target speaks of (10 attributes, a 200-byte
+// message, trace context, a resource with service, host and pid), stamped over the last minute.
+func benchLogs(n int, resources int) plog.Logs {
+	ld := plog.NewLogs()
+	base := time.Now().Add(-time.Minute)
+	for r := range resources {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", fmt.Sprintf("checkout-%d", r))
+		rl.Resource().Attributes().PutStr("host.name", "web-1")
+		rl.Resource().Attributes().PutInt("process.pid", 4242)
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName("app.checkout")
+		for i := r; i < n; i += resources {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(i) * time.Millisecond)))
+			lr.SetSeverityNumber(plog.SeverityNumberInfo)
+			lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
+			lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+			lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+			a := lr.Attributes()
+			a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+			a.PutStr("user_id", "u-12345")
+			a.PutStr("http.method", "POST")
+			a.PutStr("http.route", "/api/v1/orders")
+			a.PutInt("http.status_code", 201)
+			a.PutDouble("duration_ms", 12.5)
+			a.PutBool("cache_hit", false)
+			a.PutInt("order_seq", int64(i))
+			a.PutInt("items", 3)
+			a.PutEmptyMap("customer").PutStr("tier", "gold")
+		}
+	}
+	return ld
+}
+
+// BenchmarkEncodeAndBuild measures what push does before the network for a 10,000-record batch: encode every
+// record once, then sort, split and materialize the PutLogEvents inputs (about 9 requests of up to 1 MiB).
+func BenchmarkEncodeAndBuild(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		template  string
+		resources int
+	}{
+		{"10000_records/one_stream", "app-1", 1},
+		{"10000_records/4_streams_by_service", "{service.name}", 4},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			names, err := parseStreamTemplate(tc.template)
+			if err != nil {
+				b.Fatal(err)
+			}
+			names = names.bind("web-1", time.Now())
+			rb := newRequestBuilder(cfg)
+			ld := benchLogs(10_000, tc.resources)
+			var (
+				e     envelope.Entry
+				batch encodedBatch
+				p     plan
+			)
+			batch.encode(ld, time.Now(), &names, &e)
+			b.SetBytes(int64(len(batch.body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				now := time.Now()
+				batch.encode(ld, now, &names, &e)
+				rb.build(&batch, now, &p)
+				p.release()
+			}
+			b.ReportMetric(float64(len(p.owner))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(len(batch.body))/float64(len(p.owner)), "bytes/record")
+		})
+	}
+}
+
+// BenchmarkBuild is the request builder alone on an encoded 10,000-record batch.
+func BenchmarkBuild(b *testing.B) {
+	cfg := createDefaultConfig().(*Config)
+	names, _ := parseStreamTemplate("app-1")
+	rb := newRequestBuilder(cfg)
+	var (
+		batch encodedBatch
+		p     plan
+	)
+	batch.encode(benchLogs(10_000, 1), time.Now(), &names, new(envelope.Entry))
+	b.ReportAllocs()
+	requests := 0
+	for b.Loop() {
+		rb.build(&batch, time.Now(), &p)
+		requests = len(p.requests)
+		p.release()
+	}
+	b.ReportMetric(float64(requests), "requests/batch")
+}
+
+// BenchmarkExport_Kumo is the whole push through the aws-sdk-go-v2 client to kumo on loopback, 1,000 records a
+// push: the SDK's JSON serialization and the emulator dominate.
+func BenchmarkExport_Kumo(b *testing.B) {
+	b.Setenv("AWS_ACCESS_KEY_ID", "test")
+	b.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	b.Setenv("AWS_REGION", "us-east-1")
+	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	url := startKumo(b)
+	cfg := createDefaultConfig().(*Config)
+	cfg.EndpointURL = url
+	cfg.LogGroupName = fmt.Sprintf("/fapilog/bench-%d", time.Now().UnixNano())
+	cfg.LogStreamName = "bench"
+	e, err := newLogsExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.start(context.Background(), nil); err != nil {
+		b.Fatal(err)
+	}
+	ld := benchLogs(1_000, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := e.push(context.Background(), ld); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(1_000*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}

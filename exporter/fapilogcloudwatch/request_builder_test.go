@@ -1,0 +1,252 @@
+package fapilogcloudwatch
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+)
+
+var builderNow = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+
+// batchOf makes an encoded batch directly, without the envelope: record i has a message of sizes[i] bytes and the
+// timestamp at(i), in stream 0.
+func batchOf(sizes []int, at func(i int) int64) *encodedBatch {
+	b := &encodedBatch{streams: []string{"s0"}}
+	for i, size := range sizes {
+		start := len(b.body)
+		for j := range size {
+			b.body = append(b.body, byte('a'+(i+j)%26))
+		}
+		b.events = append(b.events, event{start: start, end: len(b.body), timestamp: at(i), record: int32(i)})
+	}
+	return b
+}
+
+func same(n, size int) []int {
+	sizes := make([]int, n)
+	for i := range sizes {
+		sizes[i] = size
+	}
+	return sizes
+}
+
+func atNow(int) int64 { return builderNow.UnixMilli() }
+
+func builderFor(maxEventSize confunits.ByteSize, oversize OversizeAction) requestBuilder {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxEventSize, cfg.Oversize = maxEventSize, oversize
+	return newRequestBuilder(cfg)
+}
+
+func build(t *testing.T, rb requestBuilder, b *encodedBatch) *plan {
+	t.Helper()
+	p := new(plan)
+	rb.build(b, builderNow, p)
+	requireWithinLimits(t, rb, p)
+	return p
+}
+
+// requireWithinLimits checks every request of p against the service limits and that owner agrees with them.
+func requireWithinLimits(t *testing.T, rb requestBuilder, p *plan) {
+	t.Helper()
+	for i, r := range p.requests {
+		require.NotEmpty(t, r.events, "request %d", i)
+		require.LessOrEqual(t, len(r.events), maxEventsPerRequest, "request %d events", i)
+		size := 0
+		for j, ev := range r.events {
+			n := len(aws.ToString(ev.Message))
+			require.LessOrEqual(t, n+eventOverhead, rb.maxMessage+eventOverhead, "request %d event %d size", i, j)
+			size += n + eventOverhead
+			if j > 0 {
+				require.GreaterOrEqual(t, *ev.Timestamp, *r.events[j-1].Timestamp, "request %d event %d in order", i, j)
+			}
+		}
+		require.Equal(t, size, r.bytes, "request %d counted bytes", i)
+		require.LessOrEqual(t, size, maxRequestBytes, "request %d bytes", i)
+		require.LessOrEqual(t, *r.events[len(r.events)-1].Timestamp-*r.events[0].Timestamp, maxRequestSpan.Milliseconds(), "request %d span", i)
+	}
+}
+
+func counts(p *plan) []int {
+	var out []int
+	for _, r := range p.requests {
+		out = append(out, len(r.events))
+	}
+	return out
+}
+
+func TestBuild_Exactly10000EventsIsOneRequestAnd10001IsTwo(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	assert.Equal(t, []int{10_000}, counts(build(t, rb, batchOf(same(10_000, 10), atNow))))
+
+	p := build(t, rb, batchOf(same(10_001, 10), atNow))
+	assert.Equal(t, []int{10_000, 1}, counts(p))
+	assert.EqualValues(t, 0, p.owner[9_999])
+	assert.EqualValues(t, 1, p.owner[10_000], "the 10,001st record goes in the second request")
+}
+
+func TestBuild_Exactly1048576BytesWithOverheadIsOneRequest(t *testing.T) {
+	rb := builderFor(maxEventSizeLimit, OversizeDrop)
+	// 16 events of 65,510 bytes + 26 overhead = 16 x 65,536 = 1,048,576: exactly the limit.
+	p := build(t, rb, batchOf(same(16, 65_510), atNow))
+	assert.Equal(t, []int{16}, counts(p))
+	assert.Equal(t, maxRequestBytes, p.requests[0].bytes)
+
+	// Without the overhead these would be 1,048,160 bytes and fapilog would send them as one request;
+	// counting 26 per event, one byte more anywhere does not fit.
+	sizes := same(16, 65_510)
+	sizes[15]++
+	p = build(t, rb, batchOf(sizes, atNow))
+	assert.Equal(t, []int{15, 1}, counts(p))
+
+	// 1,000 small events whose messages alone fit in 1 MiB but not with 26 bytes each.
+	p = build(t, rb, batchOf(same(1_040, 1_000), atNow)) // 1,040 x 1,026 = 1,067,040
+	assert.Equal(t, []int{1_022, 18}, counts(p))         // 1,022 x 1,026 = 1,048,572
+}
+
+func TestBuild_FourEventsAtTheDefaultLimitFillOneRequestExactly(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	largest := int(defaultMaxEventSize) - eventOverhead // 262,118
+	p := build(t, rb, batchOf(same(9, largest), atNow))
+	assert.Equal(t, []int{4, 4, 1}, counts(p))
+	assert.Equal(t, maxRequestBytes, p.requests[0].bytes, "4 x 262,144 = 1,048,576")
+	assert.Zero(t, p.oversize)
+}
+
+func TestBuild_OversizeEventIsDroppedAloneWithDrop(t *testing.T) {
+	rb := builderFor(1024, OversizeDrop)
+	// 998 + 26 = 1,024 fits; 999 + 26 = 1,025 does not.
+	b := batchOf([]int{10, 999, 998, 10}, atNow)
+	p := build(t, rb, b)
+	assert.Equal(t, 1, p.oversize)
+	assert.Equal(t, []int{3}, counts(p))
+	assert.Equal(t, []int32{0, -1, 0, 0}, p.owner)
+	for _, ev := range p.requests[0].events {
+		assert.NotEqual(t, 999, len(*ev.Message))
+	}
+}
+
+func TestBuild_OversizeEventIsCutAtARuneBoundaryWithTruncate(t *testing.T) {
+	rb := builderFor(1024, OversizeTruncate)
+	limit := 1024 - eventOverhead
+
+	// ASCII: cut to exactly the limit, marker included.
+	b := batchOf([]int{5000}, atNow)
+	p := build(t, rb, b)
+	require.Equal(t, []int{1}, counts(p))
+	msg := *p.requests[0].events[0].Message
+	assert.Len(t, msg, limit)
+	assert.True(t, strings.HasSuffix(msg, truncationMarker))
+	assert.Equal(t, 1, p.truncated)
+	assert.Zero(t, p.oversize)
+
+	// Multi-byte runes straddling the cut point: the message stays valid UTF-8 and within the limit.
+	for shift := range 4 {
+		body := strings.Repeat("x", shift) + strings.Repeat("世🚀é", 400)
+		b := &encodedBatch{streams: []string{"s0"}, body: []byte(body)}
+		b.events = []event{{start: 0, end: len(body), timestamp: builderNow.UnixMilli()}}
+		p := build(t, rb, b)
+		msg := *p.requests[0].events[0].Message
+		assert.True(t, utf8.ValidString(msg), "shift %d: valid UTF-8", shift)
+		assert.LessOrEqual(t, len(msg), limit, "shift %d", shift)
+		assert.Greater(t, len(msg), limit-4, "shift %d: cut at most a rune short", shift)
+		assert.True(t, strings.HasSuffix(msg, truncationMarker))
+		assert.True(t, strings.HasPrefix(body, strings.TrimSuffix(msg, truncationMarker)), "shift %d: the start of the message is kept", shift)
+	}
+}
+
+func TestBuild_SpanOfExactly24HoursIsOneRequestAndOneMillisecondMoreIsTwo(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	t0 := builderNow.Add(-48 * time.Hour).UnixMilli()
+	day := maxRequestSpan.Milliseconds()
+
+	p := build(t, rb, batchOf(same(3, 10), func(i int) int64 { return []int64{t0, t0 + day/2, t0 + day}[i] }))
+	assert.Equal(t, []int{3}, counts(p))
+
+	p = build(t, rb, batchOf(same(3, 10), func(i int) int64 { return []int64{t0, t0 + day/2, t0 + day + 1}[i] }))
+	assert.Equal(t, []int{2, 1}, counts(p))
+}
+
+func TestBuild_ThreeDaysOfEventsAreSortedAndSplitByDay(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	start := builderNow.Add(-72 * time.Hour).UnixMilli()
+	hour := time.Hour.Milliseconds()
+	// 73 hourly events, given newest first.
+	p := build(t, rb, batchOf(same(73, 20), func(i int) int64 { return start + int64(72-i)*hour }))
+	assert.Equal(t, []int{25, 25, 23}, counts(p), "each request covers 24 h exactly (25 hourly events)")
+	var prev int64
+	for _, r := range p.requests {
+		for _, ev := range r.events {
+			assert.Greater(t, *ev.Timestamp, prev)
+			prev = *ev.Timestamp
+		}
+	}
+	assert.EqualValues(t, 2, p.owner[0], "the newest record is in the last request")
+	assert.EqualValues(t, 0, p.owner[72])
+}
+
+func TestBuild_EqualTimestampsKeepTheRecordsOrder(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	b := batchOf([]int{1, 2, 3, 4}, func(i int) int64 { return builderNow.UnixMilli() - int64(i%2) })
+	p := build(t, rb, b)
+	var sizes []int
+	for _, ev := range p.requests[0].events {
+		sizes = append(sizes, len(*ev.Message))
+	}
+	assert.Equal(t, []int{2, 4, 1, 3}, sizes)
+}
+
+func TestBuild_OneStreamPerRequest(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	b := batchOf(same(6, 10), atNow)
+	b.streams = []string{"a", "b"}
+	for i := range b.events {
+		b.events[i].stream = int32(i % 2)
+	}
+	p := build(t, rb, b)
+	require.Len(t, p.requests, 2)
+	assert.EqualValues(t, 0, p.requests[0].stream)
+	assert.EqualValues(t, 1, p.requests[1].stream)
+	assert.Equal(t, []int32{0, 1, 0, 1, 0, 1}, p.owner)
+}
+
+func TestBuild_EventsOutsideTheServiceWindowAreLeftOut(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	times := []int64{
+		builderNow.Add(-maxEventAge).UnixMilli() - 1,  // 14 days and 1 ms old
+		builderNow.Add(-maxEventAge).UnixMilli(),      // exactly 14 days: kept
+		builderNow.UnixMilli(),                        // now
+		builderNow.Add(maxEventAhead).UnixMilli(),     // exactly 2 hours ahead: kept
+		builderNow.Add(maxEventAhead).UnixMilli() + 1, // beyond
+	}
+	p := new(plan)
+	rb.build(batchOf(same(5, 10), func(i int) int64 { return times[i] }), builderNow, p)
+	assert.Equal(t, 1, p.tooOld)
+	assert.Equal(t, 1, p.tooNew)
+	assert.Equal(t, []int32{-1, 0, 1, 1, -1}, p.owner, "the two kept old/new events are 14 days apart: two requests")
+}
+
+func TestBuild_NothingToSend(t *testing.T) {
+	rb := builderFor(1024, OversizeDrop)
+	p := build(t, rb, batchOf([]int{2000}, atNow))
+	assert.Empty(t, p.requests)
+	assert.Equal(t, []int32{-1}, p.owner)
+}
+
+func TestBuild_ReusedPlanHoldsNothingOfThePreviousBatch(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	p := new(plan)
+	rb.build(batchOf(same(20_001, 5), atNow), builderNow, p)
+	require.Len(t, p.requests, 3)
+	p.release()
+	rb.build(batchOf(same(3, 7), atNow), builderNow, p)
+	assert.Equal(t, []int{3}, counts(p))
+	assert.Len(t, p.owner, 3)
+}
