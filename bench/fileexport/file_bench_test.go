@@ -4,8 +4,6 @@ package fileexport
 import (
 	"context"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,40 +14,11 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile"
+	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 )
-
-// batch is 100 typical records: 10 attributes, a 200-byte message.
-func batch() plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "checkout")
-	rl.Resource().Attributes().PutStr("host.name", "web-1")
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("app.checkout")
-	msg := strings.Repeat("order accepted for processing; ", 7)[:200]
-	for i := 0; i < 100; i++ {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(msg)
-		a := lr.Attributes()
-		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
-		a.PutStr("user_id", "u-12345")
-		a.PutStr("http.method", "POST")
-		a.PutStr("http.route", "/api/v1/orders")
-		a.PutInt("http.status_code", 201)
-		a.PutDouble("duration_ms", 12.5)
-		a.PutBool("cache_hit", false)
-		a.PutStr("order_id", "ord-"+strconv.Itoa(i))
-		a.PutInt("items", 3)
-		a.PutEmptyMap("customer").PutStr("tier", "gold")
-	}
-	return ld
-}
 
 func start(b *testing.B, f exporter.Factory, cfg component.Config) exporter.Logs {
 	b.Helper()
@@ -66,7 +35,7 @@ func start(b *testing.B, f exporter.Factory, cfg component.Config) exporter.Logs
 
 // BenchmarkFileExport writes the same 100-record batches, synchronously (no sending queue), rotating at 100 MB.
 func BenchmarkFileExport(b *testing.B) {
-	ld := batch()
+	ld := logstest.TypicalBatch(100)
 	b.Run("ours", func(b *testing.B) {
 		f := fapilogfile.NewFactory()
 		cfg := f.CreateDefaultConfig().(*fapilogfile.Config)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,44 +12,12 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/webhook"
+	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 )
-
-// typicalBatch is n records of the kind the envelope's performance target speaks of: 10 attributes, a 200-byte
-// message, trace context, a resource with service, host and pid.
-func typicalBatch(n int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "checkout")
-	rl.Resource().Attributes().PutStr("host.name", "web-1")
-	rl.Resource().Attributes().PutInt("process.pid", 4242)
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("app.checkout")
-	for i := range n {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, i, time.UTC)))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
-		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-		a := lr.Attributes()
-		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
-		a.PutStr("user_id", "u-12345")
-		a.PutStr("http.method", "POST")
-		a.PutStr("http.route", "/api/v1/orders")
-		a.PutInt("http.status_code", 201)
-		a.PutDouble("duration_ms", 12.5)
-		a.PutBool("cache_hit", false)
-		a.PutInt("order_seq", int64(i))
-		a.PutInt("items", 3)
-		a.PutEmptyMap("customer").PutStr("tier", "gold")
-	}
-	return ld
-}
 
 // BenchmarkBuildBody measures what push does before the network: encode 100 records once and frame them into
 // the request body (plus signing for the webhook case). The one allocation is the body itself, fresh per batch.
@@ -65,7 +32,7 @@ func BenchmarkBuildBody(b *testing.B) {
 		{"webhook_signed", func(c *Config) { c.Mode, c.Secret = ModeWebhook, configopaque.String("s3cr3t") }},
 		{"array_split_16KiB", func(c *Config) { c.MaxRequestBytes = 16 << 10 }},
 	}
-	ld := typicalBatch(100)
+	ld := logstest.TypicalBatch(100)
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
@@ -131,7 +98,7 @@ func BenchmarkLoopback(b *testing.B) {
 			if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 				b.Fatal(err)
 			}
-			batch := typicalBatch(100)
+			batch := logstest.TypicalBatch(100)
 			records.Store(0)
 			b.ReportAllocs()
 			start := time.Now()

@@ -3,9 +3,9 @@ package fapilogloki
 import (
 	"context"
 	"fmt"
+	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,36 +18,15 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
-// typicalBatch is n records of the kind the envelope's performance target speaks of: 10 attributes, a 200-byte
-// message, trace context, a resource with service, host and pid; levels and regions vary so that a batch holds
-// several streams.
+// typicalBatch is logstest's typical records with levels and regions varied so that a batch holds several
+// streams, newest first so that sorting is exercised.
 func typicalBatch(n int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "checkout")
-	rl.Resource().Attributes().PutStr("host.name", "web-1")
-	rl.Resource().Attributes().PutInt("process.pid", 4242)
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("app.checkout")
+	ld := logstest.TypicalBatch(n)
 	start := time.Now().Add(-time.Minute)
-	for i := range n {
-		lr := sl.LogRecords().AppendEmpty()
+	for i, lr := range logstest.Records(ld).All() {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(n-i) * time.Millisecond))) // newest first
 		lr.SetSeverityNumber(levels[i%len(levels)])
-		lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
-		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-		a := lr.Attributes()
-		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
-		a.PutStr("user_id", "u-12345")
-		a.PutStr("http.method", "POST")
-		a.PutStr("http.route", "/api/v1/orders")
-		a.PutInt("http.status_code", 201)
-		a.PutDouble("duration_ms", 12.5)
-		a.PutBool("cache_hit", false)
-		a.PutInt("order_seq", int64(i))
-		a.PutStr("region", [...]string{"eu-west.1", "us-east.1"}[i%2])
-		a.PutEmptyMap("customer").PutStr("tier", "gold")
+		lr.Attributes().PutStr("region", [...]string{"eu-west.1", "us-east.1"}[i%2])
 	}
 	return ld
 }

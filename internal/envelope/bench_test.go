@@ -2,40 +2,16 @@ package envelope
 
 import (
 	"encoding/json"
+	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // typicalRecord is the record the performance targets speak of: 10 attributes, a 200-byte message.
-func typicalRecord() plog.Logs {
-	return build(func(res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) {
-		res.Attributes().PutStr("service.name", "checkout")
-		res.Attributes().PutStr("host.name", "web-1")
-		res.Attributes().PutInt("process.pid", 4242)
-		scope.SetName("app.checkout")
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
-		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-		a := lr.Attributes()
-		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
-		a.PutStr("user_id", "u-12345")
-		a.PutStr("http.method", "POST")
-		a.PutStr("http.route", "/api/v1/orders")
-		a.PutInt("http.status_code", 201)
-		a.PutDouble("duration_ms", 12.5)
-		a.PutBool("cache_hit", false)
-		a.PutStr("order_id", "ord-0001")
-		a.PutInt("items", 3)
-		a.PutEmptyMap("customer").PutStr("tier", "gold")
-	})
-}
+func typicalRecord() plog.Logs { return logstest.TypicalBatch(1) }
 
 // typicalAsMap is the same record as the map a naive encoder would build before calling encoding/json.
 func typicalAsMap(e *Entry) map[string]any {
@@ -44,7 +20,7 @@ func typicalAsMap(e *Entry) map[string]any {
 			"context": map[string]any{"correlation_id": "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", "message_id": e.MessageID(),
 				"user_id": "u-12345", "trace_id": "0102030405060708090a0b0c0d0e0f10", "span_id": "0102030405060708"},
 			"data": map[string]any{"http.method": "POST", "http.route": "/api/v1/orders", "http.status_code": 201,
-				"duration_ms": 12.5, "cache_hit": false, "order_id": "ord-0001", "items": 3, "customer": map[string]any{"tier": "gold"}},
+				"duration_ms": 12.5, "cache_hit": false, "order_seq": 0, "items": 3, "customer": map[string]any{"tier": "gold"}},
 			"diagnostics": map[string]any{"origin": "otlp", "service": "checkout", "host": "web-1", "pid": 4242},
 			"level":       "INFO", "logger": "app.checkout", "message": e.Message(), "timestamp": "2026-01-02T03:04:05.000Z",
 		},
