@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 
 // End-to-end through the factory-built exporter: its sending queue, batching and retries, against the real server.
 
-// newFactoryExporter creates and starts the exporter the way the collector does.
+// newFactoryExporter creates and starts the exporter the way the collector does. A test shuts it down itself
+// (and checks the result); if it fails before, the cleanup does, so that its connections do not outlive it.
 func newFactoryExporter(t *testing.T, cfg *Config, logger *zap.Logger) exporter.Logs {
 	t.Helper()
 	set := exportertest.NewNopSettings(metadata.Type)
@@ -33,7 +35,21 @@ func newFactoryExporter(t *testing.T, cfg *Config, logger *zap.Logger) exporter.
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	return exp
+	once := &shutdownOnce{Logs: exp}
+	t.Cleanup(func() { _ = once.Shutdown(context.Background()) })
+	return once
+}
+
+// shutdownOnce shuts the exporter down on the first call only: the exporter helper must not be shut down twice.
+type shutdownOnce struct {
+	exporter.Logs
+	once sync.Once
+	err  error
+}
+
+func (s *shutdownOnce) Shutdown(ctx context.Context) error {
+	s.once.Do(func() { s.err = s.Logs.Shutdown(ctx) })
+	return s.err
 }
 
 // sendInChunks hands n records to the exporter as chunk-sized requests, as receivers do.
@@ -84,6 +100,27 @@ func waitForRows(t *testing.T, table string, n int) {
 	}
 }
 
+// waitForLogs waits until logs holds at least n entries whose message contains snippet.
+func waitForLogs(t *testing.T, logs *observer.ObservedLogs, snippet string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for logs.FilterMessageSnippet(snippet).Len() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d log entries %q after 60s; want %d", logs.FilterMessageSnippet(snippet).Len(), snippet, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// skippedRows sums the rows the duplicate-safe path found already stored, from its debug log entries.
+func skippedRows(logs *observer.ObservedLogs) int64 {
+	var n int64
+	for _, e := range logs.FilterMessageSnippet("Skipped rows already stored").All() {
+		n += e.ContextMap()["skipped"].(int64)
+	}
+	return n
+}
+
 // dsnThrough is the test DSN pointed at another port on 127.0.0.1 (a proxy in front of the server).
 func dsnThrough(t *testing.T, port int) string {
 	t.Helper()
@@ -120,18 +157,23 @@ func TestFactory_ConnectionLostAfterCommittedCopyIsRetriedWithoutDuplicates(t *t
 	cfg := testConfig(schema)
 	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
 	fastRetries(cfg)
-	core, logs := observer.New(zapcore.InfoLevel)
+	core, logs := observer.New(zapcore.DebugLevel)
 	exp := newFactoryExporter(t, cfg, zap.New(core))
 
 	// The first two COPYs are committed by PostgreSQL, then their connections die before the answer arrives.
 	proxy.cutAfterCopy.Store(2)
 	sendInChunks(t, exp, 3000, 100)
 	waitForRows(t, quoteQualified(schema, "logs"), 3000)
+	// The committed rows are in the table before their batches are retried: wait for both retries to finish (a
+	// shutdown abandons a batch waiting for its retry). Each retry meets its rows already stored, so it goes
+	// through the duplicate-safe path, which logs what it skipped.
+	waitForLogs(t, logs, "Skipped rows already stored", 2)
 	require.NoError(t, exp.Shutdown(context.Background()))
 
-	// Each cut COPY was committed (the proxy cuts only once PostgreSQL answers) and retried: without duplicate
+	// Each cut COPY was committed (the proxy cuts on PostgreSQL's CommandComplete) and retried: without duplicate
 	// protection its rows would be stored twice (see the next test).
 	require.Equal(t, int32(2), proxy.cuts.Load(), "two ambiguous failures happened")
+	assert.Equal(t, proxy.cutRows.Load(), skippedRows(logs), "the retries found exactly the committed rows")
 	assertExactlyOnce(t, quoteQualified(schema, "logs"), 3000)
 	assert.Zero(t, logs.FilterMessageSnippet("Dropping data").Len(), "nothing dropped")
 }
@@ -145,13 +187,18 @@ func TestFactory_WithoutDeduplicationAnAmbiguousFailureDuplicatesRows(t *testing
 	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
 	cfg.Deduplicate = false
 	fastRetries(cfg)
-	exp := newFactoryExporter(t, cfg, nil)
+	core, logs := observer.New(zapcore.InfoLevel)
+	exp := newFactoryExporter(t, cfg, zap.New(core))
 	proxy.cutAfterCopy.Store(1)
 	sendInChunks(t, exp, 100, 100)
-	waitForRows(t, quoteQualified(schema, "logs"), 200)
+	waitForRows(t, quoteQualified(schema, "logs"), 200) // the retry has stored the batch again
 	require.NoError(t, exp.Shutdown(context.Background()))
 	require.Equal(t, int32(1), proxy.cuts.Load())
+	require.Equal(t, int64(100), proxy.cutRows.Load(), "the cut COPY was committed")
 	assert.Equal(t, 200, queryInt(t, db, "SELECT count(*) FROM "+quoteQualified(schema, "logs")))
+	assert.Equal(t, 100, queryInt(t, db, "SELECT count(DISTINCT (event->'data'->>'seq')::int) FROM "+quoteQualified(schema, "logs")),
+		"each record twice")
+	assert.Zero(t, logs.FilterMessageSnippet("Dropping data").Len(), "nothing dropped")
 }
 
 func TestFactory_DatabaseUnreachableAtStartIsWaitedFor(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/droplog"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
 // postgresExporter wires the pieces: the table plan (schema.go, plan.go), the row encoder (encoder.go) and the
@@ -158,7 +159,7 @@ func (x *postgresExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			x.plan.CompareAndSwap(p, nil) // verify (or re-create) the table before the retry
 		}
 		if failedFrom > 0 {
-			return consumererror.NewLogs(err, logsFrom(ld, failedFrom))
+			return consumererror.NewLogs(err, plogsubset.Select(ld, func(i int) bool { return i >= failedFrom }))
 		}
 		return err
 	})
@@ -189,39 +190,6 @@ func (x *postgresExporter) loadRange(ctx context.Context, p *tablePlan, b *rowBa
 		return done, err
 	}
 	return x.loadRange(ctx, p, b, ld, mid, hi)
-}
-
-// logsFrom copies the records of ld from index from on (in envelope.ForEach order), keeping their resource and
-// scope.
-func logsFrom(ld plog.Logs, from int) plog.Logs {
-	out := plog.NewLogs()
-	i := 0
-	for _, rl := range ld.ResourceLogs().All() {
-		var orl plog.ResourceLogs
-		started := false
-		for _, sl := range rl.ScopeLogs().All() {
-			records := sl.LogRecords()
-			n := records.Len()
-			if i+n <= from {
-				i += n
-				continue
-			}
-			if !started {
-				orl = out.ResourceLogs().AppendEmpty()
-				rl.Resource().CopyTo(orl.Resource())
-				orl.SetSchemaUrl(rl.SchemaUrl())
-				started = true
-			}
-			osl := orl.ScopeLogs().AppendEmpty()
-			sl.Scope().CopyTo(osl.Scope())
-			osl.SetSchemaUrl(sl.SchemaUrl())
-			for j := max(from-i, 0); j < n; j++ {
-				records.At(j).CopyTo(osl.LogRecords().AppendEmpty())
-			}
-			i += n
-		}
-	}
-	return out
 }
 
 // messageIDAt is the message_id of record idx of ld, for the log line of a dropped row.
