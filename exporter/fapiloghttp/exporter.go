@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +47,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
 		return nil, err
 	}
-	userAgent := fmt.Sprintf("%s/%s (%s/%s)", set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH)
+	userAgent := httpsend.UserAgent(set.BuildInfo)
 	e := &logsExporter{
 		cfg:       cfg,
 		set:       set,
@@ -64,11 +63,10 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 
 // start builds the HTTP client here rather than at creation: auth and middleware extensions exist only now.
 func (e *logsExporter) start(ctx context.Context, host component.Host) error {
-	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+	client, err := httpsend.NewClient(ctx, &e.cfg.ClientConfig, host, e.set.TelemetrySettings)
 	if err != nil {
 		return err
 	}
-	httpsend.DisableRedirects(client)
 	e.transport.client = client
 	e.logStartWarnings()
 	return nil
@@ -127,7 +125,7 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 		switch {
 		case err == nil:
 		case consumererror.IsPermanent(err):
-			e.reportRejected(ctx, err, r.records)
+			httpsend.ReportRejected(ctx, e.drops, "endpoint", err, r.records)
 			rejected = append(rejected, err)
 			rejectedRecords += r.records
 		case i == 0 && s.plan.dropped == 0:
@@ -159,13 +157,4 @@ func (e *logsExporter) release(s *pushScratch) {
 
 func (e *logsExporter) sizeHint(records int) int {
 	return records*int(e.bytesPerRecord.Load())*9/8 + 256
-}
-
-func (e *logsExporter) reportRejected(ctx context.Context, err error, records int) {
-	if se, ok := errors.AsType[*httpsend.StatusError](err); ok {
-		e.drops.Drop(ctx, fmt.Sprintf("rejected by endpoint (HTTP %d)", se.StatusCode), records,
-			zap.Int("status", se.StatusCode), zap.ByteString("response", se.Snippet), zap.String("endpoint", se.URL))
-		return
-	}
-	e.drops.Drop(ctx, "request could not be built", records, zap.Error(err))
 }

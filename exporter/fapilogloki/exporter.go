@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
@@ -60,7 +59,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		drops:   droplog.New(set.TelemetrySettings, metadata.ScopeName),
 	}
 	e.encoder = encoder{encoding: cfg.Encoding, labels: labels, metaNames: e.builder.metaNames}
-	userAgent := fmt.Sprintf("%s/%s (%s/%s)", set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH)
+	userAgent := httpsend.UserAgent(set.BuildInfo)
 	e.transport = newTransport(cfg, url, e.encoder.contentType(), userAgent)
 	e.scratch.New = func() any { return new(pushScratch) }
 	return e, nil
@@ -68,11 +67,10 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 
 // start builds the HTTP client here rather than at creation: auth and middleware extensions exist only now.
 func (e *logsExporter) start(ctx context.Context, host component.Host) error {
-	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+	client, err := httpsend.NewClient(ctx, &e.cfg.ClientConfig, host, e.set.TelemetrySettings)
 	if err != nil {
 		return err
 	}
-	httpsend.DisableRedirects(client)
 	e.transport.client = client
 	for _, d := range e.labels.defs {
 		if d.dynamic < 0 && d.value != e.cfg.Labels[d.name] {
@@ -122,7 +120,7 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 		case err == nil:
 			delivered += len(entries)
 		case consumererror.IsPermanent(err):
-			e.reportRejected(ctx, err, len(entries))
+			httpsend.ReportRejected(ctx, e.drops, "loki", err, len(entries))
 			rejected = append(rejected, err)
 			rejectedRecords += len(entries)
 		default:
@@ -188,13 +186,4 @@ func (e *logsExporter) release(s *pushScratch) {
 	s.batch.release()
 	s.failed = s.failed[:0]
 	e.scratch.Put(s)
-}
-
-func (e *logsExporter) reportRejected(ctx context.Context, err error, records int) {
-	if se, ok := errors.AsType[*httpsend.StatusError](err); ok {
-		e.drops.Drop(ctx, fmt.Sprintf("rejected by loki (HTTP %d)", se.StatusCode), records,
-			zap.Int("status", se.StatusCode), zap.ByteString("response", se.Snippet), zap.String("endpoint", se.URL))
-		return
-	}
-	e.drops.Drop(ctx, "request could not be built", records, zap.Error(err))
 }
