@@ -28,7 +28,8 @@ $(VICTORIALOGS):
 run: build
 	./$(DIST) --config otelcol.yaml
 
-# Every test: unit, integration (real PostgreSQL) and end-to-end against the built distribution.
+# Every test: unit, integration (a private throwaway PostgreSQL cluster per test process, or the server in
+# FAPILOG_TEST_POSTGRES_URL) and end-to-end against the built distribution.
 test: build services $(VICTORIALOGS)
 	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./...
 
@@ -38,7 +39,7 @@ unit: services $(VICTORIALOGS)
 e2e: build services $(VICTORIALOGS)
 	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./e2e/...
 
-# Installs (when missing) and starts the servers the integration tests talk to.
+# Installs (when missing) the PostgreSQL binaries the integration tests start their own cluster with.
 services:
 	./scripts/services.sh
 

@@ -6,16 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// The PostgreSQL server the integration tests use (trust auth); FAPILOG_TEST_POSTGRES_DSN overrides it.
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	"github.com/fapilog/fapilog-otelcol/internal/pgtest"
+)
 
 const postgresConfig = `
 receivers:
@@ -49,14 +47,11 @@ service:
 `
 
 func TestE2E_PostgresExporterLoadsOTLPOnceThroughFapilogEnvironment(t *testing.T) {
-	dsn := os.Getenv("FAPILOG_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
+	dsn := pgtest.Shared(t).URL()
 	ctx := context.Background()
 	db, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatalf("PostgreSQL not reachable at %s (make services starts it): %v", dsn, err)
+		t.Fatalf("PostgreSQL not reachable at %s: %v", dsn, err)
 	}
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
@@ -71,7 +66,7 @@ func TestE2E_PostgresExporterLoadsOTLPOnceThroughFapilogEnvironment(t *testing.T
 	// Connection through fapilog's variables, as the README's example config does.
 	u, err := url.Parse(dsn)
 	if err != nil {
-		t.Fatalf("FAPILOG_TEST_POSTGRES_DSN must be a URL: %v", err)
+		t.Fatalf("%s must be a URL: %v", pgtest.URLEnv, err)
 	}
 	const password = "e2e-Secret-Marker" // ignored by trust auth; must never be printed
 	t.Setenv("FAPILOG_POSTGRES__HOST", u.Hostname())

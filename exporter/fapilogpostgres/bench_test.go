@@ -112,7 +112,7 @@ func writeCSV(b *testing.B, path string, rows []rawRow) {
 // createBenchTable creates a table exactly as create_table does (the seed's table and indexes, plus message_id
 // and its unique index when dedup is set).
 func createBenchTable(b *testing.B, db *pgx.Conn, schema, table string, dedup bool) {
-	cfg := testConfig(schema)
+	cfg := testConfig(b, schema)
 	cfg.TableName, cfg.Deduplicate = table, dedup
 	s := newTableSpec(cfg)
 	if _, err := ensureTable(context.Background(), db, &s); err != nil {
@@ -134,7 +134,7 @@ func BenchmarkLoad_ExporterVsRawCopy(b *testing.B) {
 	for _, table := range []string{"by_exporter", "by_pgx", "by_psql"} {
 		createBenchTable(b, db, schema, table, true)
 	}
-	cfg := testConfig(schema)
+	cfg := testConfig(b, schema)
 	cfg.TableName = "by_exporter"
 	x := startExporter(b, cfg, nil)
 	pgxConn := connectTestDB(b)
@@ -182,7 +182,7 @@ func BenchmarkLoad_ExporterVsRawCopy(b *testing.B) {
 		tPgx += time.Since(start)
 
 		start = time.Now()
-		if out, err := exec.Command("psql", testDSN(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", psqlCopy).CombinedOutput(); err != nil {
+		if out, err := exec.Command("psql", testDSN(b), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", psqlCopy).CombinedOutput(); err != nil {
 			b.Fatalf("psql: %v\n%s", err, out)
 		}
 		tPsql += time.Since(start)
@@ -238,7 +238,7 @@ func BenchmarkPush(b *testing.B) {
 			}
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
-				cfg := testConfig(schema)
+				cfg := testConfig(b, schema)
 				cfg.TableName, cfg.Deduplicate, cfg.GinOpclass = fmt.Sprintf("logs_%d", i), tc.dedup, tc.opclass
 				cfg.UseJSONB = !tc.json
 				x := startExporter(b, cfg, nil)
@@ -274,7 +274,7 @@ func BenchmarkPush_DistantServer(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			db := connectTestDB(b)
 			schema := newTestSchema(b, db)
-			u, err := url.Parse(testDSN())
+			u, err := url.Parse(testDSN(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -288,7 +288,7 @@ func BenchmarkPush_DistantServer(b *testing.B) {
 			}
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
-				cfg := testConfig(schema)
+				cfg := testConfig(b, schema)
 				cfg.DSN = configopaque.String(u.String())
 				cfg.TableName = fmt.Sprintf("logs_%d", i)
 				x := startExporter(b, cfg, nil)

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/pgtest"
 )
 
 // End-to-end through the factory-built exporter: its sending queue, batching and retries, against the real server.
@@ -73,7 +74,7 @@ func assertExactlyOnce(t *testing.T, table string, n int) {
 func TestFactory_10000RecordsDeliveredExactlyOnce(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	exp := newFactoryExporter(t, cfg, nil)
 	sendInChunks(t, exp, 10_000, 50)
 	require.NoError(t, exp.Shutdown(context.Background()), "shutdown drains the queue")
@@ -124,16 +125,16 @@ func skippedRows(logs *observer.ObservedLogs) int64 {
 // dsnThrough is the test DSN pointed at another port on 127.0.0.1 (a proxy in front of the server).
 func dsnThrough(t *testing.T, port int) string {
 	t.Helper()
-	u, err := url.Parse(testDSN())
-	require.NoError(t, err, "FAPILOG_TEST_POSTGRES_DSN must be a URL for this test")
+	u, err := url.Parse(testDSN(t))
+	require.NoError(t, err, pgtest.URLEnv+" must be a URL for this test")
 	u.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	return u.String()
 }
 
 func testServerAddr(t *testing.T) string {
 	t.Helper()
-	u, err := url.Parse(testDSN())
-	require.NoError(t, err, "FAPILOG_TEST_POSTGRES_DSN must be a URL for this test")
+	u, err := url.Parse(testDSN(t))
+	require.NoError(t, err, pgtest.URLEnv+" must be a URL for this test")
 	port := u.Port()
 	if port == "" {
 		port = "5432"
@@ -154,7 +155,7 @@ func TestFactory_ConnectionLostAfterCommittedCopyIsRetriedWithoutDuplicates(t *t
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
 	proxy := newFaultProxy(t, testServerAddr(t))
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
 	fastRetries(cfg)
 	core, logs := observer.New(zapcore.DebugLevel)
@@ -183,7 +184,7 @@ func TestFactory_WithoutDeduplicationAnAmbiguousFailureDuplicatesRows(t *testing
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
 	proxy := newFaultProxy(t, testServerAddr(t))
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
 	cfg.Deduplicate = false
 	fastRetries(cfg)
@@ -206,7 +207,7 @@ func TestFactory_DatabaseUnreachableAtStartIsWaitedFor(t *testing.T) {
 	schema := newTestSchema(t, db)
 	proxy := newFaultProxy(t, testServerAddr(t))
 	proxy.refuse.Store(true)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
 	fastRetries(cfg)
 	core, logs := observer.New(zapcore.WarnLevel)

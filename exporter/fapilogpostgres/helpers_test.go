@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +16,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/fapilog/fapilog-otelcol/internal/pgtest"
 )
 
-// defaultTestDSN is the PostgreSQL server every machine of this project runs (trust auth, database test).
-const defaultTestDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testDSN() string {
-	if dsn := os.Getenv("FAPILOG_TEST_POSTGRES_DSN"); dsn != "" {
-		return dsn
-	}
-	return defaultTestDSN
+// testDSN is the URL of the test process's PostgreSQL server: FAPILOG_TEST_POSTGRES_URL, or else a private
+// throwaway cluster (internal/pgtest); the machine's own PostgreSQL is never touched.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	return pgtest.Shared(t).URL()
 }
 
 // connectTestDB connects to the test server; the test fails (never skips) when it is unreachable.
@@ -34,10 +32,9 @@ func connectTestDB(t testing.TB) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, testDSN())
+	conn, err := pgx.Connect(ctx, testDSN(t))
 	if err != nil {
-		t.Fatalf("PostgreSQL test server not reachable at %s (set FAPILOG_TEST_POSTGRES_DSN, or start it with "+
-			"`pg_ctlcluster --skip-systemctl-redirect 15 main start`): %v", testDSN(), err)
+		t.Fatalf("PostgreSQL test server not reachable at %s: %v", testDSN(t), err)
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
@@ -58,7 +55,7 @@ func newTestSchema(t testing.TB, db *pgx.Conn) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, testDSN())
+		conn, err := pgx.Connect(ctx, testDSN(t))
 		if err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 			return
@@ -88,9 +85,10 @@ func queryInt(t testing.TB, db *pgx.Conn, sql string, args ...any) int {
 }
 
 // testConfig is the default configuration pointed at the test server and a table in schema.
-func testConfig(schema string) *Config {
+func testConfig(t testing.TB, schema string) *Config {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.DSN = configopaque.String(testDSN())
+	cfg.DSN = configopaque.String(testDSN(t))
 	cfg.SchemaName = schema
 	return cfg
 }

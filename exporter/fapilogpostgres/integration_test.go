@@ -29,8 +29,8 @@ import (
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
 )
 
-// Integration tests: they run against the real PostgreSQL server (FAPILOG_TEST_POSTGRES_DSN, default
-// postgres://postgres@127.0.0.1:5432/test) and fail when it is not reachable. Each test works in a schema of its
+// Integration tests: they run against a real PostgreSQL server (FAPILOG_TEST_POSTGRES_URL, or else a private
+// throwaway cluster from internal/pgtest) and fail when there is none. Each test works in a schema of its
 // own and drops it afterwards.
 
 type columnInfo struct {
@@ -75,7 +75,7 @@ func TestCreateTable_SeedDDLAndIndexNames(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
 	mustExec(t, db, "DROP SCHEMA "+quoteIdent(schema)) // create_table creates the schema too
-	startExporter(t, testConfig(schema), nil)
+	startExporter(t, testConfig(t, schema), nil)
 
 	cols := tableColumns(t, db, schema, "logs")
 	require.Len(t, cols, 9)
@@ -104,7 +104,7 @@ func TestCreateTable_SeedDDLAndIndexNames(t *testing.T) {
 func TestCreateTable_JSONColumnWithoutGINIndex(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.UseJSONB = false
 	x := startExporter(t, cfg, nil)
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 3)))
@@ -124,7 +124,7 @@ func TestCreateTable_JSONColumnWithoutGINIndex(t *testing.T) {
 func TestCreateTable_GinOpclassPathOps(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.GinOpclass = GinOpclassPathOps
 	startExporter(t, cfg, nil)
 	assert.Contains(t, tableIndexes(t, db, schema, "logs")["idx_logs_event_gin"], "USING gin (event jsonb_path_ops)")
@@ -139,7 +139,7 @@ func TestCreateTable_QuotedSchemaAndTableNamesCannotInject(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = db.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+quoteIdent(weirdSchema)+" CASCADE")
 	})
-	cfg := testConfig(weirdSchema)
+	cfg := testConfig(t, weirdSchema)
 	cfg.TableName = `Log"s; DROP TABLE ` + canary + `; --.x`
 	x := startExporter(t, cfg, nil)
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 5)))
@@ -161,7 +161,7 @@ func TestCreateTable_CustomSchemaAndExtraColumnsOnExistingTable(t *testing.T) {
 	mustExec(t, db, spec.createTableSQL())
 	mustExec(t, db, "INSERT INTO "+spec.qualified()+" (level, event) VALUES ('INFO', '{}')")
 
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.TableName = "app_logs"
 	cfg.ExtractFields = append(cfg.ExtractFields, "service", "trace_id")
 	x := startExporter(t, cfg, nil)
@@ -201,7 +201,7 @@ func TestCreateTableFalse_MissingOrMismatchedTableIsAStartupError(t *testing.T) 
 			if tc.ddl != "" {
 				mustExec(t, db, fmt.Sprintf(tc.ddl, quoteQualified(schema, table)))
 			}
-			cfg := testConfig(schema)
+			cfg := testConfig(t, schema)
 			cfg.TableName, cfg.CreateTable = table, false
 			set := componenttest.NewNopTelemetrySettings()
 			x, err := newPostgresExporter(cfg, set)
@@ -222,7 +222,7 @@ func TestCreateTableFalse_SeedTableWithoutMessageIDLoadsWithPlainCopyAndWarns(t 
 	spec.schema = schema
 	mustExec(t, db, spec.createTableSQL())
 	core, logs := observer.New(zapcore.WarnLevel)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.CreateTable = false
 	x := startExporter(t, cfg, zap.New(core))
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 10)))
@@ -238,7 +238,7 @@ func TestCreateTableFalse_SeedTableWithoutMessageIDLoadsWithPlainCopyAndWarns(t 
 func TestExtractFields_ValueOfEveryColumnWithAndWithoutEachField(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.ExtractFields = extractFieldNamesList()
 	x := startExporter(t, cfg, nil)
 	ld := oneRecord(fullRecord)
@@ -307,7 +307,7 @@ func TestExtractFields_ValueOfEveryColumnWithAndWithoutEachField(t *testing.T) {
 func TestIncludeRawJSONFalse_EventHoldsOnlyTheExtractedFields(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.IncludeRawJSON = false
 	x := startExporter(t, cfg, nil)
 	require.NoError(t, x.pushLogs(context.Background(), oneRecord(fullRecord)))
@@ -319,7 +319,7 @@ func TestIncludeRawJSONFalse_EventHoldsOnlyTheExtractedFields(t *testing.T) {
 func TestPush_ValuesPostgreSQLWouldRejectAreStored(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	x := startExporter(t, testConfig(schema), nil)
+	x := startExporter(t, testConfig(t, schema), nil)
 	ld := oneRecord(func(_ pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) {
 		lr.SetSeverityText("notice-of-something")
 		scope.SetName(strings.Repeat("ü", 300))
@@ -346,7 +346,7 @@ func TestPush_RowTheTableRejectsIsDroppedAndCountedTheRestStored(t *testing.T) {
 	mustExec(t, db, spec.createTableSQL())
 	mustExec(t, db, "ALTER TABLE "+spec.qualified()+" ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%poison%')")
 	core, logs := observer.New(zapcore.WarnLevel)
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.CreateTable, cfg.Deduplicate = false, false
 	x := startExporter(t, cfg, zap.New(core))
 
@@ -377,7 +377,7 @@ func TestPush_RowTheTableRejectsIsDroppedAndCountedTheRestStored(t *testing.T) {
 func TestPush_SameBatchTwiceIsStoredOnce(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	x := startExporter(t, testConfig(schema), nil)
+	x := startExporter(t, testConfig(t, schema), nil)
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 300)))
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(200, 300)), "overlapping retry")
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 500)), "full replay")
@@ -391,7 +391,7 @@ func TestPush_SameBatchTwiceIsStoredOnce(t *testing.T) {
 func TestPush_TableDroppedWhileRunningIsRecreated(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	x := startExporter(t, testConfig(schema), nil)
+	x := startExporter(t, testConfig(t, schema), nil)
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 10)))
 	mustExec(t, db, "DROP TABLE "+quoteQualified(schema, "logs"))
 
@@ -409,7 +409,7 @@ func TestPush_PartialFailureHandsBackOnlyTheRowsNotStored(t *testing.T) {
 	spec.schema = schema
 	mustExec(t, db, spec.createTableSQL())
 	mustExec(t, db, "ALTER TABLE "+spec.qualified()+" ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%poison%')")
-	cfg := testConfig(schema)
+	cfg := testConfig(t, schema)
 	cfg.CreateTable, cfg.Deduplicate = false, false
 	x := startExporter(t, cfg, nil)
 	// Row 0 is rejected, so the exporter splits the batch: [0,4) is stored without row 0, then the connection
@@ -458,7 +458,7 @@ func closedPort(t *testing.T) int {
 func TestEnvConfig_ConnectsThroughFapilogVariables(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	u, err := url.Parse(testDSN())
+	u, err := url.Parse(testDSN(t))
 	require.NoError(t, err)
 	t.Setenv("FAPILOG_POSTGRES__DSN", "")
 	t.Setenv("FAPILOG_POSTGRES__HOST", u.Hostname())
@@ -483,8 +483,8 @@ func TestPassword_NeverAppearsInLogsOrErrors(t *testing.T) {
 	var errs []error
 
 	// 1. A reachable server (trust auth ignores the password), DSN with password, full life cycle.
-	cfg := testConfig(schema)
-	cfg.DSN = configopaque.String(strings.Replace(testDSN(), "postgres@", "postgres:"+password+"@", 1))
+	cfg := testConfig(t, schema)
+	cfg.DSN = configopaque.String(strings.Replace(testDSN(t), "postgres@", "postgres:"+password+"@", 1))
 	require.Contains(t, string(cfg.DSN), password)
 	x := startExporter(t, cfg, logger)
 	errs = append(errs, x.pushLogs(context.Background(), seqLogs(0, 5)))
@@ -492,7 +492,7 @@ func TestPassword_NeverAppearsInLogsOrErrors(t *testing.T) {
 	errs = append(errs, x.pushLogs(context.Background(), seqLogs(5, 5)))
 
 	// 2. An unreachable server, password as its own key: start warns, pushes fail.
-	cfg = testConfig(schema)
+	cfg = testConfig(t, schema)
 	cfg.DSN = ""
 	cfg.Host, cfg.Port, cfg.Password = "127.0.0.1", closedPort(t), password
 	cfg.PoolAcquireTimeout = 500 * time.Millisecond
@@ -511,7 +511,7 @@ func TestPassword_NeverAppearsInLogsOrErrors(t *testing.T) {
 	require.NoError(t, exp.Shutdown(context.Background()))
 
 	// 4. A DSN that does not parse.
-	cfg = testConfig(schema)
+	cfg = testConfig(t, schema)
 	cfg.DSN = configopaque.String("postgres://u:" + password + "@host:bad/db")
 	errs = append(errs, cfg.Validate())
 
@@ -534,10 +534,10 @@ func TestPassword_NeverAppearsInLogsOrErrors(t *testing.T) {
 
 func TestStart_ServerThatRefusesTheConnectionIsAStartupError(t *testing.T) {
 	connectTestDB(t)
-	u, err := url.Parse(testDSN())
+	u, err := url.Parse(testDSN(t))
 	require.NoError(t, err)
 	u.Path = "/" + uniqueName("no_such_database_")
-	cfg := testConfig("public")
+	cfg := testConfig(t, "public")
 	cfg.DSN = configopaque.String(u.String())
 	x, err := newPostgresExporter(cfg, componenttest.NewNopTelemetrySettings())
 	require.NoError(t, err)
