@@ -12,11 +12,18 @@ type consoleSink struct {
 	out io.Writer
 }
 
-func (c *consoleSink) write(records []byte, _ []int) error {
+func (c *consoleSink) write(records []byte, ends []int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, err := c.out.Write(records)
-	return err
+	n, err := c.out.Write(records)
+	if err == nil {
+		return len(ends), nil
+	}
+	written := 0
+	for written < len(ends) && ends[written] <= n {
+		written++
+	}
+	return written, err
 }
 
 // isTerminal reports whether f is a character device (a terminal), the test fapilog's stdout_pretty applies.

@@ -8,14 +8,17 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
-// sink receives encoded batches; ends[i] is the offset just past record i.
+// sink receives encoded batches; ends[i] is the offset just past record i. It returns how many of the first
+// records it wrote, all of them unless it also returns an error.
 type sink interface {
-	write(records []byte, ends []int) error
+	write(records []byte, ends []int) (int, error)
 }
 
 type fileExporter struct {
@@ -25,10 +28,11 @@ type fileExporter struct {
 	sink      sink
 	rotator   *rotator
 	archiver  *archiver
+	fs        fileSystem
 }
 
 func newFileExporter(cfg *Config, set component.TelemetrySettings) *fileExporter {
-	return &fileExporter{cfg: cfg, telemetry: set}
+	return &fileExporter{cfg: cfg, telemetry: set, fs: osFileSystem}
 }
 
 func (fe *fileExporter) start(context.Context, component.Host) error {
@@ -60,6 +64,7 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 			path: path, writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
 			flushInterval: cfg.FlushInterval, fsync: cfg.Fsync,
 		}, fe.archiver, fe.telemetry.Logger)
+		fe.rotator.fs = fe.fs
 		if err := fe.rotator.start(); err != nil {
 			return err
 		}
@@ -73,7 +78,17 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 func (fe *fileExporter) pushLogs(_ context.Context, ld plog.Logs) error {
 	batch := fe.encoder.encode(ld, time.Now())
 	defer fe.encoder.release(batch)
-	return fe.sink.write(batch.buf, batch.ends)
+	written, err := fe.sink.write(batch.buf, batch.ends)
+	return retryUnwritten(err, ld, written)
+}
+
+// retryUnwritten turns a failed write into the error that makes exporterhelper retry only the records after
+// the first written ones: a whole-batch retry would write those twice.
+func retryUnwritten(err error, ld plog.Logs, written int) error {
+	if err == nil || written == 0 {
+		return err
+	}
+	return consumererror.NewLogs(err, plogsubset.Select(ld, func(i int) bool { return i >= written }))
 }
 
 func (fe *fileExporter) shutdown(context.Context) error {

@@ -120,7 +120,8 @@ func TestConsole_PrettyLinesWithColors(t *testing.T) {
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).SetSeverityText("ERROR")
 	batch := enc.encode(ld, time.Now())
 	c := &consoleSink{out: &out}
-	require.NoError(t, c.write(batch.buf, batch.ends))
+	_, err := c.write(batch.buf, batch.ends)
+	require.NoError(t, err)
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	require.Len(t, got, 2)
 	assert.Equal(t, "2026-01-02 03:04:05 | \x1b[34mINFO    \x1b[0m | order 0 seq=0", got[0])

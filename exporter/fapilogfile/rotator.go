@@ -39,6 +39,7 @@ type rotator struct {
 	archiver *archiver
 	logger   *zap.Logger
 	now      func() time.Time
+	fs       fileSystem
 
 	mu           sync.Mutex
 	out          fileWriter
@@ -57,7 +58,7 @@ func newRotator(s rotatorSettings, arch *archiver, logger *zap.Logger) *rotator 
 	ext := filepath.Ext(name)
 	return &rotator{
 		settings: s, dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
-		archiver: arch, logger: logger, now: time.Now,
+		archiver: arch, logger: logger, now: time.Now, fs: osFileSystem,
 	}
 }
 
@@ -87,7 +88,7 @@ func (r *rotator) start() error {
 }
 
 func (r *rotator) open() error {
-	out, err := openFileWriter(r.settings.path, r.settings.writeMode)
+	out, err := openFileWriter(r.fs, r.settings.path, r.settings.writeMode)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", r.settings.path, err)
 	}
@@ -95,43 +96,54 @@ func (r *rotator) open() error {
 	return nil
 }
 
+// errShutDown is returned for a write after shutdown.
+var errShutDown = errors.New("file exporter is shut down")
+
 // write appends a batch. ends[i] is the offset just past record i in records. A record never straddles two
-// files; one larger than max_bytes goes alone into a fresh file.
-func (r *rotator) write(records []byte, ends []int) error {
+// files; one larger than max_bytes goes alone into a fresh file. It returns how many of the batch's first
+// records were written, which on error is fewer than len(ends): only the others must be retried. A record
+// counts as written once it is in the state an acknowledgement promises: handed to the kernel, or on disk
+// with fsync.
+func (r *rotator) write(records []byte, ends []int) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return errors.New("file exporter is shut down")
+		return 0, errShutDown
 	}
 	if r.out == nil {
 		// An earlier write error closed the file; reopen so that a retry can succeed once the cause is gone.
 		if err := r.open(); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if r.settings.interval.Enabled() && !r.now().Before(r.nextBoundary) {
 		if err := r.rotateOnBoundary(); err != nil {
-			return err
+			return 0, err
 		}
 	}
+	inFile := batchInFile{start: r.out.Size()}
 	spanStart, recordStart := 0, 0
-	for _, end := range ends {
+	for i, end := range ends {
 		if max := r.settings.maxBytes; max > 0 {
 			pending := int64(recordStart - spanStart)
 			if size := r.out.Size() + pending; size > 0 && size+int64(end-recordStart) > max {
 				if err := r.writeSpan(records[spanStart:recordStart]); err != nil {
-					return err
+					return r.fail(err, ends, inFile)
 				}
-				if err := r.rotate(); err != nil {
-					return err
+				if err := r.handOver(); err != nil {
+					return r.fail(err, ends, inFile)
+				}
+				if err := r.replace(); err != nil {
+					return i, err
 				}
 				spanStart = recordStart
+				inFile = batchInFile{first: i, offset: recordStart, start: r.out.Size()}
 			}
 		}
 		recordStart = end
 	}
 	if err := r.writeSpan(records[spanStart:recordStart]); err != nil {
-		return err
+		return r.fail(err, ends, inFile)
 	}
 	var err error
 	switch {
@@ -141,10 +153,48 @@ func (r *rotator) write(records []byte, ends []int) error {
 		err = r.out.Flush()
 	}
 	if err != nil {
-		r.abandon()
-		return fmt.Errorf("writing %s: %w", r.settings.path, err)
+		return r.fail(fmt.Errorf("flushing %s: %w", r.settings.path, err), ends, inFile)
 	}
-	return nil
+	return len(ends), nil
+}
+
+// batchInFile is the part of a batch that goes into the active file: from record first, which starts at
+// offset in the batch's bytes and at start in the file.
+type batchInFile struct {
+	first  int
+	offset int
+	start  int64
+}
+
+// fail handles an error in the middle of a batch. The records before the active file's part are in files
+// that were closed (and synced with fsync) during rotation: written. Of the active file's part, the records
+// the kernel has in full are written too, unless fsync is on and they were not synced yet. The file is cut
+// back to the end of the last written record, so that neither a torn record nor a copy of one that is about
+// to be retried stays behind, and closed: the next write reopens it.
+func (r *rotator) fail(cause error, ends []int, in batchInFile) (int, error) {
+	written := in.first
+	if r.out != nil {
+		keep := in.start
+		if !r.settings.fsync {
+			committed := r.out.Committed()
+			for written < len(ends) {
+				end := in.start + int64(ends[written]-in.offset)
+				if end > committed {
+					break
+				}
+				keep = end
+				written++
+			}
+			// Records of earlier batches still in the write buffer are lost with it; never extend the file.
+			keep = min(keep, committed)
+		}
+		if err := r.out.Truncate(keep); err != nil {
+			r.logger.Warn("Cutting the log file back after a failed write failed; a torn record may stay in it",
+				zap.String("path", r.settings.path), zap.Error(err))
+		}
+		r.abandon()
+	}
+	return written, cause
 }
 
 func (r *rotator) writeSpan(p []byte) error {
@@ -152,7 +202,6 @@ func (r *rotator) writeSpan(p []byte) error {
 		return nil
 	}
 	if _, err := r.out.Write(p); err != nil {
-		r.abandon()
 		return fmt.Errorf("writing %s: %w", r.settings.path, err)
 	}
 	return nil
@@ -174,9 +223,34 @@ func (r *rotator) rotateOnBoundary() error {
 
 // rotate closes the active file, renames it to its rotated name and opens a fresh one.
 func (r *rotator) rotate() error {
+	if err := r.handOver(); err != nil {
+		r.abandon()
+		return err
+	}
+	return r.replace()
+}
+
+// handOver gives the active file's records to the kernel, and to the disk with fsync: once it succeeded, every
+// record in the file is written, whatever fails next.
+func (r *rotator) handOver() error {
+	var err error
+	if r.settings.fsync {
+		err = r.out.Sync()
+	} else {
+		err = r.out.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("flushing %s for rotation: %w", r.settings.path, err)
+	}
+	return nil
+}
+
+// replace closes the (handed over) active file, renames it to its rotated name and opens a fresh one. On
+// error no file is open; the next write reopens the active path and appends.
+func (r *rotator) replace() error {
 	if err := r.out.Close(); err != nil {
-		r.out = nil
-		return fmt.Errorf("closing %s for rotation: %w", r.settings.path, err)
+		// Nothing is left to lose: handOver gave every byte to the kernel.
+		r.logger.Warn("Closing the log file for rotation failed", zap.String("path", r.settings.path), zap.Error(err))
 	}
 	r.out = nil
 	if err := r.archiveActive(r.now()); err != nil {
@@ -204,7 +278,7 @@ func (r *rotator) archiveActive(at time.Time) error {
 		if exists(target) || exists(target+gzipSuffix) {
 			continue
 		}
-		if err := os.Rename(r.settings.path, target); err != nil {
+		if err := r.fs.rename(r.settings.path, target); err != nil {
 			return fmt.Errorf("rotating %s: %w", r.settings.path, err)
 		}
 		r.lastStamp, r.lastSeq = stamp, n

@@ -2,7 +2,9 @@ package fapilogfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/fapilog/fapilog-otelcol/pkg/mmap"
@@ -15,6 +17,32 @@ const (
 	writeBufferSize = 256 << 10
 )
 
+// osFile is the part of *os.File the buffered writer uses; tests substitute one that fails on demand.
+type osFile interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Stat() (os.FileInfo, error)
+	Close() error
+}
+
+// fileSystem is how the rotator reaches the disk: the seam through which tests make each step fail.
+type fileSystem struct {
+	openFile func(path string) (osFile, error)
+	rename   func(from, to string) error
+}
+
+var osFileSystem = fileSystem{
+	openFile: func(path string) (osFile, error) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	},
+	rename: os.Rename,
+}
+
 // fileWriter is the active file under one of the two write modes.
 type fileWriter interface {
 	Write(p []byte) (int, error)
@@ -25,9 +53,13 @@ type fileWriter interface {
 	Close() error
 	// Size is the file's length including buffered bytes.
 	Size() int64
+	// Committed is the length of the file as the kernel has it: what a crash of the process keeps.
+	Committed() int64
+	// Truncate cuts the file back to size after a failed batch, so that no torn or unconfirmed record stays.
+	Truncate(size int64) error
 }
 
-func openFileWriter(path, mode string) (fileWriter, error) {
+func openFileWriter(fs fileSystem, path, mode string) (fileWriter, error) {
 	if mode == WriteModeMmap {
 		f, err := mmap.Open(path, mmap.Options{})
 		if err != nil {
@@ -35,7 +67,7 @@ func openFileWriter(path, mode string) (fileWriter, error) {
 		}
 		return mmapWriter{f}, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+	f, err := fs.openFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -44,20 +76,29 @@ func openFileWriter(path, mode string) (fileWriter, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &bufferedWriter{file: f, buf: bufio.NewWriterSize(f, writeBufferSize), size: info.Size()}, nil
+	w := &bufferedWriter{file: countingFile{osFile: f, n: info.Size()}}
+	w.buf = bufio.NewWriterSize(&w.file, writeBufferSize)
+	return w, nil
+}
+
+// countingFile counts the bytes the kernel accepted, even from a write that failed half-way.
+type countingFile struct {
+	osFile
+	n int64
+}
+
+func (c *countingFile) Write(p []byte) (int, error) {
+	n, err := c.osFile.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 type bufferedWriter struct {
-	file *os.File
+	file countingFile
 	buf  *bufio.Writer
-	size int64
 }
 
-func (w *bufferedWriter) Write(p []byte) (int, error) {
-	n, err := w.buf.Write(p)
-	w.size += int64(n)
-	return n, err
-}
+func (w *bufferedWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
 
 func (w *bufferedWriter) Flush() error { return w.buf.Flush() }
 
@@ -77,7 +118,21 @@ func (w *bufferedWriter) Close() error {
 	return closeErr
 }
 
-func (w *bufferedWriter) Size() int64 { return w.size }
+func (w *bufferedWriter) Size() int64      { return w.file.n + int64(w.buf.Buffered()) }
+func (w *bufferedWriter) Committed() int64 { return w.file.n }
+
+// Truncate drops whatever is still buffered (the writer is closed after a failure anyway) and cuts the file.
+func (w *bufferedWriter) Truncate(size int64) error {
+	if size > w.file.n {
+		return errors.New("truncate: cannot extend the file")
+	}
+	w.buf.Reset(io.Discard)
+	if err := w.file.Truncate(size); err != nil {
+		return err
+	}
+	w.file.n = size
+	return nil
+}
 
 // mmapWriter appends through pkg/mmap: every append is in the page cache at once, so a crash of the collector
 // process (not of the machine) loses nothing even without fsync.
@@ -91,7 +146,9 @@ func (w mmapWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w mmapWriter) Flush() error { return nil }
-func (w mmapWriter) Sync() error  { return w.f.Sync() }
-func (w mmapWriter) Close() error { return w.f.Close() }
-func (w mmapWriter) Size() int64  { return w.f.Stats().Size }
+func (w mmapWriter) Flush() error              { return nil }
+func (w mmapWriter) Sync() error               { return w.f.Sync() }
+func (w mmapWriter) Close() error              { return w.f.Close() }
+func (w mmapWriter) Size() int64               { return w.f.Stats().Size }
+func (w mmapWriter) Committed() int64          { return w.f.Stats().Size }
+func (w mmapWriter) Truncate(size int64) error { return w.f.Truncate(size) }

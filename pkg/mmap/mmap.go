@@ -232,6 +232,25 @@ func (f *File) syncLocked() error {
 	return f.file.Sync()
 }
 
+// Truncate cuts the logical content back to size bytes, for a writer that must take back what it appended
+// after a later step of the same batch failed. The dropped bytes are zeroed in the mapping, so neither a
+// later Close nor a crash brings them back (reopening treats the NUL tail as free space). A size beyond
+// the current length is an error: Truncate never extends the file.
+func (f *File) Truncate(size int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return fmt.Errorf("mmap: truncate %s: %w", f.path, ErrClosed)
+	}
+	if size < 0 || size > f.size {
+		return fmt.Errorf("mmap: truncate %s to %d bytes: outside the content (%d bytes)", f.path, size, f.size)
+	}
+	clear(f.data[size:f.size])
+	f.size = size
+	f.flushed = min(f.flushed, size)
+	return nil
+}
+
 // Stats returns a snapshot of the File's counters. It works after Close.
 func (f *File) Stats() Stats {
 	f.mu.Lock()

@@ -19,6 +19,7 @@ func Open(path string, _ Options) (*File, error) {
 func (*File) Append([]byte) (int, error)     { return 0, errors.ErrUnsupported }
 func (*File) AppendLine([]byte) (int, error) { return 0, errors.ErrUnsupported }
 func (*File) Sync() error                    { return errors.ErrUnsupported }
+func (*File) Truncate(int64) error           { return errors.ErrUnsupported }
 func (*File) Stats() Stats                   { return Stats{} }
 func (*File) HealthCheck() error             { return errors.ErrUnsupported }
 func (*File) Close() error                   { return nil }

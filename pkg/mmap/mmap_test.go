@@ -472,3 +472,31 @@ func TestAppendLineDoesNotAllocate(t *testing.T) {
 		t.Fatalf("AppendLine allocates %.1f times per call, want 0", allocs)
 	}
 }
+
+func TestTruncateTakesBackAppendsForGood(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "truncate.log")
+	opts := Options{InitialSize: 4096}
+	f := openT(t, path, opts)
+	mustAppendLine(t, f, "kept")
+	mustAppendLine(t, f, "taken back")
+	if err := f.Truncate(5); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(6); err == nil {
+		t.Fatal("Truncate extended the content")
+	}
+	// A crash right now must not resurrect the dropped line: it is zeroed in the page cache.
+	crash(t, f)
+	f = openT(t, path, opts)
+	if got := f.Stats().Size; got != 5 {
+		t.Fatalf("Size after crash = %d, want 5", got)
+	}
+	mustAppendLine(t, f, "next")
+	mustClose(t, f)
+	if got, want := string(readT(t, path)), "kept\nnext\n"; got != want {
+		t.Fatalf("content = %q, want %q", got, want)
+	}
+	if err := f.Truncate(0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Truncate after Close: err = %v, want ErrClosed", err)
+	}
+}
