@@ -26,6 +26,14 @@ import (
 // BinaryEnv names a prebuilt distribution to test (make test sets it after `make build`).
 const BinaryEnv = "FAPILOG_OTELCOL_BINARY"
 
+// ComponentStatusGate is passed to every collector the tests start, as the image, the Helm chart and the deploy/
+// service files start it: health_check then answers from the components' reported status.
+const ComponentStatusGate = "--feature-gates=+extension.healthcheck.useComponentStatus"
+
+// HealthEndpointEnv is the variable the shipped configs read health_check's address from; each collector started
+// here gets a free port in it (unless the test set one), so concurrent test runs never collide on 13133.
+const HealthEndpointEnv = "FAPILOG_HEALTH_ENDPOINT"
+
 var (
 	buildOnce   sync.Once
 	builtBinary string
@@ -100,6 +108,8 @@ type Collector struct {
 	// GRPCEndpoint and HTTPEndpoint are the OTLP receiver's addresses (host:port).
 	GRPCEndpoint string
 	HTTPEndpoint string
+	// HealthEndpoint is host:port of health_check when the config reads it from HealthEndpointEnv.
+	HealthEndpoint string
 	// Dir is a scratch directory for the test's files; {{.Dir}} in the config template.
 	Dir        string
 	ConfigPath string
@@ -127,6 +137,10 @@ func Start(t testing.TB, configTemplate string, vars map[string]any) *Collector 
 		GRPCEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		HTTPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		Dir:          t.TempDir(),
+	}
+	c.HealthEndpoint = os.Getenv(HealthEndpointEnv)
+	if c.HealthEndpoint == "" {
+		c.HealthEndpoint = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	}
 	data := map[string]any{"GRPCEndpoint": c.GRPCEndpoint, "HTTPEndpoint": c.HTTPEndpoint, "Dir": c.Dir}
 	receiver := new(strings.Builder)
@@ -161,7 +175,8 @@ func Start(t testing.TB, configTemplate string, vars map[string]any) *Collector 
 func (c *Collector) launch(t testing.TB) {
 	t.Helper()
 	c.Stdout, c.Stderr = &syncBuffer{}, &syncBuffer{}
-	c.cmd = exec.Command(Binary(t), "--config", c.ConfigPath)
+	c.cmd = exec.Command(Binary(t), ComponentStatusGate, "--config", c.ConfigPath)
+	c.cmd.Env = append(os.Environ(), HealthEndpointEnv+"="+c.HealthEndpoint)
 	c.cmd.Dir = c.Dir
 	c.cmd.Stdout, c.cmd.Stderr = c.Stdout, c.Stderr
 	if err := c.cmd.Start(); err != nil {
