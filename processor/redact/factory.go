@@ -40,10 +40,11 @@ func createLogs(
 	cfg component.Config,
 	next consumer.Logs,
 ) (processor.Logs, error) {
-	p, err := newRedactProcessor(cfg.(*Config), set.Logger)
+	p, err := newRedactProcessor(cfg.(*Config), set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
 	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
+		processorhelper.WithShutdown(p.metrics.shutdown))
 }

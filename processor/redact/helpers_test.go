@@ -5,8 +5,16 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/fapilog/fapilog-otelcol/processor/redact/internal/metadata"
 )
 
 // testConfig returns the default config with the given redactors (nil keeps url_credentials only).
@@ -20,9 +28,64 @@ func testConfig(redactors ...RedactorConfig) *Config {
 
 func newTestProcessor(t testing.TB, cfg *Config) *redactProcessor {
 	t.Helper()
-	p, err := newRedactProcessor(cfg, zap.NewNop())
+	p, err := newRedactProcessor(cfg, componenttest.NewNopTelemetrySettings())
 	require.NoError(t, err)
 	return p
+}
+
+// observedProcessor is a processor whose metrics (through a manual reader) and warnings a test reads.
+type observedProcessor struct {
+	*redactProcessor
+	reader   *sdkmetric.ManualReader
+	warnings *observer.ObservedLogs
+}
+
+func newObservedProcessor(t testing.TB, cfg *Config) *observedProcessor {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { require.NoError(t, mp.Shutdown(context.Background())) })
+	core, warnings := observer.New(zapcore.WarnLevel)
+	set := componenttest.NewNopTelemetrySettings()
+	set.MeterProvider = mp
+	set.Logger = zap.New(core)
+	p, err := newRedactProcessor(cfg, set)
+	require.NoError(t, err)
+	return &observedProcessor{redactProcessor: p, reader: reader, warnings: warnings}
+}
+
+// counter returns the data points of the processor's counter otelcol_<name>.
+func (o *observedProcessor) counter(t testing.TB, name string) map[string]int64 {
+	t.Helper()
+	return readCounter(t, o.reader, name)
+}
+
+// readCounter returns the data points of the monotonic counter otelcol_<name> of the redact processor's scope,
+// keyed by their encoded attributes, sorted by key ("action=drop,guardrail=max_depth"); an instrument that
+// recorded nothing gives an empty map.
+func readCounter(t testing.TB, reader *sdkmetric.ManualReader, name string) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != metadata.ScopeName {
+			continue
+		}
+		for _, m := range sm.Metrics {
+			if m.Name != "otelcol_"+name {
+				continue
+			}
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			require.True(t, ok, "%s is a %T", m.Name, m.Data)
+			require.True(t, sum.IsMonotonic, m.Name)
+			require.Equal(t, metricdata.CumulativeTemporality, sum.Temporality, m.Name)
+			for _, dp := range sum.DataPoints {
+				got[dp.Attributes.Encoded(attribute.DefaultEncoder())] = dp.Value
+			}
+		}
+	}
+	return got
 }
 
 func fieldMask(mask string, fields ...string) RedactorConfig {

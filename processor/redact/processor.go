@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
@@ -14,48 +16,75 @@ import (
 
 // redactProcessor applies the compiled rules to every log record, in place.
 type redactProcessor struct {
-	rules    *rules
-	failMode FailMode
-	logger   *zap.Logger
-	walkers  sync.Pool
+	rules       *rules
+	onGuardrail GuardrailAction
+	failMode    FailMode
+	logger      *zap.Logger
+	metrics     *redactMetrics
+	walkers     sync.Pool
 
-	// Counters of what was done to records (also reported in the rate-limited warnings).
-	droppedRecords atomic.Int64 // dropped by the guardrail (drop) or by fail_mode closed
-	guardrailHits  atomic.Int64 // walks that exceeded max_depth or max_keys_scanned
-	failures       atomic.Int64 // walks that panicked
-
+	// At most one warning of each kind per warnInterval; the metrics carry the totals.
 	guardrailLog, failureLog, dropLog rateLimit
 
-	// testHook, when set, runs at the start of every record walk (tests use it to make redaction fail).
-	testHook func(plog.LogRecord)
+	// testHook, when set, runs at the start of every resource and record walk with the attributes about to be
+	// walked (tests use it to make redaction fail).
+	testHook func(attrs pcommon.Map)
 }
 
-func newRedactProcessor(cfg *Config, logger *zap.Logger) (*redactProcessor, error) {
+func newRedactProcessor(cfg *Config, set component.TelemetrySettings) (*redactProcessor, error) {
 	r, err := compileRules(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := &redactProcessor{rules: r, failMode: cfg.FailMode, logger: logger}
+	m, err := newRedactMetrics(set, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &redactProcessor{rules: r, onGuardrail: cfg.OnGuardrailExceeded, failMode: cfg.FailMode,
+		logger: set.Logger, metrics: m}
 	p.walkers.New = func() any { return newWalker(r) }
 	return p, nil
 }
 
 // processLogs is the processorhelper.ProcessLogsFunc.
-func (p *redactProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+func (p *redactProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	if len(p.rules.steps) == 0 {
 		return ld, nil
 	}
 	w := p.walkers.Get().(*walker)
-	defer p.walkers.Put(w)
+	dropped := p.redactBatch(w, ld)
+	p.report(ctx, &w.counts)
+	w.counts = batchCounts{}
+	p.walkers.Put(w)
 
-	dropped := 0
+	if dropped == 0 {
+		return ld, nil
+	}
+	rls := ld.ResourceLogs()
+	rls.RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+		return rl.ScopeLogs().Len() == 0
+	})
+	if rls.Len() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
+	return ld, nil
+}
+
+// redactBatch redacts every record of ld in place, removes the records to drop, counts into w.counts and
+// returns how many records it removed.
+func (p *redactProcessor) redactBatch(w *walker, ld plog.Logs) (dropped int) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		if p.redactResource(w, rl) {
+		res := p.redactResource(w, rl)
+		if res.drop != keep {
+			n := 0
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
-				dropped += rl.ScopeLogs().At(j).LogRecords().Len()
+				n += rl.ScopeLogs().At(j).LogRecords().Len()
 			}
+			w.counts.addRecords(res, int64(n))
+			dropped += n
 			rl.ScopeLogs().RemoveIf(func(plog.ScopeLogs) bool { return true })
 			continue
 		}
@@ -65,7 +94,9 @@ func (p *redactProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Log
 			w.drops = w.drops[:0]
 			anyDrop := false
 			for k := 0; k < lrs.Len(); k++ {
-				d := p.redactRecord(w, lrs.At(k))
+				o := p.redactRecord(w, lrs.At(k)).orEvents(res)
+				w.counts.addRecords(o, 1)
+				d := o.drop != keep
 				w.drops = append(w.drops, d)
 				anyDrop = anyDrop || d
 			}
@@ -82,102 +113,94 @@ func (p *redactProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Log
 			}
 		}
 	}
-	if dropped == 0 {
-		return ld, nil
-	}
-	p.reportDrops(dropped)
-	rls.RemoveIf(func(rl plog.ResourceLogs) bool {
-		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
-		return rl.ScopeLogs().Len() == 0
-	})
-	if rls.Len() == 0 {
-		return ld, processorhelper.ErrSkipProcessingData
-	}
-	return ld, nil
+	return dropped
 }
 
-// redactResource walks the resource attributes once for all its records; true means drop them all.
-func (p *redactProcessor) redactResource(w *walker, rl plog.ResourceLogs) (drop bool) {
+// redactResource walks the resource attributes once for all its records.
+func (p *redactProcessor) redactResource(w *walker, rl plog.ResourceLogs) (o walkOutcome) {
 	defer func() {
 		if r := recover(); r != nil {
-			drop = p.failed(r, "resource")
-		}
-	}()
-	w.walkResource(rl.Resource())
-	return p.afterWalk(w, "resource")
-}
-
-// redactRecord walks one record; true means drop it.
-func (p *redactProcessor) redactRecord(w *walker, lr plog.LogRecord) (drop bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			drop = p.failed(r, "record")
+			o = p.failed(w, r, "resource")
 		}
 	}()
 	if p.testHook != nil {
-		p.testHook(lr)
+		p.testHook(rl.Resource().Attributes())
+	}
+	w.walkResource(rl.Resource())
+	return p.afterWalk(w)
+}
+
+// redactRecord walks one record.
+func (p *redactProcessor) redactRecord(w *walker, lr plog.LogRecord) (o walkOutcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o = p.failed(w, r, "record")
+		}
+	}()
+	if p.testHook != nil {
+		p.testHook(lr.Attributes())
 	}
 	w.walkRecord(lr)
-	return p.afterWalk(w, "record")
+	return p.afterWalk(w)
 }
 
-func (p *redactProcessor) afterWalk(w *walker, what string) bool {
-	if !w.guardDepth && !w.guardKeys {
-		return false
+func (p *redactProcessor) afterWalk(w *walker) walkOutcome {
+	o := walkOutcome{overDepth: w.guardDepth, overKeys: w.guardKeys}
+	if w.drop {
+		o.drop = dropGuardrail
 	}
-	p.guardrailHits.Add(1)
-	if ok, suppressed := p.guardrailLog.allow(); ok {
+	return o
+}
+
+// failed applies fail_mode to a walk that panicked (r is what it panicked with).
+func (p *redactProcessor) failed(w *walker, r any, in string) walkOutcome {
+	if w.counts.firstFailureIn == "" {
+		w.counts.firstFailure, w.counts.firstFailureIn = fmt.Sprint(r), in
+	}
+	// The walk did not finish (it may not even have begun), so its guardrail flags say nothing: a failed walk
+	// is counted as a failure only.
+	o := walkOutcome{failed: true}
+	if p.failMode == FailModeClosed {
+		o.drop = dropFailure
+	}
+	return o
+}
+
+// report records the batch's counts and logs what went wrong in it, each warning rate-limited.
+func (p *redactProcessor) report(ctx context.Context, c *batchCounts) {
+	p.metrics.record(ctx, c)
+	if (c.guardrail[guardMaxDepth] > 0 || c.guardrail[guardMaxKeys] > 0) && p.guardrailLog.allow() {
 		p.logger.Warn("redact: guardrail exceeded",
-			zap.String("in", what),
-			zap.Bool("max_depth_exceeded", w.guardDepth),
-			zap.Bool("max_keys_scanned_exceeded", w.guardKeys),
-			zap.String("on_guardrail_exceeded", string(p.rules.onGuardrail)),
-			zap.Int64("total", p.guardrailHits.Load()),
-			zap.Int64("suppressed_since_last_warning", suppressed))
+			zap.Int64("records_over_max_depth", c.guardrail[guardMaxDepth]),
+			zap.Int64("records_over_max_keys_scanned", c.guardrail[guardMaxKeys]),
+			zap.String("on_guardrail_exceeded", string(p.onGuardrail)),
+			zap.Duration("next_warning_after", warnInterval))
 	}
-	return w.drop
-}
-
-// failed applies fail_mode to a walk that panicked: the value it returns is whether to drop.
-func (p *redactProcessor) failed(r any, what string) bool {
-	p.failures.Add(1)
-	if p.failMode != FailModeOpen {
-		if ok, suppressed := p.failureLog.allow(); ok {
-			p.logger.Warn("redact: redaction failed",
-				zap.String("in", what),
-				zap.String("error", fmt.Sprint(r)),
-				zap.String("fail_mode", string(p.failMode)),
-				zap.Int64("total", p.failures.Load()),
-				zap.Int64("suppressed_since_last_warning", suppressed))
-		}
+	if c.failed > 0 && p.failMode != FailModeOpen && p.failureLog.allow() {
+		p.logger.Warn("redact: redaction failed",
+			zap.Int64("records", c.failed),
+			zap.String("first_error", c.firstFailure),
+			zap.String("first_error_in", c.firstFailureIn),
+			zap.String("fail_mode", string(p.failMode)),
+			zap.Duration("next_warning_after", warnInterval))
 	}
-	return p.failMode == FailModeClosed
-}
-
-func (p *redactProcessor) reportDrops(n int) {
-	total := p.droppedRecords.Add(int64(n))
-	if ok, suppressed := p.dropLog.allow(); ok {
+	if n := c.dropped[dropGuardrail] + c.dropped[dropFailure]; n > 0 && p.dropLog.allow() {
 		p.logger.Warn("redact: dropped log records",
-			zap.Int("dropped", n),
-			zap.Int64("total_dropped", total),
-			zap.Int64("suppressed_since_last_warning", suppressed))
+			zap.Int64("dropped_by_guardrail", c.dropped[dropGuardrail]),
+			zap.Int64("dropped_by_failure", c.dropped[dropFailure]),
+			zap.Duration("next_warning_after", warnInterval))
 	}
 }
 
-// rateLimit lets one warning through per interval and counts the ones it holds back.
+// rateLimit lets one warning through per warnInterval.
 type rateLimit struct {
-	next       atomic.Int64
-	suppressed atomic.Int64
+	next atomic.Int64
 }
 
 const warnInterval = 10 * time.Second
 
-func (l *rateLimit) allow() (bool, int64) {
+func (l *rateLimit) allow() bool {
 	now := time.Now().UnixNano()
 	next := l.next.Load()
-	if now < next || !l.next.CompareAndSwap(next, now+int64(warnInterval)) {
-		l.suppressed.Add(1)
-		return false, 0
-	}
-	return true, l.suppressed.Swap(0)
+	return now >= next && l.next.CompareAndSwap(next, now+int64(warnInterval))
 }

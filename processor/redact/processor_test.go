@@ -10,11 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/fapilog/fapilog-otelcol/processor/redact/internal/metadata"
 )
@@ -87,21 +85,20 @@ func TestGuardrail_MaxDepth(t *testing.T) {
 		cfg := testConfig()
 		cfg.MaxDepth = 2
 		cfg.OnGuardrailExceeded = GuardrailDrop
-		p := newTestProcessor(t, cfg)
-		assert.True(t, run(t, p, nested(3), nil, nil).dropped)
-		assert.EqualValues(t, 1, p.droppedRecords.Load())
+		p := newObservedProcessor(t, cfg)
+		assert.True(t, run(t, p.redactProcessor, nested(3), nil, nil).dropped)
+		assert.Equal(t, map[string]int64{"reason=guardrail": 1}, p.counter(t, "fapilog_processor_redact_records_dropped"))
 	})
 	t.Run("warn leaves the deep part as it is", func(t *testing.T) {
 		cfg := testConfig()
 		cfg.MaxDepth = 2
 		cfg.OnGuardrailExceeded = GuardrailWarn
-		core, logs := observer.New(zapcore.WarnLevel)
-		p, err := newRedactProcessor(cfg, zap.New(core))
-		require.NoError(t, err)
-		got := run(t, p, nested(3), nil, nil)
+		p := newObservedProcessor(t, cfg)
+		got := run(t, p.redactProcessor, nested(3), nil, nil)
 		assert.Equal(t, normalize(t, nested(3)), got.attrs)
-		require.Equal(t, 1, logs.FilterMessage("redact: guardrail exceeded").Len())
-		assert.EqualValues(t, 1, p.guardrailHits.Load())
+		require.Equal(t, 1, p.warnings.FilterMessage("redact: guardrail exceeded").Len())
+		assert.Equal(t, map[string]int64{"action=warn,guardrail=max_depth": 1},
+			p.counter(t, "fapilog_processor_redact_guardrail_hits"))
 	})
 	t.Run("a deep body counts too", func(t *testing.T) {
 		cfg := testConfig()
@@ -166,8 +163,8 @@ func TestGuardrail_MaxKeysScanned(t *testing.T) {
 }
 
 func TestFailMode(t *testing.T) {
-	boom := func(lr plog.LogRecord) {
-		if _, ok := lr.Attributes().Get("boom"); ok {
+	boom := func(attrs pcommon.Map) {
+		if _, ok := attrs.Get("boom"); ok {
 			panic("redactor exploded")
 		}
 	}
@@ -175,17 +172,16 @@ func TestFailMode(t *testing.T) {
 		mode     FailMode
 		dropped  bool
 		warnings int
+		outcome  string
 	}{
-		{FailModeWarn, false, 1},
-		{FailModeOpen, false, 0},
-		{FailModeClosed, true, 1},
+		{FailModeWarn, false, 1, "outcome=passed"},
+		{FailModeOpen, false, 0, "outcome=passed"},
+		{FailModeClosed, true, 1, "outcome=dropped"},
 	} {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			cfg := testConfig()
 			cfg.FailMode = tt.mode
-			core, logs := observer.New(zapcore.WarnLevel)
-			p, err := newRedactProcessor(cfg, zap.New(core))
-			require.NoError(t, err)
+			p := newObservedProcessor(t, cfg)
 			p.testHook = boom
 
 			ld := plog.NewLogs()
@@ -200,8 +196,8 @@ func TestFailMode(t *testing.T) {
 			} else {
 				assert.Equal(t, 2, out.LogRecordCount())
 			}
-			assert.Equal(t, tt.warnings, logs.FilterMessage("redact: redaction failed").Len())
-			assert.EqualValues(t, 1, p.failures.Load())
+			assert.Equal(t, tt.warnings, p.warnings.FilterMessage("redact: redaction failed").Len())
+			assert.Equal(t, map[string]int64{tt.outcome: 1}, p.counter(t, "fapilog_processor_redact_failures"))
 		})
 	}
 }
@@ -221,7 +217,7 @@ func TestDrops_RemoveEmptyScopesAndResources(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxDepth = 1
 	cfg.OnGuardrailExceeded = GuardrailDrop
-	p := newTestProcessor(t, cfg)
+	p := newObservedProcessor(t, cfg)
 
 	ld := plog.NewLogs()
 	bad := ld.ResourceLogs().AppendEmpty()
@@ -237,7 +233,7 @@ func TestDrops_RemoveEmptyScopesAndResources(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, out.ResourceLogs().Len())
 	assert.Equal(t, "fine", out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
-	assert.EqualValues(t, 2, p.droppedRecords.Load())
+	assert.Equal(t, map[string]int64{"reason=guardrail": 2}, p.counter(t, "fapilog_processor_redact_records_dropped"))
 }
 
 func TestRecordsWithoutSecretsComeOutIdentical(t *testing.T) {
@@ -259,7 +255,7 @@ func TestRecordsWithoutSecretsComeOutIdentical(t *testing.T) {
 func TestConcurrentUseIsSafe(t *testing.T) {
 	cfg := testConfig(regexMask(`(?i).*secret.*`), fieldMask("", "data.users[*].ssn"), valuePatternsRedactor())
 	cfg.Presets = []string{"CREDENTIALS"}
-	p := newTestProcessor(t, cfg)
+	p := newObservedProcessor(t, cfg)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -279,4 +275,10 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
+	// Each goroutine counts in its own pooled walker and adds once per batch: no count is lost or doubled.
+	assert.Equal(t, map[string]int64{
+		"redactor=regex_mask":                      8 * 200,
+		"redactor=field_mask":                      8 * 200,
+		"kind=card_number,redactor=value_patterns": 8 * 200,
+	}, p.counter(t, "fapilog_processor_redact_fields_redacted"))
 }

@@ -22,7 +22,8 @@ const (
 // (its path, key and value) at a time.
 type step struct {
 	kind     stepKind
-	bit      uint64 // field_mask / regex_mask ordinal bit
+	counter  counterID // the redactor a change is counted under (value_patterns counts by kind instead)
+	bit      uint64    // field_mask / regex_mask ordinal bit
 	mask     string
 	dataOnly bool // presets: record attributes and body only, not resource
 	names    *nameSet
@@ -54,7 +55,7 @@ func compileRules(cfg *Config) (*rules, error) {
 	var regexRules []regexRule
 	var fieldMasks uint
 
-	addRegex := func(patterns []string, mask string, dataOnly bool) error {
+	addRegex := func(patterns []string, mask string, dataOnly bool, counter counterID) error {
 		rr := regexRule{dataOnly: dataOnly}
 		for _, p := range patterns {
 			// fapilog full-matches the pattern against the path.
@@ -64,15 +65,17 @@ func compileRules(cfg *Config) (*rules, error) {
 			}
 			rr.patterns = append(rr.patterns, re)
 		}
-		r.steps = append(r.steps, step{kind: stepRegexMask, bit: 1 << uint(len(regexRules)), mask: mask, dataOnly: dataOnly})
+		r.steps = append(r.steps, step{kind: stepRegexMask, counter: counter, bit: 1 << uint(len(regexRules)), mask: mask,
+			dataOnly: dataOnly})
 		regexRules = append(regexRules, rr)
 		return nil
 	}
 
 	if len(cfg.Presets) > 0 {
 		fields, patterns := resolvePresets(cfg.Presets)
-		r.steps = append(r.steps, step{kind: stepNames, mask: cfg.PresetMask, dataOnly: true, names: newNameSet(fields, nil)})
-		if err := addRegex(patterns, cfg.PresetMask, true); err != nil {
+		r.steps = append(r.steps, step{kind: stepNames, counter: countPresets, mask: cfg.PresetMask, dataOnly: true,
+			names: newNameSet(fields, nil)})
+		if err := addRegex(patterns, cfg.PresetMask, true, countPresets); err != nil {
 			return nil, err
 		}
 	}
@@ -87,20 +90,21 @@ func compileRules(cfg *Config) (*rules, error) {
 				}
 				r.paths.add(p, fieldMasks)
 			}
-			r.steps = append(r.steps, step{kind: stepFieldMask, bit: 1 << fieldMasks, mask: rc.FieldMask.Mask})
+			r.steps = append(r.steps, step{kind: stepFieldMask, counter: countFieldMask, bit: 1 << fieldMasks,
+				mask: rc.FieldMask.Mask})
 			fieldMasks++
 		case rc.RegexMask != nil:
-			if err := addRegex(rc.RegexMask.Patterns, rc.RegexMask.Mask, false); err != nil {
+			if err := addRegex(rc.RegexMask.Patterns, rc.RegexMask.Mask, false, countRegexMask); err != nil {
 				return nil, err
 			}
 		case rc.URLCredentials != nil:
-			r.steps = append(r.steps, step{kind: stepURLCredentials,
+			r.steps = append(r.steps, step{kind: stepURLCredentials, counter: countURLCredentials,
 				url: &urlCredentials{maxLen: rc.URLCredentials.MaxStringLength}})
 		case rc.FieldBlocker != nil:
-			r.steps = append(r.steps, step{kind: stepNames, mask: rc.FieldBlocker.Replacement,
+			r.steps = append(r.steps, step{kind: stepNames, counter: countFieldBlocker, mask: rc.FieldBlocker.Replacement,
 				names: newNameSet(rc.FieldBlocker.BlockedFields, rc.FieldBlocker.AllowedFields)})
 		case rc.StringTruncate != nil:
-			r.steps = append(r.steps, step{kind: stepStringTruncate,
+			r.steps = append(r.steps, step{kind: stepStringTruncate, counter: countStringTruncate,
 				trunc: &stringTruncate{max: rc.StringTruncate.MaxStringLength, suffix: rc.StringTruncate.Suffix}})
 		case rc.ValuePatterns != nil:
 			r.steps = append(r.steps, step{kind: stepValuePatterns, vp: newValuePatterns(rc.ValuePatterns)})

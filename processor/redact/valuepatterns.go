@@ -111,25 +111,30 @@ func newValuePatterns(c *ValuePatternsConfig) *valuePatterns {
 	return vp
 }
 
-// apply returns s with every detected secret replaced; no allocation happens when nothing is found.
-func (vp *valuePatterns) apply(s string, buf []byte) (out string, changed bool, scratch []byte) {
+// kindSet has bit 1<<k set for each kind k found.
+type kindSet uint8
+
+// apply returns s with every detected secret replaced, and the kinds it replaced; found is empty, s is returned
+// as it is and no allocation happens when nothing is found.
+func (vp *valuePatterns) apply(s string, buf []byte) (out string, found kindSet, scratch []byte) {
 	if len(s) < vp.minLen {
-		return s, false, buf
+		return s, 0, buf
 	}
 	kind, ms, me := vp.nextMatch(s, 0, 0)
 	if kind < 0 {
-		return s, false, buf
+		return s, 0, buf
 	}
 	b := buf[:0]
 	last := 0
 	for kind >= 0 {
+		found |= 1 << kind
 		b = append(b, s[last:ms]...)
 		b = vp.appendReplacement(b, kind, s[ms:me])
 		last = me
 		kind, ms, me = vp.nextMatch(s, me, me)
 	}
 	b = append(b, s[last:]...)
-	return string(b), true, b
+	return string(b), found, b
 }
 
 // nextMatch returns the first secret found at or after index i as its kind and span [ms, me), or kind -1.

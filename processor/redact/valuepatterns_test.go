@@ -116,9 +116,9 @@ func TestValuePatterns_NoAllocationWhenNothingFound(t *testing.T) {
 		"request id 9f86d081884c7d65 bearer of good news, user alice at example dot com"
 	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(100, func() {
-		var changed bool
-		_, changed, buf = vp.apply(s, buf)
-		if changed {
+		var found kindSet
+		_, found, buf = vp.apply(s, buf)
+		if found != 0 {
 			t.Fatal("unexpected match")
 		}
 	})

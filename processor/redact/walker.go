@@ -22,6 +22,8 @@ type walker struct {
 	guardKeys  bool // max_keys_scanned was exceeded in this walk
 
 	drops []bool // per record of the current ScopeLogs, for removal
+
+	counts batchCounts // what the walks of the current batch did, for the metrics
 }
 
 func newWalker(r *rules) *walker {
@@ -143,7 +145,7 @@ func (w *walker) visit(v pcommon.Value, key string, keyed bool, depth int, hits 
 		switch st.kind {
 		case stepFieldMask:
 			if hits&st.bit != 0 {
-				typ = maskValue(v, typ, st.mask)
+				typ = w.mask(v, typ, st)
 			}
 		case stepRegexMask:
 			if !keyed || (st.dataOnly && w.root == rootResource) {
@@ -154,11 +156,11 @@ func (w *walker) visit(v pcommon.Value, key string, keyed bool, depth int, hits 
 				regexDone = true
 			}
 			if regexBits&st.bit != 0 {
-				typ = maskValue(v, typ, st.mask)
+				typ = w.mask(v, typ, st)
 			}
 		case stepNames:
 			if keyed && !(st.dataOnly && w.root == rootResource) && st.names.match(key) {
-				typ = maskValue(v, typ, st.mask)
+				typ = w.mask(v, typ, st)
 			}
 		case stepURLCredentials:
 			if typ == pcommon.ValueTypeStr {
@@ -166,26 +168,30 @@ func (w *walker) visit(v pcommon.Value, key string, keyed bool, depth int, hits 
 				var changed bool
 				if out, changed, w.buf = st.url.apply(v.Str(), w.buf); changed {
 					v.SetStr(out)
+					w.counts.fields[st.counter]++
 				}
 			}
 		case stepValuePatterns:
 			switch typ {
 			case pcommon.ValueTypeStr:
 				var out string
-				var changed bool
-				if out, changed, w.buf = st.vp.apply(v.Str(), w.buf); changed {
+				var found kindSet
+				if out, found, w.buf = st.vp.apply(v.Str(), w.buf); found != 0 {
 					v.SetStr(out)
+					w.countSecrets(found)
 				}
 			case pcommon.ValueTypeInt:
 				if out, changed := st.vp.applyInt(v.Int()); changed {
 					v.SetStr(out)
 					typ = pcommon.ValueTypeStr
+					w.counts.secrets[kCard]++
 				}
 			}
 		case stepStringTruncate:
 			if typ == pcommon.ValueTypeStr {
 				if out, changed := st.trunc.apply(v.Str()); changed {
 					v.SetStr(out)
+					w.counts.fields[st.counter]++
 				}
 			}
 		}
@@ -207,13 +213,31 @@ func (w *walker) visit(v pcommon.Value, key string, keyed bool, depth int, hits 
 	}
 }
 
-// maskValue replaces v with mask (idempotent: an equal string is left untouched).
-func maskValue(v pcommon.Value, typ pcommon.ValueType, mask string) pcommon.ValueType {
+// mask applies a masking step to v and counts the change.
+func (w *walker) mask(v pcommon.Value, typ pcommon.ValueType, st *step) pcommon.ValueType {
+	typ, changed := maskValue(v, typ, st.mask)
+	if changed {
+		w.counts.fields[st.counter]++
+	}
+	return typ
+}
+
+// countSecrets counts one value for each kind value_patterns replaced in it.
+func (w *walker) countSecrets(found kindSet) {
+	for k := 0; found != 0; k, found = k+1, found>>1 {
+		if found&1 != 0 {
+			w.counts.secrets[k]++
+		}
+	}
+}
+
+// maskValue replaces v with mask (idempotent: an equal string is left untouched, and is not a change).
+func maskValue(v pcommon.Value, typ pcommon.ValueType, mask string) (pcommon.ValueType, bool) {
 	if typ == pcommon.ValueTypeStr && v.Str() == mask {
-		return typ
+		return typ, false
 	}
 	v.SetStr(mask)
-	return pcommon.ValueTypeStr
+	return pcommon.ValueTypeStr, true
 }
 
 // keysExceeded handles a value met after max_keys_scanned; it returns whether the walk goes on.
