@@ -250,8 +250,10 @@ func TestPush_OpenCircuitLeavesCloudWatchAlone(t *testing.T) {
 	for range 2 {
 		require.Error(t, e.push(context.Background(), testLogs("cb", 3, recent(3))))
 	}
-	err := e.push(context.Background(), testLogs("cb", 3, recent(3)))
-	require.ErrorIs(t, err, breaker.ErrOpen)
+	held, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := e.push(held, testLogs("cb", 3, recent(3)))
+	require.ErrorIs(t, err, breaker.ErrOpen, "a request is held behind the open circuit until its context ends")
 	assert.False(t, consumererror.IsPermanent(err), "the data waits in the queue")
 	assert.Len(t, rec.allPuts(), 2, "no request while the circuit is open")
 }

@@ -61,7 +61,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		set:      set,
 		template: tmpl,
 		builder:  newRequestBuilder(cfg),
-		breaker:  breaker.New(cfg.CircuitBreaker, set.Logger),
+		breaker:  breaker.New(cfg.CircuitBreaker, set.Logger, nil),
 		drops:    droplog.New(set.TelemetrySettings, metadata.ScopeName),
 		now:      time.Now,
 	}

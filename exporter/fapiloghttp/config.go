@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
@@ -80,6 +81,29 @@ type Config struct {
 }
 
 var _ component.Config = (*Config)(nil)
+
+// Unmarshal reads the user's YAML. In webhook mode a batch defaults to one record, as in fapilog (its webhook sink
+// sends each record alone, and receivers written for it expect one envelope object per request); batching stays
+// available by setting sending_queue.batch.min_size / max_size explicitly.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(c); err != nil {
+		return err
+	}
+	if c.Mode != ModeWebhook || !c.QueueConfig.HasValue() || !c.QueueConfig.Get().Batch.HasValue() {
+		return nil
+	}
+	batch := c.QueueConfig.Get().Batch.Get()
+	if !conf.IsSet("sending_queue::batch::min_size") {
+		batch.MinSize = webhookBatchSize
+	}
+	if !conf.IsSet("sending_queue::batch::max_size") {
+		batch.MaxSize = max(webhookBatchSize, batch.MinSize)
+	}
+	return nil
+}
+
+// webhookBatchSize is fapilog's webhook batch: one record per request.
+const webhookBatchSize = 1
 
 // Validate rejects bad values naming their key. The nested client, queue, retry and breaker sections are
 // validated by the collector on their own.

@@ -98,6 +98,22 @@ func TestUnmarshal_Webhook(t *testing.T) {
 	assert.Equal(t, SignatureHeader, legacy.SignatureMode)
 }
 
+func TestUnmarshal_WebhookSendsOneRecordPerRequestUnlessBatchingIsAskedFor(t *testing.T) {
+	batchOf := func(name string) (int64, int64) {
+		b := loadConfig(t, "config.yaml", name).QueueConfig.Get().Batch.Get()
+		return b.MinSize, b.MaxSize
+	}
+	minSize, maxSize := batchOf("webhook")
+	assert.EqualValues(t, 1, minSize, "fapilog's webhook sink sends each record alone")
+	assert.EqualValues(t, 1, maxSize)
+	minSize, maxSize = batchOf("webhook_batched")
+	assert.EqualValues(t, 20, minSize, "batching stays an explicit choice")
+	assert.EqualValues(t, 20, maxSize, "max_size follows an explicit min_size")
+	minSize, maxSize = batchOf("")
+	assert.EqualValues(t, 100, minSize, "http mode keeps its batches")
+	assert.EqualValues(t, 100, maxSize)
+}
+
 func TestValidate_NamesTheKey(t *testing.T) {
 	tests := map[string]string{
 		"no_endpoint":                 "endpoint: must be set",

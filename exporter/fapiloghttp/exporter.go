@@ -2,36 +2,31 @@ package fapiloghttp
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/internal/metadata"
-	"github.com/fapilog/fapilog-otelcol/internal/breaker"
-	"github.com/fapilog/fapilog-otelcol/internal/droplog"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
-	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
-// logsExporter wires encoder, request builder and transport behind the circuit breaker. The exporter helper
-// around it provides the queue, batching and retries.
+// logsExporter wires encoder, request builder and transport to the shared delivery path (circuit breaker,
+// outcome classification, rejections, status and telemetry). The exporter helper around it provides the queue,
+// batching and retries.
 type logsExporter struct {
 	cfg       *Config
 	set       exporter.Settings
 	builder   requestBuilder
 	transport transport
-	breaker   *breaker.Breaker
-	drops     *droplog.Reporter
+	delivery  *delivery.Deliverer
 
 	scratch        sync.Pool    // *pushScratch, one per concurrent push
 	bytesPerRecord atomic.Int64 // size of the last batch's records, to allocate bodies once
@@ -47,14 +42,22 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
 		return nil, err
 	}
-	userAgent := httpsend.UserAgent(set.BuildInfo)
+	d, err := delivery.New(set.TelemetrySettings, metadata.ScopeName, delivery.Settings{
+		Backend:       "the endpoint",
+		Breaker:       cfg.CircuitBreaker,
+		Describe:      httpsend.Describe,
+		RefusesConfig: httpsend.RefusesConfig,
+		// The HTTP client's own timeout bounds each request, as in core's otlphttp exporter.
+	})
+	if err != nil {
+		return nil, err
+	}
 	e := &logsExporter{
 		cfg:       cfg,
 		set:       set,
 		builder:   newRequestBuilder(cfg),
-		transport: newTransport(cfg, userAgent),
-		breaker:   breaker.New(cfg.CircuitBreaker, set.Logger),
-		drops:     droplog.New(set.TelemetrySettings, metadata.ScopeName),
+		transport: newTransport(cfg, httpsend.UserAgent(set.BuildInfo)),
+		delivery:  d,
 	}
 	e.scratch.New = func() any { return new(pushScratch) }
 	e.bytesPerRecord.Store(512)
@@ -68,6 +71,7 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.transport.client = client
+	e.delivery.Start(host)
 	e.logStartWarnings()
 	return nil
 }
@@ -102,9 +106,7 @@ func (e *logsExporter) shutdown(context.Context) error {
 }
 
 // push sends ld. Each record is encoded once; the batch goes out as one request, or as several when
-// max_request_bytes calls for it. A request the endpoint rejects (4xx) is dropped and counted while the others
-// still go. When a request fails in a retryable way, it and the ones after it are handed back for retry, never
-// the ones already delivered.
+// max_request_bytes calls for it; the delivery path sends them and says what to retry.
 func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	records := ld.LogRecordCount()
 	if records == 0 {
@@ -114,30 +116,10 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	defer e.release(s)
 
 	e.prepare(s, ld, records)
-	if s.plan.dropped > 0 {
-		e.drops.Drop(ctx, "record larger than max_request_bytes", s.plan.dropped, zap.Int64("max_request_bytes", int64(e.cfg.MaxRequestBytes)))
-	}
-
-	var rejected []error
-	rejectedRecords := 0
-	for i, r := range s.plan.requests {
-		err := e.breaker.Do(ctx, func(ctx context.Context) error { return e.transport.send(ctx, r) })
-		switch {
-		case err == nil:
-		case consumererror.IsPermanent(err):
-			httpsend.ReportRejected(ctx, e.drops, "endpoint", err, r.records)
-			rejected = append(rejected, err)
-			rejectedRecords += r.records
-		case i == 0 && s.plan.dropped == 0:
-			return err // nothing delivered, nothing dropped: the helper retries ld as it is
-		default:
-			return consumererror.NewLogs(err, plogsubset.Select(ld, func(r int) bool { return s.plan.owner[r] >= i }))
-		}
-	}
-	if len(rejected) > 0 {
-		return consumererror.NewPermanent(fmt.Errorf("endpoint rejected %d of %d records: %w", rejectedRecords, records, errors.Join(rejected...)))
-	}
-	return nil
+	return e.delivery.Deliver(ctx, ld, &s.plan.Plan, func(ctx context.Context, i int) (delivery.Result, error) {
+		r := s.plan.requests[i]
+		return delivery.Result{Bytes: len(r.body)}, e.transport.send(ctx, r)
+	})
 }
 
 // prepare encodes ld once and plans its requests into s.

@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -17,21 +17,26 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/exporter/fapiloghttp/webhook"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
@@ -252,22 +257,63 @@ func TestPush_400IsNotRetriedAndIsReported(t *testing.T) {
 	srv := newServer(t, rec)
 	cfg := syncConfig(srv.URL)
 	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig // retries on, so that not retrying is a decision
-	exp, logs := startExporter(t, cfg)
+	o := startObserved(t, cfg)
 
-	err := exp.ConsumeLogs(context.Background(), testLogs("m", 7))
+	err := o.exp.ConsumeLogs(context.Background(), testLogs("m", 7))
 	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	assert.True(t, consumererror.IsPermanent(err), "nothing delivered, nothing to retry: %v", err)
 	assert.Contains(t, err.Error(), "HTTP 400")
-	assert.Contains(t, err.Error(), "rejected 7 of 7 records")
+	assert.Contains(t, err.Error(), "refused all 7 records")
 	time.Sleep(300 * time.Millisecond)
 	assert.Equal(t, 1, rec.count(), "a rejection is not retried")
 
-	drops := logs.FilterMessage("Dropped log records").All()
-	require.Len(t, drops, 1, "the drop is logged")
-	fields := drops[0].ContextMap()
-	assert.Equal(t, "rejected by endpoint (HTTP 400)", fields["reason"])
-	assert.EqualValues(t, 7, fields["dropped"])
+	rejections := o.logs.FilterMessage("Log records rejected for good").All()
+	require.Len(t, rejections, 1, "the rejection is logged")
+	fields := rejections[0].ContextMap()
+	assert.Equal(t, "http_400", fields["reason"])
+	assert.EqualValues(t, 7, fields["rejected_records"])
 	assert.Equal(t, reason[:256], fields["response"], "the first 256 bytes of the response")
+	assert.EqualValues(t, 7, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
+	assert.EqualValues(t, 7, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "the collector counts the refused push as failed")
+	assert.False(t, o.host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says the endpoint is up")
+}
+
+// The scenario of the "No silent loss" issue: one request of ten refused; the nine others delivered, the push a
+// success for the collector (like core otlphttp's partial success), one warning, the refusal counted by reason.
+func TestPush_OneOfTenRequestsRefusedIsPartialSuccess(t *testing.T) {
+	rec := &recorder{respond: func(n int, _ *http.Request) (int, map[string]string, string) {
+		if n == 4 {
+			return http.StatusBadRequest, nil, "invalid record"
+		}
+		return http.StatusOK, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := fastRetryConfig(srv.URL)
+	cfg.MaxRequestBytes = 400
+	batch := cfg.QueueConfig.Get().Batch.Get()
+	batch.MinSize, batch.MaxSize = 10, 10
+	o := startObserved(t, cfg)
+
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for i := range 10 {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr(fmt.Sprintf("record %d %s", i, strings.Repeat("x", 200))) // one record per 400-byte request
+		lr.Attributes().PutStr("message_id", fmt.Sprintf("m-%d", i))
+	}
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld))
+	require.Eventually(t, func() bool { return o.metrics.Int(t, "otelcol_exporter_sent_log_records") == 10 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+
+	assert.Equal(t, 10, rec.count(), "one record per request, none sent twice")
+	assert.Len(t, rec.delivered(t), 9)
+	assert.Zero(t, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"))
+	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
+	assert.EqualValues(t, 9, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
+	assert.Equal(t, 1, o.logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
+	assert.Equal(t, 1, o.logs.FilterMessage("Log records rejected for good").FilterField(zap.String("reason", "http_400")).Len())
+	assert.Zero(t, o.logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost")
+	o.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
 func TestPush_RedirectIsNotFollowed(t *testing.T) {
@@ -312,7 +358,7 @@ func TestPush_ServerDownForSecondsThenUpDeliversEverything(t *testing.T) {
 	requireEachOnce(t, rec.delivered(t), "m", total)
 }
 
-func TestBreaker_OpensAfterThresholdProbesOnceAndClosesOnSuccess(t *testing.T) {
+func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T) {
 	var healthy, holdNext atomic.Bool
 	probeArrived, release := make(chan struct{}), make(chan struct{})
 	rec := &recorder{respond: func(int, *http.Request) (int, map[string]string, string) {
@@ -332,51 +378,44 @@ func TestBreaker_OpensAfterThresholdProbesOnceAndClosesOnSuccess(t *testing.T) {
 
 	cfg := syncConfig(srv.URL)
 	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 3, Recovery: 300 * time.Millisecond}
-	exp, logs := startExporter(t, cfg)
-	send := func() error { return exp.ConsumeLogs(context.Background(), testLogs("m", 1)) }
+	o := startObserved(t, cfg)
+	send := func() error { return o.exp.ConsumeLogs(context.Background(), testLogs("m", 1)) }
 
 	for range 3 {
 		require.Error(t, send())
 	}
 	assert.Equal(t, 3, rec.count())
-	assert.Equal(t, 1, logs.FilterMessageSnippet("Circuit breaker opened").Len())
+	assert.Equal(t, 1, o.logs.FilterMessageSnippet("Circuit breaker opened").Len())
+	assert.EqualValues(t, breaker.Open, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.Equal(t, componentstatus.StatusRecoverableError, o.host.Last())
 
-	// Open: the backend is not touched, and the error is retryable so queued data waits.
-	err := send()
-	require.ErrorIs(t, err, breaker.ErrOpen)
-	assert.False(t, consumererror.IsPermanent(err))
-	assert.Equal(t, 3, rec.count())
-
+	// The endpoint comes back. Requests made now are held until the probe time; one goes out as the probe, the
+	// others wait for its verdict, and all are delivered once it succeeds.
 	healthy.Store(true)
 	holdNext.Store(true)
-	time.Sleep(350 * time.Millisecond) // past the recovery time: half-open
-	probe := make(chan error, 1)
-	go func() { probe <- send() }()
+	results := make(chan error, 6)
+	for range 6 {
+		go func() { results <- send() }()
+	}
 	select {
 	case <-probeArrived:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the probe never reached the backend")
 	}
-	var others sync.WaitGroup
-	var turnedAway atomic.Int32
-	for range 5 {
-		others.Add(1)
-		go func() {
-			defer others.Done()
-			if errors.Is(send(), breaker.ErrOpen) {
-				turnedAway.Add(1)
-			}
-		}()
-	}
-	others.Wait()
-	assert.EqualValues(t, 5, turnedAway.Load(), "while the probe is out, everyone else is turned away")
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, 3, rec.count(), "while the probe is out, nobody else reaches the endpoint")
+	assert.EqualValues(t, breaker.HalfOpen, o.metrics.Int(t, delivery.MetricBreakerState))
 	close(release)
-	require.NoError(t, <-probe)
-	assert.Equal(t, 4, rec.count(), "exactly one probe reached the backend")
-	assert.Equal(t, 1, logs.FilterMessageSnippet("Circuit breaker closed").Len())
-
-	require.NoError(t, send(), "closed again: requests flow")
-	assert.Equal(t, 5, rec.count())
+	for range 6 {
+		require.NoError(t, <-results, "held requests are delivered, not failed")
+	}
+	assert.Equal(t, 9, rec.count(), "one probe, then the five held requests")
+	assert.Equal(t, 1, o.logs.FilterMessageSnippet("Circuit breaker closed").Len())
+	assert.EqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState))
+	for _, to := range []string{"open", "half_open", "closed"} {
+		assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", to)), to)
+	}
+	assert.Equal(t, componentstatus.StatusOK, o.host.Last())
 }
 
 func TestPush_MaxRequestBytesSplitsAndDropsOnlyTheRecordThatCanNeverFit(t *testing.T) {
@@ -395,10 +434,11 @@ func TestPush_MaxRequestBytesSplitsAndDropsOnlyTheRecordThatCanNeverFit(t *testi
 	ids := rec.delivered(t)
 	assert.Len(t, ids, 11)
 	assert.NotContains(t, ids, "m-5")
-	drops := logs.FilterMessage("Dropped log records").All()
+	drops := logs.FilterMessage("Log records rejected for good").All()
 	require.Len(t, drops, 1)
-	assert.Equal(t, "record larger than max_request_bytes", drops[0].ContextMap()["reason"])
-	assert.EqualValues(t, 1, drops[0].ContextMap()["dropped"])
+	assert.Equal(t, "record_too_large", drops[0].ContextMap()["reason"])
+	assert.EqualValues(t, 1, drops[0].ContextMap()["rejected_records"])
+	assert.EqualValues(t, 2048, drops[0].ContextMap()["max_request_bytes"])
 }
 
 func TestPush_PartialFailureRetriesOnlyWhatWasNotDelivered(t *testing.T) {
@@ -439,16 +479,14 @@ func TestPush_OneRejectedPartDoesNotBlockTheRest(t *testing.T) {
 	cfg := syncConfig(srv.URL)
 	ld := testLogs("m", 12)
 	cfg.MaxRequestBytes = confunits.ByteSize(3*len(envelopes(ld)[0]) + 10)
-	exp, _ := startExporter(t, cfg)
+	o := startObserved(t, cfg)
 
-	err := exp.ConsumeLogs(context.Background(), ld)
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err))
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld), "a partial rejection is a partial success")
 	got := rec.all()
 	require.Greater(t, len(got), 1)
 	rejected := len(decodeBody(t, got[0].header.Get("Content-Type"), got[0].body))
-	assert.Contains(t, err.Error(), "rejected "+strconv.Itoa(rejected)+" of 12 records")
 	assert.Len(t, rec.delivered(t), 12-rejected, "the other requests still went")
+	assert.EqualValues(t, rejected, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_422")))
 }
 
 func TestPush_RetryMaxAttemptsBoundsTheRetries(t *testing.T) {

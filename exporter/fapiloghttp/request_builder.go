@@ -1,5 +1,11 @@
 package fapiloghttp
 
+import (
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
+)
+
 // request is the body of one HTTP request and how many records it carries.
 type request struct {
 	body        []byte
@@ -27,31 +33,39 @@ func newRequestBuilder(cfg *Config) requestBuilder {
 	}
 }
 
-// plan is the outcome of building: the requests in order and, for every record of the batch, the index of the
-// request that carries it, or -1 when the record was left out because it is larger than max_request_bytes.
+// reasonTooLarge is the rejection reason of a record that cannot fit in a request of max_request_bytes.
+const reasonTooLarge = "record_too_large"
+
+// plan is the outcome of building: the requests in order and, in the delivery plan, the request that carries each
+// record of the batch, or delivery.LeftOut when the record is larger than max_request_bytes.
 type plan struct {
+	delivery.Plan
 	requests []request
-	owner    []int
 	dropped  int
 }
 
 func (p *plan) reset(records int) {
+	p.Plan.Reset(records)
 	p.requests, p.dropped = p.requests[:0], 0
-	if cap(p.owner) < records {
-		p.owner = make([]int, records)
+}
+
+// finish completes the delivery plan once the requests are built.
+func (p *plan) finish(maxBytes int) {
+	p.Requests = len(p.requests)
+	if p.dropped > 0 {
+		p.LeftOut = append(p.LeftOut, delivery.Rejection{Reason: reasonTooLarge, Records: p.dropped,
+			Detail: []zap.Field{zap.Int("max_request_bytes", maxBytes)}})
 	}
-	p.owner = p.owner[:records]
 }
 
 func (rb *requestBuilder) build(b *encodedBatch, p *plan) {
 	p.reset(len(b.spans))
+	defer p.finish(rb.maxBytes)
 	if len(b.spans) == 0 {
 		return
 	}
 	if rb.maxBytes <= 0 || len(b.body) <= rb.maxBytes {
-		for i := range p.owner {
-			p.owner[i] = 0
-		}
+		clear(p.Owner) // every record in request 0
 		if rb.singleObject && len(b.spans) == 1 {
 			s := b.spans[0]
 			p.requests = append(p.requests, request{body: b.body[s.start:s.end], contentType: contentTypeJSON, records: 1})
@@ -72,7 +86,7 @@ func (rb *requestBuilder) assign(b *encodedBatch, p *plan) (total int) {
 	for i, s := range b.spans {
 		n := s.end - s.start
 		if f.overhead(1)+n > rb.maxBytes {
-			p.owner[i] = -1
+			p.Owner[i] = delivery.LeftOut
 			p.dropped++
 			continue
 		}
@@ -86,7 +100,7 @@ func (rb *requestBuilder) assign(b *encodedBatch, p *plan) (total int) {
 			size += len(f.sep) + n
 		}
 		count++
-		p.owner[i] = current
+		p.Owner[i] = int32(current)
 	}
 	if count > 0 {
 		total += size
@@ -101,7 +115,7 @@ func (rb *requestBuilder) materialize(b *encodedBatch, p *plan, total int) {
 	arena := make([]byte, 0, total)
 	current, start, count := -1, 0, 0
 	for i, s := range b.spans {
-		owner := p.owner[i]
+		owner := int(p.Owner[i])
 		if owner < 0 {
 			continue
 		}

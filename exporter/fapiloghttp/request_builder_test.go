@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
@@ -99,8 +100,8 @@ func TestBuild_SplitsAtMaxRequestBytesKeepingRecordsWhole(t *testing.T) {
 		for i := range envs {
 			assert.Equal(t, string(envs[i]), string(got[i]), "%s: records keep their order and bytes", format)
 		}
-		for i := 1; i < len(p.owner); i++ {
-			assert.GreaterOrEqual(t, p.owner[i], p.owner[i-1])
+		for i := 1; i < len(p.Owner); i++ {
+			assert.GreaterOrEqual(t, p.Owner[i], p.Owner[i-1])
 		}
 	}
 }
@@ -124,7 +125,7 @@ func TestBuild_RecordTooLargeForAnyRequestIsLeftOut(t *testing.T) {
 	var p plan
 	rb.build(&b, &p)
 	assert.Equal(t, 1, p.dropped)
-	assert.Equal(t, -1, p.owner[big])
+	assert.EqualValues(t, delivery.LeftOut, p.Owner[big])
 	total := 0
 	for _, r := range p.requests {
 		assert.NotContains(t, string(r.body), `"m-2"`)

@@ -55,7 +55,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		set:     set,
 		labels:  labels,
 		builder: newRequestBuilder(cfg, labels),
-		breaker: breaker.New(cfg.CircuitBreaker, set.Logger),
+		breaker: breaker.New(cfg.CircuitBreaker, set.Logger, nil),
 		drops:   droplog.New(set.TelemetrySettings, metadata.ScopeName),
 	}
 	e.encoder = encoder{encoding: cfg.Encoding, labels: labels, metaNames: e.builder.metaNames}

@@ -294,8 +294,10 @@ func TestBreaker_OpensAfterThresholdAndSparesTheBackend(t *testing.T) {
 	require.Error(t, send())
 	require.Error(t, send())
 	assert.Equal(t, 1, logs.FilterMessageSnippet("Circuit breaker opened").Len())
-	err := send()
-	require.ErrorIs(t, err, breaker.ErrOpen)
+	held, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := exp.ConsumeLogs(held, testLogs("m", 3))
+	require.ErrorIs(t, err, breaker.ErrOpen, "a request is held behind the open circuit until its context ends")
 	assert.False(t, consumererror.IsPermanent(err), "data stays queued while the circuit is open")
 	assert.Equal(t, 2, rec.count(), "the open circuit does not touch the backend")
 

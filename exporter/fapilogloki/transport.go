@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -51,5 +52,14 @@ func (t *transport) send(ctx context.Context, body []byte) error {
 	if t.authorization != "" {
 		req.Header.Set("Authorization", t.authorization)
 	}
-	return httpsend.Send(t.client, req)
+	return retryInternalServerError(httpsend.Send(t.client, req))
+}
+
+// retryInternalServerError makes a 500 retryable, unlike for other HTTP backends: Loki's distributor answers 500
+// when ingesters are briefly unavailable (a rollout, a ring change), and Grafana's own clients retry it.
+func retryInternalServerError(err error) error {
+	if se, ok := errors.AsType[*httpsend.StatusError](err); ok && se.StatusCode == http.StatusInternalServerError {
+		return se
+	}
+	return err
 }

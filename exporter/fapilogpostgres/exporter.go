@@ -51,7 +51,7 @@ func newPostgresExporter(cfg *Config, set component.TelemetrySettings) (*postgre
 		poolCfg: poolCfg,
 		logger:  set.Logger,
 		drops:   droplog.New(set, metadata.ScopeName),
-		breaker: breaker.New(cfg.Config, set.Logger),
+		breaker: breaker.New(cfg.Config, set.Logger, nil),
 		transport: copyTransport{
 			acquireTimeout: cfg.PoolAcquireTimeout,
 			logger:         set.Logger,

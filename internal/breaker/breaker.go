@@ -2,12 +2,12 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.uber.org/zap"
 )
 
@@ -17,7 +17,7 @@ type State int
 const (
 	// Closed lets every request through and counts consecutive failures.
 	Closed State = iota
-	// Open rejects every request until the recovery time has passed.
+	// Open holds every request back until the recovery time has passed.
 	Open
 	// HalfOpen lets exactly one probe through; its outcome closes or re-opens the circuit.
 	HalfOpen
@@ -30,31 +30,61 @@ func (s State) String() string {
 	case Open:
 		return "open"
 	}
-	return "half-open"
+	return "half_open"
 }
 
-// ErrOpen is wrapped by the error returned while the circuit rejects requests.
-var ErrOpen = fmt.Errorf("circuit breaker open")
+// ErrOpen is wrapped by the error a held-back request returns when the probe it waited for failed, or when the
+// exporter shuts down while the circuit is open. It is retryable: the data stays with the exporter helper.
+var ErrOpen = errors.New("circuit breaker open")
 
-// Breaker guards one backend. The zero value is not usable; a nil *Breaker (breaker disabled) lets everything through.
+// Breaker guards one backend. The zero value is not usable; a nil *Breaker (breaker disabled) lets everything
+// through.
+//
+// While the circuit is open, a request is held back (Do blocks) instead of failing at once, until the probe that
+// follows the recovery time has given its verdict: on success the request goes out, on failure it returns the
+// probe's error. So the retry policy around the exporter only ever judges real answers of the backend, never time
+// spent behind the circuit: an outage that ends before the probe costs no record, whatever the retry budget, and
+// the queue in front of the exporter fills and pushes back on the receivers while the backend is down.
 type Breaker struct {
 	threshold int
 	recovery  time.Duration
 	logger    *zap.Logger
 	now       func() time.Time
+	onChange  func(from, to State)
 
 	mu       sync.Mutex
 	state    State
 	failures int
 	openedAt time.Time
+	// opened counts openings, so that a held-back request can tell that a probe failed while it waited.
+	opened uint64
+	// lastFailure is the failure that (re)opened the circuit, returned to the requests held back for that probe.
+	lastFailure error
+	// changed is closed at every transition, waking the held-back requests; a new one replaces it.
+	changed chan struct{}
+	// pending transitions, reported to onChange once the lock is released.
+	pending []transition
+	stopped chan struct{}
+	stop    sync.Once
 }
 
-// New returns the breaker for cfg, or nil when it is disabled.
-func New(cfg Config, logger *zap.Logger) *Breaker {
+type transition struct{ from, to State }
+
+// New returns the breaker for cfg, or nil when it is disabled. onChange, when not nil, is called after every
+// transition (outside the breaker's lock) so the exporter can report it in its metrics and component status.
+func New(cfg Config, logger *zap.Logger, onChange func(from, to State)) *Breaker {
 	if !cfg.Enabled {
 		return nil
 	}
-	return &Breaker{threshold: cfg.Threshold, recovery: cfg.Recovery, logger: logger, now: time.Now}
+	return &Breaker{
+		threshold: cfg.Threshold,
+		recovery:  cfg.Recovery,
+		logger:    logger,
+		now:       time.Now,
+		onChange:  onChange,
+		changed:   make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
 }
 
 // State reports the current state (Open turns into HalfOpen once the recovery time has passed).
@@ -70,69 +100,172 @@ func (b *Breaker) State() State {
 	return b.state
 }
 
-// Do runs send unless the circuit is open. While open it returns at once a throttle error (retryable, with the
-// delay until the next probe) so the exporter helper keeps the data and retries later. Failures of send that
-// are permanent (the backend rejected the data itself) do not count against the backend's health. The outcome
-// of a half-open probe is always recorded, even if send panics, so the circuit cannot stay half-open.
-func (b *Breaker) Do(ctx context.Context, send func(context.Context) error) (err error) {
+// Stop releases every request held back by an open circuit and makes later ones return at once: called when the
+// exporter shuts down, so that shutdown never waits for a probe. Requests keep their data (ErrOpen is retryable).
+func (b *Breaker) Stop() {
+	if b == nil {
+		return
+	}
+	b.stop.Do(func() { close(b.stopped) })
+}
+
+// Do runs send unless the circuit is open, in which case it waits for the next probe's verdict (see Breaker).
+// Only retryable failures of send count against the backend: a permanent error means the backend answered, and a
+// cancelled context is the exporter's own doing. The outcome of a probe is always recorded, even if send panics,
+// so the circuit cannot stay half-open.
+func (b *Breaker) Do(ctx context.Context, send func(context.Context) error) error {
 	if b == nil {
 		return send(ctx)
 	}
-	probe, wait := b.admit()
-	if wait > 0 {
-		return exporterhelper.NewThrottleRetry(fmt.Errorf("%w: backend failed %d times in a row; next probe in %s", ErrOpen, b.threshold, wait.Round(time.Millisecond)), wait)
+	b.mu.Lock()
+	openedAtStart := b.opened
+	b.mu.Unlock()
+	for {
+		a := b.admit(openedAtStart)
+		switch {
+		case a.err != nil:
+			return a.err
+		case a.send:
+			return b.run(ctx, a.probe, send)
+		}
+		if err := b.hold(ctx, a.wait, a.changed); err != nil {
+			return err
+		}
 	}
+}
+
+// admission is the breaker's answer to one request: send it (as the half-open probe or not), fail it, or hold it
+// until changed is closed or wait has passed (wait 0: until changed).
+type admission struct {
+	send, probe bool
+	err         error
+	wait        time.Duration
+	changed     chan struct{}
+}
+
+// admit decides for one request. A request whose probe failed while it waited gets that failure.
+func (b *Breaker) admit(openedAtStart uint64) admission {
+	b.mu.Lock()
+	defer b.unlock()
+	switch b.state {
+	case Closed:
+		return admission{send: true}
+	case Open:
+		if b.opened != openedAtStart {
+			return admission{err: fmt.Errorf("%w: the probe failed: %w", ErrOpen, b.lastFailure)}
+		}
+		remaining := b.recovery - b.now().Sub(b.openedAt)
+		if remaining <= 0 {
+			b.moveTo(HalfOpen)
+			return admission{send: true, probe: true}
+		}
+		if b.isStopped() {
+			return admission{err: fmt.Errorf("%w: exporter shutting down: %w", ErrOpen, b.lastFailure)}
+		}
+		return admission{wait: remaining, changed: b.changed}
+	default: // HalfOpen: a probe is out; everyone else waits for its verdict.
+		if b.isStopped() {
+			return admission{err: fmt.Errorf("%w: exporter shutting down: %w", ErrOpen, b.lastFailure)}
+		}
+		return admission{changed: b.changed}
+	}
+}
+
+func (b *Breaker) isStopped() bool {
+	select {
+	case <-b.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// hold waits until the circuit changes, wait passes (when positive), the exporter stops or ctx ends.
+func (b *Breaker) hold(ctx context.Context, wait time.Duration, changed chan struct{}) error {
+	var timer <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-changed:
+	case <-timer:
+	case <-b.stopped:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrOpen, ctx.Err())
+	}
+	return nil
+}
+
+func (b *Breaker) run(ctx context.Context, probe bool, send func(context.Context) error) (err error) {
 	completed := false
 	defer func() {
 		if !completed {
-			b.record(probe, fmt.Errorf("send panicked"))
+			b.record(ctx, probe, errors.New("send panicked"))
 		}
 	}()
 	err = send(ctx)
 	completed = true
-	b.record(probe, err)
+	b.record(ctx, probe, err)
 	return err
 }
 
-// admit decides whether a request may go out; probe is true for the single half-open request.
-func (b *Breaker) admit() (probe bool, wait time.Duration) {
+func (b *Breaker) record(ctx context.Context, probe bool, err error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	switch b.state {
-	case Closed:
-		return false, 0
-	case Open:
-		remaining := b.recovery - b.now().Sub(b.openedAt)
-		if remaining > 0 {
-			return false, remaining
+	defer b.unlock()
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// Cancelled by the exporter (shutdown), not failed by the backend: no verdict. A probe cut short hands
+		// its turn to the next request at once.
+		if probe && b.state == HalfOpen {
+			b.moveTo(Open)
 		}
-		b.state = HalfOpen
-		return true, 0
-	default: // HalfOpen: a probe is in flight; everyone else waits for its verdict.
-		return false, b.recovery / 10
+	case err == nil || consumererror.IsPermanent(err):
+		b.failures = 0
+		if b.state != Closed {
+			b.moveTo(Closed)
+			b.logger.Info("Circuit breaker closed: backend answered again")
+		}
+	case probe || b.state == HalfOpen:
+		b.open(err)
+		b.logger.Warn("Circuit breaker re-opened: probe failed; requests wait for the next probe",
+			zap.Duration("recovery", b.recovery), zap.Error(err))
+	default:
+		b.failures++
+		if b.state == Closed && b.failures >= b.threshold {
+			b.open(err)
+			b.logger.Warn("Circuit breaker opened: backend keeps failing; requests wait in the queue for the next probe",
+				zap.Int("consecutive_failures", b.failures), zap.Duration("recovery", b.recovery), zap.Error(err))
+		}
 	}
 }
 
-func (b *Breaker) record(probe bool, err error) {
-	healthy := err == nil || consumererror.IsPermanent(err)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if healthy {
-		if b.state != Closed {
-			b.logger.Info("Circuit breaker closed: backend answered again")
+func (b *Breaker) open(cause error) {
+	b.openedAt, b.lastFailure = b.now(), cause
+	b.opened++
+	b.moveTo(Open)
+}
+
+// moveTo changes the state, wakes the requests held back and notes the transition for onChange. Callers hold b.mu.
+func (b *Breaker) moveTo(to State) {
+	if b.state == to {
+		return
+	}
+	b.pending = append(b.pending, transition{from: b.state, to: to})
+	b.state = to
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// unlock releases b.mu, then reports the transitions made under it.
+func (b *Breaker) unlock() {
+	pending := b.pending
+	b.pending = nil
+	b.mu.Unlock()
+	if b.onChange != nil {
+		for _, t := range pending {
+			b.onChange(t.from, t.to)
 		}
-		b.state, b.failures = Closed, 0
-		return
-	}
-	if probe || b.state == HalfOpen {
-		b.state, b.openedAt = Open, b.now()
-		b.logger.Warn("Circuit breaker re-opened: probe failed", zap.Duration("recovery", b.recovery), zap.Error(err))
-		return
-	}
-	b.failures++
-	if b.state == Closed && b.failures >= b.threshold {
-		b.state, b.openedAt = Open, b.now()
-		b.logger.Warn("Circuit breaker opened: backend keeps failing; data stays queued until it recovers",
-			zap.Int("consecutive_failures", b.failures), zap.Duration("recovery", b.recovery), zap.Error(err))
 	}
 }

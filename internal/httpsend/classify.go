@@ -47,12 +47,21 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// Retryable reports whether a status calls for sending the same data again later: 408, 429 and every 5xx.
+// Retryable reports whether a status calls for sending the same data again later: 408 and 429 (come back later),
+// 502, 503 and 504 (a proxy or the server is temporarily unable). As in core's otlphttp exporter, 500 is not: it
+// usually means the receiver failed on this very payload, and retrying it without end (the no-loss profile) would
+// block the queue behind it. An exporter whose backend documents 500 as transient (Loki) decides so itself.
+// 501, 505 and the other 4xx can never succeed.
 func Retryable(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || (code >= 500 && code <= 599)
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
-// Classify maps a response to the error an exporter's push function returns: nil for any 2xx; for 408/429/5xx a
+// Classify maps a response to the error an exporter's push function returns: nil for any 2xx; for a Retryable status a
 // retryable *StatusError, wrapped in exporterhelper.NewThrottleRetry when a valid Retry-After asks for a delay;
 // for anything else a consumererror.NewPermanent(*StatusError). body is the start of the response body (only the
 // first SnippetLimit bytes are kept).

@@ -53,7 +53,9 @@ func TestSend_StatusClasses(t *testing.T) {
 		{name: "408 retryable", status: 408},
 		{name: "429 retryable without Retry-After", status: 429},
 		{name: "429 throttled with Retry-After seconds", status: 429, retryAfter: "7", throttle: true},
-		{name: "500 retryable", status: 500},
+		{name: "500 permanent (as in core otlphttp)", status: 500, permanent: true},
+		{name: "501 permanent", status: 501, permanent: true},
+		{name: "505 permanent", status: 505, permanent: true},
 		{name: "502 retryable", status: 502},
 		{name: "503 throttled with Retry-After date", status: 503, retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), throttle: true},
 		{name: "503 with unparsable Retry-After still retryable", status: 503, retryAfter: "soon"},
@@ -169,4 +171,22 @@ func TestSend_TimeoutIsRetryable(t *testing.T) {
 	err = Send(&http.Client{Timeout: 50 * time.Millisecond}, req)
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
+}
+
+func TestDescribe_NamesTheStatus(t *testing.T) {
+	err := post(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte("line too long"))
+	})
+	reason, detail := Describe(err)
+	assert.Equal(t, "http_400", reason)
+	assert.NotEmpty(t, detail)
+	assert.False(t, RefusesConfig(err), "a 400 refuses the data, not the configuration")
+}
+
+func TestRefusesConfig(t *testing.T) {
+	for status, want := range map[int]bool{301: true, 401: true, 403: true, 404: true, 405: true, 400: false, 413: false, 422: false, 500: false} {
+		err := post(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) })
+		assert.Equal(t, want, RefusesConfig(err), "HTTP %d", status)
+	}
 }

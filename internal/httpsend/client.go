@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"strconv"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -30,8 +31,37 @@ func UserAgent(info component.BuildInfo) string {
 	return fmt.Sprintf("%s/%s (%s/%s)", info.Description, info.Version, runtime.GOOS, runtime.GOARCH)
 }
 
+// Describe names a refused request for the rejected-records metric ("http_400") and gives what to log: the
+// status, the endpoint and the start of the answer; "request_not_built" when the request could not even be built.
+func Describe(err error) (string, []zap.Field) {
+	if se, ok := errors.AsType[*StatusError](err); ok {
+		return "http_" + strconv.Itoa(se.StatusCode), []zap.Field{zap.Int("status", se.StatusCode),
+			zap.ByteString("response", se.Snippet), zap.String("endpoint", se.URL)}
+	}
+	return "request_not_built", []zap.Field{zap.Error(err)}
+}
+
+// RefusesConfig reports whether a refusal is about the exporter's configuration rather than the data: a redirect
+// (the endpoint moved), 401/403/407 (credentials) or 404/405 (no such endpoint). No later request can succeed
+// until someone changes the configuration or the server, so the component status says so.
+func RefusesConfig(err error) bool {
+	se, ok := errors.AsType[*StatusError](err)
+	if !ok {
+		return false
+	}
+	switch code := se.StatusCode; {
+	case code >= 300 && code <= 399:
+		return true
+	case code == http.StatusUnauthorized, code == http.StatusForbidden, code == http.StatusProxyAuthRequired,
+		code == http.StatusNotFound, code == http.StatusMethodNotAllowed:
+		return true
+	}
+	return false
+}
+
 // ReportRejected counts and logs the records of a request the backend refused for good: the status and the
 // start of the response when it answered, the error otherwise (the request could not even be built).
+// Deprecated: the delivery path (internal/delivery) reports refusals; this goes once every exporter uses it.
 func ReportRejected(ctx context.Context, drops *droplog.Reporter, backend string, err error, records int) {
 	if se, ok := errors.AsType[*StatusError](err); ok {
 		drops.Drop(ctx, fmt.Sprintf("rejected by %s (HTTP %d)", backend, se.StatusCode), records,
