@@ -129,6 +129,18 @@ const ReceiverConfig = `otlp:
       http:
         endpoint: {{.HTTPEndpoint}}`
 
+// ShippedConfig returns a configuration file shipped in the repository (path relative to its root) as a Start
+// template: the OTLP receiver's documented addresses 127.0.0.1:4317 and :4318 become the test's free ports, and
+// nothing else changes, so the test runs the file users copy.
+func ShippedConfig(t testing.TB, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(), path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReplacer("127.0.0.1:4317", "{{.GRPCEndpoint}}", "127.0.0.1:4318", "{{.HTTPEndpoint}}").Replace(string(raw))
+}
+
 // Start renders configTemplate (text/template with .GRPCEndpoint, .HTTPEndpoint, .Dir, .Receiver and vars),
 // starts the distribution with it and waits until it is ready. The collector is stopped when the test ends.
 func Start(t testing.TB, configTemplate string, vars map[string]any) *Collector {
