@@ -3,13 +3,11 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -61,103 +59,4 @@ func TestE2E_ShippedConfigValidatesAndRuns(t *testing.T) {
 	if line.Log.Message != "payment retried" || line.Log.Level != "WARNING" || line.Log.Logger != "app.orders" || line.Log.Data["order_id"] != "o-1" {
 		t.Errorf("unexpected line %s", data)
 	}
-}
-
-const persistentQueueConfig = `
-extensions:
-  file_storage:
-    directory: {{.Dir}}/queue
-    create_directory: true
-receivers:
-  {{.Receiver}}
-exporters:
-  fapilogfile:
-    directory: {{.Dir}}/logs
-    fsync: true
-    sending_queue:
-      storage: file_storage
-      batch:
-        flush_timeout: 50ms
-service:
-  extensions: [file_storage]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [fapilogfile]
-`
-
-// TestE2E_PersistentQueueSurvivesKill9 kills the collector with SIGKILL while it is under load, restarts it and
-// checks that every record whose OTLP export was acknowledged reaches the file.
-func TestE2E_PersistentQueueSurvivesKill9(t *testing.T) {
-	c := Start(t, persistentQueueConfig, nil)
-	var (
-		mu    sync.Mutex
-		acked []string
-		wg    sync.WaitGroup
-	)
-	stop := make(chan struct{})
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for batch := 0; ; batch++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				prefix := fmt.Sprintf("w%d_b%d", w, batch)
-				if c.TrySendHTTP(NumberedLogs(prefix, 50), false) == nil {
-					mu.Lock()
-					acked = append(acked, prefix)
-					mu.Unlock()
-				}
-			}
-		}(w)
-	}
-	// Kill while the senders are still going, once enough is acknowledged to mean something (about 20,000
-	// records): bounded so that draining the queue after the restart stays quick on a loaded CI machine.
-	Eventually(t, 30*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= 400
-	}, "the collector acknowledged too little load")
-	c.Kill(t)
-	close(stop)
-	wg.Wait()
-
-	c.Restart(t)
-	expected := map[string]bool{}
-	for _, prefix := range acked {
-		for i := 0; i < 50; i++ {
-			expected[fmt.Sprintf("%s-%d", prefix, i)] = true
-		}
-	}
-	missing := -1
-	deadline := time.Now().Add(90 * time.Second)
-	for missing != 0 && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-		lines, _ := ReadLogFiles(t, filepath.Join(c.Dir, "logs"))
-		seen := map[string]bool{}
-		for _, raw := range lines {
-			var line fapilogLine
-			if json.Unmarshal(raw, &line) == nil {
-				seen[line.Log.Context.MessageID] = true
-			}
-		}
-		missing = 0
-		for id := range expected {
-			if !seen[id] {
-				missing++
-			}
-		}
-	}
-	if missing != 0 {
-		t.Fatalf("%d of %d acknowledged records missing after kill -9 and restart", missing, len(expected))
-	}
-	c.Stop(t)
-	t.Logf("%d acknowledged records before SIGKILL, all present after restart", len(expected))
 }

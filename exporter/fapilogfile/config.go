@@ -77,9 +77,11 @@ type Config struct {
 	// CompressionLevel is the gzip level, 1 (fastest) to 9 (smallest).
 	CompressionLevel int `mapstructure:"compression_level"`
 
-	// FlushInterval is how long written records may wait in the write buffer; 0 flushes after every batch.
+	// FlushInterval is how often the exporter looks after its files between batches (rotation of an idle file
+	// at interval boundaries); 0 means the default. Records never wait for it: every batch reaches the kernel
+	// before it is acknowledged.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
-	// Fsync syncs the file to disk after every batch, before the batch is acknowledged.
+	// Fsync syncs the file to disk after every batch, before the batch is acknowledged (and before rotating it).
 	Fsync bool `mapstructure:"fsync"`
 	// WriteMode is buffered (a write buffer in front of the file) or mmap (pkg/mmap).
 	WriteMode string `mapstructure:"write_mode"`

@@ -11,9 +11,16 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
-// BenchmarkPushBatch100 measures the hot path: encoding a 100-record batch and writing it to the active file.
-func BenchmarkPushBatch100(b *testing.B) {
-	ld := testLogs(100)
+// BenchmarkPushBatch100 measures the hot path: encoding a 100-record batch (the default queue's smallest
+// batch) and writing it to the active file.
+func BenchmarkPushBatch100(b *testing.B) { benchmarkPush(b, 100) }
+
+// BenchmarkPushBatch1 is the worst case for a write per batch: the queue's batching switched off and one
+// record per request.
+func BenchmarkPushBatch1(b *testing.B) { benchmarkPush(b, 1) }
+
+func benchmarkPush(b *testing.B, records int) {
+	ld := testLogs(records)
 	for _, mode := range []string{WriteModeBuffered, WriteModeMmap} {
 		for _, format := range []string{FormatJSON, FormatText} {
 			b.Run(mode+"/"+format, func(b *testing.B) {
@@ -32,7 +39,7 @@ func BenchmarkPushBatch100(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+				b.ReportMetric(float64(b.N*records)/b.Elapsed().Seconds(), "records/s")
 				_ = fe.shutdown(context.Background())
 			})
 		}

@@ -145,15 +145,10 @@ func (r *rotator) write(records []byte, ends []int) (int, error) {
 	if err := r.writeSpan(records[spanStart:recordStart]); err != nil {
 		return r.fail(err, ends, inFile)
 	}
-	var err error
-	switch {
-	case r.settings.fsync:
-		err = r.out.Sync()
-	case r.settings.flushInterval == 0:
-		err = r.out.Flush()
-	}
-	if err != nil {
-		return r.fail(fmt.Errorf("flushing %s: %w", r.settings.path, err), ends, inFile)
+	if r.settings.fsync {
+		if err := r.out.Sync(); err != nil {
+			return r.fail(fmt.Errorf("syncing %s: %w", r.settings.path, err), ends, inFile)
+		}
 	}
 	return len(ends), nil
 }
@@ -168,7 +163,7 @@ type batchInFile struct {
 
 // fail handles an error in the middle of a batch. The records before the active file's part are in files
 // that were closed (and synced with fsync) during rotation: written. Of the active file's part, the records
-// the kernel has in full are written too, unless fsync is on and they were not synced yet. The file is cut
+// that reached the file whole are written too, unless fsync is on and they were not synced yet. The file is cut
 // back to the end of the last written record, so that neither a torn record nor a copy of one that is about
 // to be retried stays behind, and closed: the next write reopens it.
 func (r *rotator) fail(cause error, ends []int, in batchInFile) (int, error) {
@@ -176,17 +171,15 @@ func (r *rotator) fail(cause error, ends []int, in batchInFile) (int, error) {
 	if r.out != nil {
 		keep := in.start
 		if !r.settings.fsync {
-			committed := r.out.Committed()
+			size := r.out.Size()
 			for written < len(ends) {
 				end := in.start + int64(ends[written]-in.offset)
-				if end > committed {
+				if end > size {
 					break
 				}
 				keep = end
 				written++
 			}
-			// Records of earlier batches still in the write buffer are lost with it; never extend the file.
-			keep = min(keep, committed)
 		}
 		if err := r.out.Truncate(keep); err != nil {
 			r.logger.Warn("Cutting the log file back after a failed write failed; a torn record may stay in it",
@@ -207,7 +200,7 @@ func (r *rotator) writeSpan(p []byte) error {
 	return nil
 }
 
-// abandon closes a file that failed a write; the buffered writer's error is sticky, so the next write reopens it.
+// abandon closes a file that failed a write; the next write reopens it, so a retry starts from a clean state.
 func (r *rotator) abandon() {
 	_ = r.out.Close()
 	r.out = nil
@@ -230,17 +223,15 @@ func (r *rotator) rotate() error {
 	return r.replace()
 }
 
-// handOver gives the active file's records to the kernel, and to the disk with fsync: once it succeeded, every
-// record in the file is written, whatever fails next.
+// handOver makes sure the active file's records are written before it is rotated: with fsync they must be on
+// disk; otherwise the kernel has them already. Once it succeeded, every record in the file is written,
+// whatever fails next.
 func (r *rotator) handOver() error {
-	var err error
-	if r.settings.fsync {
-		err = r.out.Sync()
-	} else {
-		err = r.out.Flush()
+	if !r.settings.fsync {
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("flushing %s for rotation: %w", r.settings.path, err)
+	if err := r.out.Sync(); err != nil {
+		return fmt.Errorf("syncing %s for rotation: %w", r.settings.path, err)
 	}
 	return nil
 }
@@ -249,7 +240,7 @@ func (r *rotator) handOver() error {
 // error no file is open; the next write reopens the active path and appends.
 func (r *rotator) replace() error {
 	if err := r.out.Close(); err != nil {
-		// Nothing is left to lose: handOver gave every byte to the kernel.
+		// Nothing is left to lose: every byte is in the kernel (and synced with fsync).
 		r.logger.Warn("Closing the log file for rotation failed", zap.String("path", r.settings.path), zap.Error(err))
 	}
 	r.out = nil
@@ -292,8 +283,8 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// runTimer flushes the write buffer every flush_interval and rotates at interval boundaries even when nothing
-// is written (fapilog only checks on write).
+// runTimer looks after the active file between batches, every flush_interval: it rotates at interval
+// boundaries even when nothing is written (fapilog only checks on write).
 func (r *rotator) runTimer() {
 	defer close(r.done)
 	timer := time.NewTimer(r.untilNextTick())
@@ -304,30 +295,34 @@ func (r *rotator) runTimer() {
 			return
 		case <-timer.C:
 		}
-		r.mu.Lock()
-		if !r.closed && r.out != nil {
-			if r.settings.interval.Enabled() && !r.now().Before(r.nextBoundary) {
-				if err := r.rotateOnBoundary(); err != nil {
-					r.logger.Error("Interval rotation failed; retrying on the next write", zap.Error(err))
-				}
-			}
-			if r.out != nil {
-				if err := r.out.Flush(); err != nil {
-					r.logger.Error("Flushing the log file failed", zap.String("path", r.settings.path), zap.Error(err))
-					r.abandon()
-				}
-			}
-		}
-		r.mu.Unlock()
+		r.tick()
 		timer.Reset(r.untilNextTick())
 	}
 }
 
-func (r *rotator) untilNextTick() time.Duration {
-	wait := time.Hour
-	if r.settings.flushInterval > 0 {
-		wait = r.settings.flushInterval
+func (r *rotator) tick() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.out == nil {
+		return
 	}
+	if r.settings.interval.Enabled() && !r.now().Before(r.nextBoundary) {
+		if err := r.rotateOnBoundary(); err != nil {
+			r.logger.Error("Interval rotation failed; retrying on the next write", zap.Error(err))
+		}
+	}
+}
+
+// checkPeriod is flush_interval; 0, which used to mean "no write buffer", keeps the default period.
+func (r *rotator) checkPeriod() time.Duration {
+	if r.settings.flushInterval > 0 {
+		return r.settings.flushInterval
+	}
+	return defaultFlushInterval
+}
+
+func (r *rotator) untilNextTick() time.Duration {
+	wait := r.checkPeriod()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.settings.interval.Enabled() {
@@ -338,7 +333,7 @@ func (r *rotator) untilNextTick() time.Duration {
 	return wait
 }
 
-// shutdown flushes and closes the active file.
+// shutdown closes the active file (synced first with fsync).
 func (r *rotator) shutdown() error {
 	r.mu.Lock()
 	if r.closed {

@@ -1,8 +1,6 @@
 package fapilogfile
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,11 +11,9 @@ import (
 const (
 	fileMode      = 0o640
 	directoryMode = 0o750
-	// writeBufferSize lets a typical batch go out in one write syscall.
-	writeBufferSize = 256 << 10
 )
 
-// osFile is the part of *os.File the buffered writer uses; tests substitute one that fails on demand.
+// osFile is the part of *os.File the buffered mode uses; tests substitute one that fails on demand.
 type osFile interface {
 	io.Writer
 	Sync() error
@@ -43,18 +39,18 @@ var osFileSystem = fileSystem{
 	rename: os.Rename,
 }
 
-// fileWriter is the active file under one of the two write modes.
+// fileWriter is the active file under one of the two write modes. A write reaches the kernel before it
+// returns (write(2), or a store into a shared mapping): a batch is acknowledged only once a crash of the
+// collector process can no longer lose it. There is no write buffer across batches; each batch is already one
+// contiguous buffer, written with one call per file it goes into.
 type fileWriter interface {
-	Write(p []byte) (int, error)
-	// Flush hands buffered bytes to the kernel.
-	Flush() error
+	// Write appends p; n bytes reached the file even when err is not nil.
+	Write(p []byte) (n int, err error)
 	// Sync makes everything written so far durable.
 	Sync() error
 	Close() error
-	// Size is the file's length including buffered bytes.
+	// Size is the file's length.
 	Size() int64
-	// Committed is the length of the file as the kernel has it: what a crash of the process keeps.
-	Committed() int64
 	// Truncate cuts the file back to size after a failed batch, so that no torn or unconfirmed record stays.
 	Truncate(size int64) error
 }
@@ -76,61 +72,31 @@ func openFileWriter(fs fileSystem, path, mode string) (fileWriter, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	w := &bufferedWriter{file: countingFile{osFile: f, n: info.Size()}}
-	w.buf = bufio.NewWriterSize(&w.file, writeBufferSize)
-	return w, nil
+	return &directWriter{file: f, size: info.Size()}, nil
 }
 
-// countingFile counts the bytes the kernel accepted, even from a write that failed half-way.
-type countingFile struct {
-	osFile
-	n int64
+// directWriter is the buffered mode's file: "buffered" because the batch is assembled in memory and written
+// with one system call, never record by record.
+type directWriter struct {
+	file osFile
+	size int64
 }
 
-func (c *countingFile) Write(p []byte) (int, error) {
-	n, err := c.osFile.Write(p)
-	c.n += int64(n)
+func (w *directWriter) Write(p []byte) (int, error) {
+	n, err := w.file.Write(p)
+	w.size += int64(n)
 	return n, err
 }
 
-type bufferedWriter struct {
-	file countingFile
-	buf  *bufio.Writer
-}
+func (w *directWriter) Sync() error  { return w.file.Sync() }
+func (w *directWriter) Close() error { return w.file.Close() }
+func (w *directWriter) Size() int64  { return w.size }
 
-func (w *bufferedWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
-
-func (w *bufferedWriter) Flush() error { return w.buf.Flush() }
-
-func (w *bufferedWriter) Sync() error {
-	if err := w.buf.Flush(); err != nil {
-		return err
-	}
-	return w.file.Sync()
-}
-
-func (w *bufferedWriter) Close() error {
-	flushErr := w.buf.Flush()
-	closeErr := w.file.Close()
-	if flushErr != nil {
-		return flushErr
-	}
-	return closeErr
-}
-
-func (w *bufferedWriter) Size() int64      { return w.file.n + int64(w.buf.Buffered()) }
-func (w *bufferedWriter) Committed() int64 { return w.file.n }
-
-// Truncate drops whatever is still buffered (the writer is closed after a failure anyway) and cuts the file.
-func (w *bufferedWriter) Truncate(size int64) error {
-	if size > w.file.n {
-		return errors.New("truncate: cannot extend the file")
-	}
-	w.buf.Reset(io.Discard)
+func (w *directWriter) Truncate(size int64) error {
 	if err := w.file.Truncate(size); err != nil {
 		return err
 	}
-	w.file.n = size
+	w.size = size
 	return nil
 }
 
@@ -146,9 +112,7 @@ func (w mmapWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w mmapWriter) Flush() error              { return nil }
 func (w mmapWriter) Sync() error               { return w.f.Sync() }
 func (w mmapWriter) Close() error              { return w.f.Close() }
 func (w mmapWriter) Size() int64               { return w.f.Stats().Size }
-func (w mmapWriter) Committed() int64          { return w.f.Stats().Size }
 func (w mmapWriter) Truncate(size int64) error { return w.f.Truncate(size) }
