@@ -40,7 +40,7 @@ func createLogs(
 	cfg component.Config,
 	next consumer.Logs,
 ) (processor.Logs, error) {
-	p, err := newRedactProcessor(cfg.(*Config), set.TelemetrySettings)
+	p, err := newRedactProcessor(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -28,7 +28,7 @@ func testConfig(redactors ...RedactorConfig) *Config {
 
 func newTestProcessor(t testing.TB, cfg *Config) *redactProcessor {
 	t.Helper()
-	p, err := newRedactProcessor(cfg, componenttest.NewNopTelemetrySettings())
+	p, err := newRedactProcessor(cfg, processortest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
 	return p
 }
@@ -46,7 +46,7 @@ func newObservedProcessor(t testing.TB, cfg *Config) *observedProcessor {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { require.NoError(t, mp.Shutdown(context.Background())) })
 	core, warnings := observer.New(zapcore.WarnLevel)
-	set := componenttest.NewNopTelemetrySettings()
+	set := processortest.NewNopSettings(metadata.Type)
 	set.MeterProvider = mp
 	set.Logger = zap.New(core)
 	p, err := newRedactProcessor(cfg, set)
@@ -54,16 +54,16 @@ func newObservedProcessor(t testing.TB, cfg *Config) *observedProcessor {
 	return &observedProcessor{redactProcessor: p, reader: reader, warnings: warnings}
 }
 
-// counter returns the data points of the processor's counter otelcol_<name>.
+// counter returns the data points of the processor's counter otelcol_<name> (see readCounter).
 func (o *observedProcessor) counter(t testing.TB, name string) map[string]int64 {
 	t.Helper()
-	return readCounter(t, o.reader, name)
+	return readCounter(t, o.reader, name, "redact")
 }
 
-// readCounter returns the data points of the monotonic counter otelcol_<name> of the redact processor's scope,
-// keyed by their encoded attributes, sorted by key ("action=drop,guardrail=max_depth"); an instrument that
-// recorded nothing gives an empty map.
-func readCounter(t testing.TB, reader *sdkmetric.ManualReader, name string) map[string]int64 {
+// readCounter returns the data points of the monotonic counter otelcol_<name> of the redact processor's scope
+// recorded by the processor with the given component ID, keyed by their other attributes, encoded sorted by key
+// ("action=drop,guardrail=max_depth"); an instrument that recorded nothing gives an empty map.
+func readCounter(t testing.TB, reader *sdkmetric.ManualReader, name, processorID string) map[string]int64 {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, reader.Collect(context.Background(), &rm))
@@ -81,7 +81,11 @@ func readCounter(t testing.TB, reader *sdkmetric.ManualReader, name string) map[
 			require.True(t, sum.IsMonotonic, m.Name)
 			require.Equal(t, metricdata.CumulativeTemporality, sum.Temporality, m.Name)
 			for _, dp := range sum.DataPoints {
-				got[dp.Attributes.Encoded(attribute.DefaultEncoder())] = dp.Value
+				if id, _ := dp.Attributes.Value("processor"); id.AsString() != processorID {
+					continue
+				}
+				others, _ := dp.Attributes.Filter(func(kv attribute.KeyValue) bool { return kv.Key != "processor" })
+				got[others.Encoded(attribute.DefaultEncoder())] = dp.Value
 			}
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
 )
@@ -31,12 +31,12 @@ type redactProcessor struct {
 	testHook func(attrs pcommon.Map)
 }
 
-func newRedactProcessor(cfg *Config, set component.TelemetrySettings) (*redactProcessor, error) {
+func newRedactProcessor(cfg *Config, set processor.Settings) (*redactProcessor, error) {
 	r, err := compileRules(cfg)
 	if err != nil {
 		return nil, err
 	}
-	m, err := newRedactMetrics(set, cfg)
+	m, err := newRedactMetrics(set.TelemetrySettings, set.ID, cfg)
 	if err != nil {
 		return nil, err
 	}

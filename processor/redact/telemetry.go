@@ -104,7 +104,8 @@ func (c *batchCounts) addRecords(o walkOutcome, n int64) {
 }
 
 // redactMetrics records batchCounts through the component's MeterProvider. Every attribute set a processor
-// can report is built once, at creation, so recording allocates nothing.
+// can report is built once, at creation, so recording allocates nothing. Each set carries the component ID as
+// `processor`, as processorhelper's own metrics do, so two redact processors in one collector stay apart.
 type redactMetrics struct {
 	builder       *metadata.TelemetryBuilder
 	fieldOpts     [numCounters][]metric.AddOption
@@ -114,13 +115,14 @@ type redactMetrics struct {
 	droppedOpts   [numDropReasons][]metric.AddOption
 }
 
-func newRedactMetrics(set component.TelemetrySettings, cfg *Config) (*redactMetrics, error) {
+func newRedactMetrics(set component.TelemetrySettings, id component.ID, cfg *Config) (*redactMetrics, error) {
 	tb, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
+	processor := attribute.String("processor", id.String())
 	opts := func(kvs ...attribute.KeyValue) []metric.AddOption {
-		return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
+		return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(append(kvs, processor)...))}
 	}
 	m := &redactMetrics{builder: tb}
 	for i, name := range counterNames {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
@@ -251,19 +252,26 @@ func TestTelemetry_NothingToCountRecordsNothing(t *testing.T) {
 	}
 }
 
-func TestTelemetry_FactoryRecordsThroughTheCollectorsMeterProvider(t *testing.T) {
+func TestTelemetry_FactoryRecordsThroughTheCollectorsMeterProviderPerComponentID(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { require.NoError(t, mp.Shutdown(context.Background())) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.MeterProvider = mp
-	lp, err := NewFactory().CreateLogs(context.Background(), set, createDefaultConfig(), consumertest.NewNop())
-	require.NoError(t, err)
-	require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
-	require.NoError(t, lp.ConsumeLogs(context.Background(), logsOf(t, map[string]any{"dsn": "https://u:p@h/"}, nil, nil)))
-	require.NoError(t, lp.Shutdown(context.Background()))
+	// Two redact processors in one collector share its MeterProvider.
+	for name, records := range map[string]int{"a": 1, "b": 3} {
+		set := processortest.NewNopSettings(metadata.Type)
+		set.ID = component.NewIDWithName(metadata.Type, name)
+		set.MeterProvider = mp
+		lp, err := NewFactory().CreateLogs(context.Background(), set, createDefaultConfig(), consumertest.NewNop())
+		require.NoError(t, err)
+		require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
+		for i := 0; i < records; i++ {
+			require.NoError(t, lp.ConsumeLogs(context.Background(), logsOf(t, map[string]any{"dsn": "https://u:p@h/"}, nil, nil)))
+		}
+		require.NoError(t, lp.Shutdown(context.Background()))
+	}
 
-	assert.Equal(t, map[string]int64{"redactor=url_credentials": 1}, readCounter(t, reader, metricFieldsRedacted))
+	assert.Equal(t, map[string]int64{"redactor=url_credentials": 1}, readCounter(t, reader, metricFieldsRedacted, "redact/a"))
+	assert.Equal(t, map[string]int64{"redactor=url_credentials": 3}, readCounter(t, reader, metricFieldsRedacted, "redact/b"))
 }
 
 // TestTelemetry_InstrumentsMatchMetadataAndDocumentation keeps the hand-written telemetry builder and
@@ -341,7 +349,11 @@ func TestTelemetry_InstrumentsMatchMetadataAndDocumentation(t *testing.T) {
 		for _, a := range want.Attributes {
 			attr, ok := md.Attributes[a]
 			require.True(t, ok, "%s: attribute %s is not declared", key, a)
-			section += "| " + a + " | " + attr.Description + " | Str: ``" + strings.Join(attr.Enum, "``, ``") + "`` | - |\n"
+			values := "Any Str"
+			if len(attr.Enum) > 0 {
+				values = "Str: ``" + strings.Join(attr.Enum, "``, ``") + "``"
+			}
+			section += "| " + a + " | " + attr.Description + " | " + values + " | - |\n"
 		}
 		assert.Contains(t, string(doc), section, "documentation.md for %s", key)
 	}
