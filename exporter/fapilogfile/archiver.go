@@ -2,6 +2,7 @@ package fapilogfile
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -15,7 +16,14 @@ import (
 	"go.uber.org/zap"
 )
 
-const gzipSuffix = ".gz"
+const (
+	gzipSuffix = ".gz"
+	// tmpSuffix marks an archive being written; it becomes .gz only once complete.
+	tmpSuffix = ".tmp"
+)
+
+// errCompressionAborted is why a compression stopped when shutdown ran out of time.
+var errCompressionAborted = errors.New("compression interrupted by shutdown")
 
 // archiverSettings is what the archiver needs from the configuration.
 type archiverSettings struct {
@@ -33,22 +41,54 @@ type archiver struct {
 	settings archiverSettings
 	logger   *zap.Logger
 	now      func() time.Time
+	// compress is gzipFile; tests replace it to control how long a compression takes.
+	compress func(path string, level int, abort <-chan struct{}) error
 
 	mu      sync.Mutex
 	pending []string // rotated files waiting for compression
 	wake    chan struct{}
 	stop    chan struct{}
-	done    chan struct{}
+	// abort interrupts a compression when shutdown runs out of time.
+	abort chan struct{}
+	done  chan struct{}
 }
 
 func newArchiver(s archiverSettings, logger *zap.Logger) *archiver {
-	return &archiver{settings: s, logger: logger, now: time.Now, wake: make(chan struct{}, 1)}
+	return &archiver{settings: s, logger: logger, now: time.Now, compress: gzipFile, wake: make(chan struct{}, 1)}
 }
 
+// start begins with the family's leftovers: rotated files an earlier run could not compress before its shutdown
+// deadline (or before a crash) are compressed now, and retention is enforced.
 func (a *archiver) start() {
-	a.stop, a.done = make(chan struct{}), make(chan struct{})
+	a.stop, a.abort, a.done = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	if a.settings.compress {
+		a.mu.Lock()
+		a.pending = append(a.uncompressedLeftovers(), a.pending...)
+		a.mu.Unlock()
+	}
 	go a.run()
 	a.signal()
+}
+
+// uncompressedLeftovers returns the family's rotated files that are not compressed, oldest first, and removes
+// partial archives an interrupted compression left behind.
+func (a *archiver) uncompressedLeftovers() []string {
+	files, err := a.listRotated()
+	if err != nil {
+		a.logger.Warn("Listing rotated log files to compress failed", zap.String("dir", a.settings.dir), zap.Error(err))
+		return nil
+	}
+	var paths []string
+	for _, f := range files {
+		if strings.HasSuffix(f.path, gzipSuffix) {
+			continue
+		}
+		if err := os.Remove(f.path + gzipSuffix + tmpSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			a.logger.Warn("Removing a partial archive failed", zap.String("file", f.path+gzipSuffix+tmpSuffix), zap.Error(err))
+		}
+		paths = append(paths, f.path)
+	}
+	return paths
 }
 
 // rotated queues a freshly rotated file.
@@ -85,8 +125,14 @@ func (a *archiver) work() {
 	a.pending = nil
 	a.mu.Unlock()
 	if a.settings.compress {
-		for _, path := range pending {
-			if err := gzipFile(path, a.settings.compressionLevel); err != nil {
+		for i, path := range pending {
+			err := a.compress(path, a.settings.compressionLevel, a.abort)
+			if errors.Is(err, errCompressionAborted) {
+				a.logger.Warn("Shutdown deadline reached; rotated log files stay uncompressed until the next start",
+					zap.Strings("files", pending[i:]))
+				return
+			}
+			if err != nil {
 				a.logger.Warn("Compressing a rotated log file failed; keeping it uncompressed", zap.String("file", path), zap.Error(err))
 			}
 		}
@@ -94,20 +140,27 @@ func (a *archiver) work() {
 	a.enforceRetention()
 }
 
-// shutdown waits for queued compression and retention to finish.
-func (a *archiver) shutdown() {
+// shutdown waits for queued compression and retention to finish, or until ctx is done: then the compression
+// under way is abandoned (its partial archive removed) and the files still waiting stay uncompressed; the next
+// start compresses them. No record is lost either way: an uncompressed rotated file is complete.
+func (a *archiver) shutdown(ctx context.Context) {
 	if a.stop == nil {
 		return
 	}
 	close(a.stop)
-	<-a.done
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		close(a.abort)
+		<-a.done
+	}
 	a.stop = nil
 }
 
-// gzipFile writes path.gz next to path and removes path. On any failure the partial archive is removed and
-// the original kept.
-func gzipFile(path string, level int) (err error) {
-	tmp := path + gzipSuffix + ".tmp"
+// gzipFile writes path.gz next to path and removes path. On any failure, or when abort is closed, the partial
+// archive is removed and the original kept.
+func gzipFile(path string, level int, abort <-chan struct{}) (err error) {
+	tmp := path + gzipSuffix + tmpSuffix
 	defer func() {
 		if err != nil {
 			_ = os.Remove(tmp)
@@ -127,7 +180,7 @@ func gzipFile(path string, level int) (err error) {
 		_ = dst.Close()
 		return err
 	}
-	_, copyErr := io.Copy(zw, src)
+	_, copyErr := io.Copy(zw, abortableReader{r: src, abort: abort})
 	if err = errors.Join(copyErr, zw.Close(), dst.Sync(), dst.Close()); err != nil {
 		return err
 	}
@@ -135,6 +188,22 @@ func gzipFile(path string, level int) (err error) {
 		return err
 	}
 	return os.Remove(path)
+}
+
+// abortableReader stops a copy between two reads once abort is closed; io.Copy reads 32 KiB at a time, so a
+// compression stops within a millisecond or so.
+type abortableReader struct {
+	r     io.Reader
+	abort <-chan struct{}
+}
+
+func (ar abortableReader) Read(p []byte) (int, error) {
+	select {
+	case <-ar.abort:
+		return 0, errCompressionAborted
+	default:
+		return ar.r.Read(p)
+	}
 }
 
 // rotatedFile is one file of the family <base>-<time>[-N]<ext>[.gz].

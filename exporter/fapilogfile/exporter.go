@@ -91,13 +91,13 @@ func retryUnwritten(err error, ld plog.Logs, written int) error {
 	return consumererror.NewLogs(err, plogsubset.Select(ld, func(i int) bool { return i >= written }))
 }
 
-func (fe *fileExporter) shutdown(context.Context) error {
+func (fe *fileExporter) shutdown(ctx context.Context) error {
 	var err error
 	if fe.rotator != nil {
 		err = fe.rotator.shutdown()
 	}
 	if fe.archiver != nil {
-		fe.archiver.shutdown()
+		fe.archiver.shutdown(ctx)
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package fapilogfile
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -63,7 +64,7 @@ func startFamily(t *testing.T, rs rotatorSettings, as archiverSettings) *testFam
 
 func (f *testFamily) stop() {
 	_ = f.rotator.shutdown()
-	f.archiver.shutdown()
+	f.archiver.shutdown(context.Background())
 }
 
 // files returns the names in the directory, sorted.
@@ -261,7 +262,7 @@ func TestCompression_FailureKeepsTheUncompressedFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(src, []byte("keep me\n"), 0o640))
 	// A directory where the temporary archive must go makes compression fail.
 	require.NoError(t, os.Mkdir(src+gzipSuffix+".tmp", 0o750))
-	assert.Error(t, gzipFile(src, 5))
+	assert.Error(t, gzipFile(src, 5, nil))
 	data, err := os.ReadFile(src)
 	require.NoError(t, err)
 	assert.Equal(t, "keep me\n", string(data))
@@ -327,3 +328,58 @@ func TestWrite_AppendsToAnExistingFileAfterRestart(t *testing.T) {
 
 // writeErr keeps the error of a write whose written count the test does not need.
 func writeErr(_ int, err error) error { return err }
+
+func TestCompression_ShutdownReturnsByItsDeadlineAndKeepsTheFileUncompressed(t *testing.T) {
+	dir := t.TempDir()
+	rotated := filepath.Join(dir, "app-20260102-030405.jsonl")
+	require.NoError(t, os.WriteFile(rotated, []byte("complete record\n"), 0o640))
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, zap.NewNop())
+	started := make(chan struct{})
+	arch.compress = func(path string, level int, abort <-chan struct{}) error {
+		close(started)
+		<-abort // a compression far longer than the shutdown deadline
+		return gzipFile(path, level, abort)
+	}
+	arch.start()
+	<-started
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	arch.shutdown(ctx)
+	assert.Less(t, time.Since(begin), time.Second, "shutdown honours its deadline")
+	data, err := os.ReadFile(rotated)
+	require.NoError(t, err)
+	assert.Equal(t, "complete record\n", string(data))
+	assert.NoFileExists(t, rotated+gzipSuffix)
+	assert.NoFileExists(t, rotated+gzipSuffix+tmpSuffix, "the partial archive is removed")
+}
+
+func TestCompression_LeftoversAreCompressedAtTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	rotated := filepath.Join(dir, "app-20260102-030405.jsonl")
+	require.NoError(t, os.WriteFile(rotated, []byte("left by the last run\n"), 0o640))
+	require.NoError(t, os.WriteFile(rotated+gzipSuffix+tmpSuffix, []byte("partial"), 0o640))
+	done := filepath.Join(dir, "app-20260101-000000.jsonl.gz")
+	require.NoError(t, os.WriteFile(done, []byte("already compressed"), 0o640))
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, zap.NewNop())
+	arch.start()
+	arch.shutdown(context.Background()) // waits for the queued work
+	assert.NoFileExists(t, rotated)
+	assert.NoFileExists(t, rotated+gzipSuffix+tmpSuffix)
+	assert.Equal(t, "left by the last run\n", readMaybeGzip(t, rotated+gzipSuffix))
+	data, err := os.ReadFile(done)
+	require.NoError(t, err)
+	assert.Equal(t, "already compressed", string(data), "a compressed file is left alone")
+}
+
+func TestCompression_AbortedCompressionKeepsTheOriginal(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "app-20260102-030405.jsonl")
+	require.NoError(t, os.WriteFile(src, bytes.Repeat([]byte("x"), 1<<20), 0o640))
+	abort := make(chan struct{})
+	close(abort)
+	assert.ErrorIs(t, gzipFile(src, 5, abort), errCompressionAborted)
+	assert.FileExists(t, src)
+	assert.NoFileExists(t, src+gzipSuffix)
+	assert.NoFileExists(t, src+gzipSuffix+tmpSuffix)
+}
