@@ -43,6 +43,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		return nil, err
 	}
 	d, err := delivery.New(set.TelemetrySettings, metadata.ScopeName, delivery.Settings{
+		ID:            set.ID,
 		Backend:       "the endpoint",
 		Breaker:       cfg.CircuitBreaker,
 		Describe:      httpsend.Describe,

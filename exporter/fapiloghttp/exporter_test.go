@@ -308,7 +308,8 @@ func TestPush_OneOfTenRequestsRefusedIsPartialSuccess(t *testing.T) {
 	assert.Equal(t, 10, rec.count(), "one record per request, none sent twice")
 	assert.Len(t, rec.delivered(t), 9)
 	assert.Zero(t, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"))
-	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
+	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400"),
+		attribute.String("exporter", "fapiloghttp")), "series carry the exporter's component ID, as exporterhelper's do")
 	assert.EqualValues(t, 9, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
 	assert.Equal(t, 1, o.logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
 	assert.Equal(t, 1, o.logs.FilterMessage("Log records rejected for good").FilterField(zap.String("reason", "http_400")).Len())

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -227,6 +228,7 @@ func startObserved(t *testing.T, cfg *Config) *observed {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type)
 	var metrics *telemetrytest.Metrics
 	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
 	set.Logger = zap.New(core)

@@ -74,6 +74,9 @@ type Send func(ctx context.Context, i int) (Result, error)
 
 // Settings configure a Deliverer.
 type Settings struct {
+	// ID is the exporter's component ID, carried by every metric series as the exporter attribute (as in
+	// exporterhelper's own metrics), so that two exporters of one type keep separate series.
+	ID component.ID
 	// Backend names the destination in log lines and errors ("the endpoint", "Loki", "CloudWatch", "PostgreSQL").
 	Backend string
 	// Breaker is the circuit breaker's configuration.
@@ -106,7 +109,7 @@ type Deliverer struct {
 func New(tel component.TelemetrySettings, scopeName string, set Settings) (*Deliverer, error) {
 	d := &Deliverer{set: set, status: &statusReporter{}}
 	var err error
-	d.telemetry, err = newTelemetry(tel, scopeName)
+	d.telemetry, err = newTelemetry(tel, scopeName, set.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -40,14 +40,20 @@ type telemetry struct {
 	meter              metric.Meter
 	registration       metric.Registration
 
+	// exporter is the component ID every series carries (as exporterhelper's own metrics do), so that two
+	// instances of one exporter type keep separate series.
+	exporter attribute.KeyValue
 	// attribute sets built once, so that recording on the hot path allocates nothing
+	own      metric.MeasurementOption
 	outcomes map[string]metric.AddOption
 	toState  map[breaker.State]metric.AddOption
 }
 
-func newTelemetry(set component.TelemetrySettings, scopeName string) (*telemetry, error) {
+func newTelemetry(set component.TelemetrySettings, scopeName string, id component.ID) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scopeName)
-	t := &telemetry{meter: m, outcomes: map[string]metric.AddOption{}, toState: map[breaker.State]metric.AddOption{}}
+	t := &telemetry{meter: m, exporter: attribute.String("exporter", id.String()),
+		outcomes: map[string]metric.AddOption{}, toState: map[breaker.State]metric.AddOption{}}
+	t.own = metric.WithAttributeSet(attribute.NewSet(t.exporter))
 	var errs, err error
 	t.recordsRejected, err = m.Int64Counter(MetricRecordsRejected, metric.WithUnit("{record}"),
 		metric.WithDescription("Log records the backend (or the request builder on its behalf) refused for good, by reason."))
@@ -68,10 +74,10 @@ func newTelemetry(set component.TelemetrySettings, scopeName string) (*telemetry
 		metric.WithDescription("Circuit breaker state: 0 closed, 1 open, 2 half-open."))
 	errs = errors.Join(errs, err)
 	for _, o := range []string{outcomeDelivered, outcomeRejected, outcomeFailed, outcomeCircuitOpen} {
-		t.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", o)))
+		t.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(t.exporter, attribute.String("outcome", o)))
 	}
 	for _, s := range []breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen} {
-		t.toState[s] = metric.WithAttributeSet(attribute.NewSet(attribute.String("to", s.String())))
+		t.toState[s] = metric.WithAttributeSet(attribute.NewSet(t.exporter, attribute.String("to", s.String())))
 	}
 	return t, errs
 }
@@ -79,7 +85,7 @@ func newTelemetry(set component.TelemetrySettings, scopeName string) (*telemetry
 // observeBreaker reports b's state in the state gauge at every collection.
 func (t *telemetry) observeBreaker(b *breaker.Breaker) error {
 	reg, err := t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(t.breakerState, int64(b.State()))
+		o.ObserveInt64(t.breakerState, int64(b.State()), t.own)
 		return nil
 	}, t.breakerState)
 	t.registration = reg
@@ -95,7 +101,7 @@ func (t *telemetry) shutdown() {
 func (t *telemetry) delivered(ctx context.Context, bytes int) {
 	t.requests.Add(ctx, 1, t.outcomes[outcomeDelivered])
 	if bytes > 0 {
-		t.sentBytes.Add(ctx, int64(bytes))
+		t.sentBytes.Add(ctx, int64(bytes), t.own)
 	}
 }
 
@@ -104,12 +110,12 @@ func (t *telemetry) request(ctx context.Context, outcome string) {
 }
 
 func (t *telemetry) rejected(ctx context.Context, reason string, records int) {
-	t.recordsRejected.Add(ctx, int64(records), metric.WithAttributes(attribute.String("reason", reason)))
+	t.recordsRejected.Add(ctx, int64(records), metric.WithAttributes(t.exporter, attribute.String("reason", reason)))
 }
 
 func (t *telemetry) retried(ctx context.Context, records int) {
 	if records > 0 {
-		t.recordsRetried.Add(ctx, int64(records))
+		t.recordsRetried.Add(ctx, int64(records), t.own)
 	}
 }
 
