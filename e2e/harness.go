@@ -116,6 +116,7 @@ type Collector struct {
 	Stdout     *syncBuffer
 	Stderr     *syncBuffer
 
+	env    []string
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
@@ -145,12 +146,25 @@ func ShippedConfig(t testing.TB, path string) string {
 // starts the distribution with it and waits until it is ready. The collector is stopped when the test ends.
 func Start(t testing.TB, configTemplate string, vars map[string]any) *Collector {
 	t.Helper()
+	return StartWithEnv(t, configTemplate, vars, nil)
+}
+
+// StartWithEnv is Start with environment variables ("KEY=value") for this collector alone, for tests that run
+// several collectors from one shipped file, each with its own addresses.
+func StartWithEnv(t testing.TB, configTemplate string, vars map[string]any, env []string) *Collector {
+	t.Helper()
 	c := &Collector{
 		GRPCEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		HTTPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		Dir:          t.TempDir(),
+		env:          env,
 	}
 	c.HealthEndpoint = os.Getenv(HealthEndpointEnv)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, HealthEndpointEnv+"="); ok {
+			c.HealthEndpoint = v
+		}
+	}
 	if c.HealthEndpoint == "" {
 		c.HealthEndpoint = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	}
@@ -188,7 +202,7 @@ func (c *Collector) launch(t testing.TB) {
 	t.Helper()
 	c.Stdout, c.Stderr = &syncBuffer{}, &syncBuffer{}
 	c.cmd = exec.Command(Binary(t), ComponentStatusGate, "--config", c.ConfigPath)
-	c.cmd.Env = append(os.Environ(), HealthEndpointEnv+"="+c.HealthEndpoint)
+	c.cmd.Env = append(append(os.Environ(), HealthEndpointEnv+"="+c.HealthEndpoint), c.env...)
 	c.cmd.Dir = c.Dir
 	c.cmd.Stdout, c.cmd.Stderr = c.Stdout, c.Stderr
 	if err := c.cmd.Start(); err != nil {

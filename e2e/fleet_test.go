@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// gatewaysName is the DNS name agents resolve to find the gateways (a headless Service's name in Kubernetes).
+const gatewaysName = "gateways.fapilog.test"
+
+// fleetMaxConnectionAge is the gateways' max_connection_age in the fleet test (the shipped default is 60 s).
+const fleetMaxConnectionAge = 10 * time.Second
+
+// fleetGateway is one gateway running deploy/gateway/gateway.yaml on its own loopback address.
+type fleetGateway struct {
+	*Collector
+	ip          string
+	metricsAddr string
+	accepted    atomic.Int64 // last value read from its otelcol_receiver_accepted_log_records
+}
+
+// startFleetGateway runs the shipped gateway.yaml on ip:port, as one pod of the gateway Deployment.
+func startFleetGateway(t *testing.T, ip string, port int) *fleetGateway {
+	t.Helper()
+	g := &fleetGateway{ip: ip, metricsAddr: net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip)))}
+	_, metricsPort, _ := net.SplitHostPort(g.metricsAddr)
+	g.Collector = StartWithEnv(t, ShippedConfig(t, "deploy/gateway/gateway.yaml"), nil, []string{
+		"FAPILOG_OTLP_GRPC_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(port)),
+		"FAPILOG_OTLP_HTTP_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip))),
+		"FAPILOG_HEALTH_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip))),
+		"FAPILOG_METRICS_HOST=" + ip,
+		"FAPILOG_METRICS_PORT=" + metricsPort,
+		"FAPILOG_MAX_CONNECTION_AGE=" + fleetMaxConnectionAge.String(),
+	})
+	return g
+}
+
+// readAccepted reads how many records the gateway's OTLP receiver accepted, from its Prometheus endpoint.
+func (g *fleetGateway) readAccepted() int64 {
+	resp, err := http.Get("http://" + g.metricsAddr + "/metrics")
+	if err != nil {
+		return g.accepted.Load()
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "otelcol_receiver_accepted_log_records") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+			sum += v
+		}
+	}
+	g.accepted.Store(int64(sum))
+	return int64(sum)
+}
+
+// freePortOn returns a TCP port free on ip a moment ago.
+func freePortOn(t testing.TB, ip string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// portFreeOnAll returns one port that is free on every address: the gateways listen on the same port, as the
+// pods behind one Service do.
+func portFreeOnAll(t testing.TB, ips ...string) int {
+	t.Helper()
+	for range 20 {
+		port := freePortOn(t, ips[0])
+		free := true
+		for _, ip := range ips[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+			if err != nil {
+				free = false
+				break
+			}
+			_ = l.Close()
+		}
+		if free {
+			return port
+		}
+	}
+	t.Fatalf("no port free on all of %v", ips)
+	return 0
+}
+
+// loadSender sends numbered records ("fleet-<n>", log.record.uid the same) to the agent and keeps the numbers the
+// agent acknowledged.
+type loadSender struct {
+	client plogotlp.GRPCClient
+	next   int
+	mu     sync.Mutex
+	acked  map[string]bool
+	sent   int
+	failed int
+}
+
+func newLoadSender(t *testing.T, endpoint string) *loadSender {
+	t.Helper()
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &loadSender{client: plogotlp.NewGRPCClient(conn), acked: map[string]bool{}}
+}
+
+// send exports n records in one request.
+func (s *loadSender) send(n int) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "fleet-load")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("app.fleet")
+	uids := make([]string, n)
+	now := time.Now()
+	for i := range n {
+		uids[i] = fmt.Sprintf("fleet-%d", s.next)
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(now))
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.Body().SetStr("order " + strconv.Itoa(s.next) + " accepted")
+		lr.Attributes().PutStr("log.record.uid", uids[i])
+		lr.Attributes().PutInt("seq", int64(s.next))
+		s.next++
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.client.Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent += n
+	if err != nil {
+		s.failed += n
+		return
+	}
+	for _, uid := range uids {
+		s.acked[uid] = true
+	}
+}
+
+// TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic runs the VM topology as shipped
+// (deploy/gateway/agent.yaml and gateway.yaml): one agent with a persistent queue sends through the dns:/// name
+// of three gateways on 127.0.0.2-4 (a test DNS server stands in for the headless Service) to PostgreSQL. Under
+// load one gateway is killed with SIGKILL: every record the agent acknowledged is in PostgreSQL exactly once,
+// the two others take over. Then a fourth gateway joins the DNS answer and must receive records within
+// max_connection_age + 30 s (gRPC re-resolves at most every 30 s, when a connection closes).
+func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *testing.T) {
+	pg := NewPostgresSchema(t, "fapilog_fleet_")
+	ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}
+	port := portFreeOnAll(t, ips...)
+	dns := startTestDNS(t, gatewaysName, ips[:3]...)
+	gateways := make([]*fleetGateway, 3, 4)
+	for i := range gateways {
+		gateways[i] = startFleetGateway(t, ips[i], port)
+	}
+	appLogs := t.TempDir()
+	agent := StartWithEnv(t, ShippedConfig(t, "deploy/gateway/agent.yaml"), nil, []string{
+		fmt.Sprintf("FAPILOG_GATEWAY_ENDPOINT=dns://%s/%s:%d", dns.Addr(), gatewaysName, port),
+		"FAPILOG_QUEUE_DIRECTORY=" + filepath.Join(t.TempDir(), "queue"),
+		"FAPILOG_FILELOG_INCLUDE=" + filepath.Join(appLogs, "*.jsonl"),
+	})
+	load := newLoadSender(t, agent.GRPCEndpoint)
+	rows := func() int { return pg.Int("SELECT count(*) FROM " + pg.Table("logs")) }
+
+	// Phase 1: 16,000 records in 160 requests over about 8 s; gateway 2 (127.0.0.3) dies after ~4,000 rows.
+	const phase1Requests, perRequest = 160, 100
+	phase1 := make(chan struct{})
+	go func() {
+		defer close(phase1)
+		for range phase1Requests {
+			load.send(perRequest)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	Eventually(t, 60*time.Second, func() bool { return rows() >= 4000 }, "no rows arrived; agent log:\n%s", agent.Stderr.String())
+	beforeKill := make([]int64, len(gateways))
+	for i, g := range gateways {
+		beforeKill[i] = g.readAccepted()
+	}
+	killed := gateways[1]
+	killed.Kill(t)
+	rowsAtKill := rows()
+	<-phase1
+
+	// Phase 2: a fourth gateway joins while a trickle of records keeps flowing.
+	gateways = append(gateways, startFleetGateway(t, ips[3], port))
+	dns.Set(ips...)
+	joined := time.Now()
+	bound := fleetMaxConnectionAge + 30*time.Second
+	newGatewayAfter := time.Duration(-1)
+	for time.Since(joined) < bound+10*time.Second {
+		load.send(20)
+		if gateways[3].readAccepted() > 0 {
+			newGatewayAfter = time.Since(joined)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Everything acknowledged must arrive; then nothing more may (a duplicate would show as a second row).
+	acked := len(load.acked)
+	Eventually(t, 90*time.Second, func() bool { return rows() >= acked }, "rows stayed below the %d acknowledged records", acked)
+	time.Sleep(2 * time.Second)
+	total := rows()
+	distinct := pg.Int("SELECT count(DISTINCT message_id) FROM " + pg.Table("logs"))
+	stored := map[string]bool{}
+	r, err := pg.DB.Query(context.Background(), "SELECT message_id FROM "+pg.Table("logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		stored[id] = true
+	}
+	r.Close()
+	lost := 0
+	for uid := range load.acked {
+		if !stored[uid] {
+			lost++
+		}
+	}
+	perGateway := make([]string, len(gateways))
+	for i, g := range gateways {
+		if g != killed {
+			g.readAccepted()
+		}
+		perGateway[i] = fmt.Sprintf("%s=%d", g.ip, g.accepted.Load())
+	}
+	t.Logf("fleet: sent %d, acknowledged %d, not acknowledged %d, delivered %d rows (%d distinct), lost %d, duplicated %d; "+
+		"rows when %s was killed: %d; accepted per gateway: %s; new gateway received traffic after %v (bound %v)",
+		load.sent, acked, load.failed, total, distinct, lost, total-distinct, killed.ip, rowsAtKill,
+		strings.Join(perGateway, " "), newGatewayAfter.Round(100*time.Millisecond), bound)
+
+	if lost != 0 {
+		t.Errorf("%d acknowledged records are not in PostgreSQL", lost)
+	}
+	if total != distinct {
+		t.Errorf("%d duplicate rows", total-distinct)
+	}
+	if load.failed != 0 {
+		t.Errorf("the agent refused %d records (its persistent queue should take everything)", load.failed)
+	}
+	if rowsAtKill >= 16000 {
+		t.Errorf("the gateway was killed after the load (%d rows already stored)", rowsAtKill)
+	}
+	for _, i := range []int{0, 2} {
+		if g := gateways[i]; g.accepted.Load() <= beforeKill[i] {
+			t.Errorf("surviving gateway %s received nothing after the kill (%d records before, %d after)", g.ip, beforeKill[i], g.accepted.Load())
+		}
+	}
+	if newGatewayAfter < 0 {
+		t.Errorf("the fourth gateway received no records within %v of joining", bound+10*time.Second)
+	} else if newGatewayAfter > bound {
+		t.Errorf("the fourth gateway received its first records after %v, more than max_connection_age + 30 s = %v", newGatewayAfter, bound)
+	}
+}
