@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 )
 
 const (
@@ -41,6 +43,8 @@ type archiver struct {
 	settings archiverSettings
 	logger   *zap.Logger
 	now      func() time.Time
+	// telemetry counts compression failures and retention removals.
+	telemetry *metadata.TelemetryBuilder
 	// compress is gzipFile; tests replace it to control how long a compression takes.
 	compress func(path string, level int, abort <-chan struct{}) error
 
@@ -53,8 +57,8 @@ type archiver struct {
 	done  chan struct{}
 }
 
-func newArchiver(s archiverSettings, logger *zap.Logger) *archiver {
-	return &archiver{settings: s, logger: logger, now: time.Now, compress: gzipFile, wake: make(chan struct{}, 1)}
+func newArchiver(s archiverSettings, tel *metadata.TelemetryBuilder, logger *zap.Logger) *archiver {
+	return &archiver{settings: s, telemetry: tel, logger: logger, now: time.Now, compress: gzipFile, wake: make(chan struct{}, 1)}
 }
 
 // start begins with the family's leftovers: rotated files an earlier run could not compress before its shutdown
@@ -133,6 +137,7 @@ func (a *archiver) work() {
 				return
 			}
 			if err != nil {
+				a.telemetry.FapilogExporterFileCompressionFailures.Add(context.Background(), 1)
 				a.logger.Warn("Compressing a rotated log file failed; keeping it uncompressed", zap.String("file", path), zap.Error(err))
 			}
 		}
@@ -284,17 +289,22 @@ func (a *archiver) enforceRetention() {
 	}
 	now := a.now()
 	for i, f := range files {
-		remaining := len(files) - i
-		tooMany := s.maxFiles > 0 && remaining > s.maxFiles
-		tooBig := s.maxTotalBytes > 0 && total > s.maxTotalBytes
-		tooOld := s.maxAge > 0 && now.Sub(f.rotated) > s.maxAge
-		if !tooMany && !tooBig && !tooOld {
-			break // files are oldest first: the rest are newer and fit
+		var reason string
+		switch {
+		case s.maxFiles > 0 && len(files)-i > s.maxFiles:
+			reason = reasonMaxFiles
+		case s.maxTotalBytes > 0 && total > s.maxTotalBytes:
+			reason = reasonMaxTotalBytes
+		case s.maxAge > 0 && now.Sub(f.rotated) > s.maxAge:
+			reason = reasonMaxAge
+		default:
+			return // files are oldest first: the rest are newer and fit
 		}
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			a.logger.Warn("Deleting an expired rotated log file failed", zap.String("file", f.path), zap.Error(err))
 			continue
 		}
+		a.telemetry.FapilogExporterFileFilesRemoved.Add(context.Background(), 1, reasonAttribute(reason))
 		total -= f.size
 	}
 }

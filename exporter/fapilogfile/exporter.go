@@ -2,6 +2,7 @@ package fapilogfile
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
@@ -23,7 +25,8 @@ type sink interface {
 
 type fileExporter struct {
 	cfg       *Config
-	telemetry component.TelemetrySettings
+	settings  component.TelemetrySettings
+	telemetry *metadata.TelemetryBuilder
 	encoder   *encoder
 	sink      sink
 	rotator   *rotator
@@ -31,8 +34,12 @@ type fileExporter struct {
 	fs        fileSystem
 }
 
-func newFileExporter(cfg *Config, set component.TelemetrySettings) *fileExporter {
-	return &fileExporter{cfg: cfg, telemetry: set, fs: osFileSystem}
+func newFileExporter(cfg *Config, set component.TelemetrySettings) (*fileExporter, error) {
+	tel, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
+		return nil, err
+	}
+	return &fileExporter{cfg: cfg, settings: set, telemetry: tel, fs: osFileSystem}, nil
 }
 
 func (fe *fileExporter) start(context.Context, component.Host) error {
@@ -59,11 +66,11 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 			dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
 			compress: cfg.compressRotated(), compressionLevel: cfg.CompressionLevel,
 			maxFiles: cfg.maxFiles(), maxTotalBytes: int64(cfg.MaxTotalBytes), maxAge: cfg.MaxAge,
-		}, fe.telemetry.Logger)
+		}, fe.telemetry, fe.settings.Logger)
 		fe.rotator = newRotator(rotatorSettings{
 			path: path, writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
 			flushInterval: cfg.FlushInterval, fsync: cfg.Fsync,
-		}, fe.archiver, fe.telemetry.Logger)
+		}, fe.archiver, fe.telemetry, fe.settings.Logger)
 		fe.rotator.fs = fe.fs
 		if err := fe.rotator.start(); err != nil {
 			return err
@@ -75,11 +82,28 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 	return nil
 }
 
-func (fe *fileExporter) pushLogs(_ context.Context, ld plog.Logs) error {
+func (fe *fileExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	batch := fe.encoder.encode(ld, time.Now())
 	defer fe.encoder.release(batch)
 	written, err := fe.sink.write(batch.buf, batch.ends)
+	fe.countWritten(ctx, batch.ends[:written], err)
 	return retryUnwritten(err, ld, written)
+}
+
+// countWritten records the written records of a batch (ends are theirs) and the failure that stopped it.
+func (fe *fileExporter) countWritten(ctx context.Context, ends []int, err error) {
+	if len(ends) > 0 {
+		fe.telemetry.FapilogExporterFileRecordsWritten.Add(ctx, int64(len(ends)))
+		fe.telemetry.FapilogExporterFileBytesWritten.Add(ctx, int64(ends[len(ends)-1]))
+	}
+	if err != nil {
+		op := opWrite // the console's only step
+		var fileErr *fileError
+		if errors.As(err, &fileErr) {
+			op = fileErr.op
+		}
+		fe.telemetry.FapilogExporterFileWriteErrors.Add(ctx, 1, operationAttribute(op))
+	}
 }
 
 // retryUnwritten turns a failed write into the error that makes exporterhelper retry only the records after
@@ -99,5 +123,6 @@ func (fe *fileExporter) shutdown(ctx context.Context) error {
 	if fe.archiver != nil {
 		fe.archiver.shutdown(ctx)
 	}
+	fe.telemetry.Shutdown()
 	return err
 }

@@ -26,13 +26,13 @@ func benchmarkPush(b *testing.B, records int) {
 			b.Run(mode+"/"+format, func(b *testing.B) {
 				dir := b.TempDir()
 				path := filepath.Join(dir, "app.jsonl")
-				arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", maxFiles: 2}, zap.NewNop())
-				rot := newRotator(rotatorSettings{path: path, writeMode: mode, maxBytes: 64 << 20, location: time.UTC, flushInterval: time.Second}, arch, zap.NewNop())
+				arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", maxFiles: 2}, nopTelemetry(), zap.NewNop())
+				rot := newRotator(rotatorSettings{path: path, writeMode: mode, maxBytes: 64 << 20, location: time.UTC, flushInterval: time.Second}, arch, nopTelemetry(), zap.NewNop())
 				if err := rot.start(); err != nil {
 					b.Fatal(err)
 				}
 				arch.start()
-				fe := &fileExporter{encoder: newEncoder(format, envelope.PrettyOptions{}), sink: rot, rotator: rot, archiver: arch}
+				fe := &fileExporter{telemetry: nopTelemetry(), encoder: newEncoder(format, envelope.PrettyOptions{}), sink: rot, rotator: rot, archiver: arch}
 				b.ReportAllocs()
 				for b.Loop() {
 					if err := fe.pushLogs(context.Background(), ld); err != nil {

@@ -23,6 +23,14 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
+func nopTelemetry() *metadata.TelemetryBuilder {
+	tel, err := metadata.NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		panic(err)
+	}
+	return tel
+}
+
 func testLogs(n int) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()

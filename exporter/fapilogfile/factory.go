@@ -54,7 +54,10 @@ func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	fe := newFileExporter(c, set.TelemetrySettings)
+	fe, err := newFileExporter(c, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
 	return exporterhelper.NewLogs(ctx, set, cfg, fe.pushLogs,
 		exporterhelper.WithStart(fe.start),
 		exporterhelper.WithShutdown(fe.shutdown),

@@ -17,9 +17,11 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 // faults makes the n-th call (counting from 1, across all files) of one file system step fail; 0 never fails.
@@ -83,17 +85,18 @@ func (ff *faultyFile) Sync() error {
 
 // startFaultyExporter starts the exporter's push path (no exporterhelper: the test plays the retry sender)
 // writing through f.
-func startFaultyExporter(t *testing.T, f *faults, mutate func(*Config)) *fileExporter {
+func startFaultyExporter(t *testing.T, f *faults, mutate func(*Config)) (*fileExporter, *telemetrytest.Metrics) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Directory = t.TempDir()
-	cfg.FlushInterval = 0
 	mutate(cfg)
-	fe := newFileExporter(cfg, componenttest.NewNopTelemetrySettings())
+	set, metrics := telemetrytest.NewSettings(t)
+	fe, err := newFileExporter(cfg, set)
+	require.NoError(t, err)
 	fe.fs = f.fileSystem()
 	require.NoError(t, fe.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { _ = fe.shutdown(context.Background()) })
-	return fe
+	return fe, metrics
 }
 
 // familyMessages returns the message of every line of the exporter's files, oldest file first, and fails on a
@@ -138,20 +141,22 @@ func TestPartialFailure_RetriesOnlyTheRecordsNotWritten(t *testing.T) {
 	tests := map[string]struct {
 		faults *faults
 		mutate func(*Config)
+		// operation is the step the write_errors metric names.
+		operation string
 		// nothingWritten: the failure leaves no record of the batch in the files, so the batch is retried as is.
 		nothingWritten bool
 	}{
 		// Open #1 is the start; the first rotation renames #1 and opens #2.
-		"rename at rotation": {faults: &faults{failRename: 1}, mutate: rotateEvery10},
-		"open at rotation":   {faults: &faults{failOpen: 2}, mutate: rotateEvery10},
-		"write half-way":     {faults: &faults{failWrite: 2}, mutate: rotateEvery10},
-		"flush at the end":   {faults: &faults{failWrite: 1}, mutate: func(*Config) {}},
-		"fsync at rotation":  {faults: &faults{failSync: 2}, mutate: func(c *Config) { rotateEvery10(c); c.Fsync = true }},
-		"fsync at the end":   {faults: &faults{failSync: 1}, mutate: func(c *Config) { c.Fsync = true }, nothingWritten: true},
+		"rename at rotation": {faults: &faults{failRename: 1}, operation: opRename, mutate: rotateEvery10},
+		"open at rotation":   {faults: &faults{failOpen: 2}, operation: opOpen, mutate: rotateEvery10},
+		"write half-way":     {faults: &faults{failWrite: 2}, operation: opWrite, mutate: rotateEvery10},
+		"flush (the final write)": {faults: &faults{failWrite: 1}, operation: opWrite, mutate: func(*Config) {}},
+		"fsync at rotation":  {faults: &faults{failSync: 2}, operation: opSync, mutate: func(c *Config) { rotateEvery10(c); c.Fsync = true }},
+		"fsync at the end":   {faults: &faults{failSync: 1}, operation: opSync, mutate: func(c *Config) { c.Fsync = true }, nothingWritten: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			fe := startFaultyExporter(t, tt.faults, tt.mutate)
+			fe, metrics := startFaultyExporter(t, tt.faults, tt.mutate)
 			ld := testLogs(records)
 			err := fe.pushLogs(context.Background(), ld)
 			require.ErrorIs(t, err, errInjected)
@@ -171,7 +176,11 @@ func TestPartialFailure_RetriesOnlyTheRecordsNotWritten(t *testing.T) {
 				assert.Equal(t, fmt.Sprintf("order %d", len(inFiles)), firstMessage(retry), "the retry starts where the files end")
 			}
 
+			assert.EqualValues(t, 1, metrics.Int(t, "otelcol_fapilog_exporter_file_write_errors", attribute.String("operation", tt.operation)))
+			assert.EqualValues(t, len(inFiles), metrics.Int(t, "otelcol_fapilog_exporter_file_records_written"))
+
 			require.NoError(t, fe.pushLogs(context.Background(), retry), "the retry succeeds once the fault is gone")
+			assert.EqualValues(t, records, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written"), "each record counted once")
 			want := make([]string, records)
 			for i := range want {
 				want[i] = fmt.Sprintf("order %d", i)
@@ -183,7 +192,7 @@ func TestPartialFailure_RetriesOnlyTheRecordsNotWritten(t *testing.T) {
 
 func TestPartialFailure_NothingWrittenRetriesTheBatchAsIs(t *testing.T) {
 	f := &faults{failOpen: 2}
-	fe := startFaultyExporter(t, f, func(*Config) {})
+	fe, _ := startFaultyExporter(t, f, func(*Config) {})
 	fe.rotator.mu.Lock()
 	fe.rotator.abandon() // as after an earlier failure: the next write reopens
 	fe.rotator.mu.Unlock()

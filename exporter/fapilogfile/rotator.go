@@ -1,6 +1,7 @@
 package fapilogfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
 )
 
@@ -40,6 +42,8 @@ type rotator struct {
 	logger   *zap.Logger
 	now      func() time.Time
 	fs       fileSystem
+	// telemetry counts rotations.
+	telemetry *metadata.TelemetryBuilder
 
 	mu           sync.Mutex
 	out          fileWriter
@@ -53,12 +57,12 @@ type rotator struct {
 	done chan struct{}
 }
 
-func newRotator(s rotatorSettings, arch *archiver, logger *zap.Logger) *rotator {
+func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilder, logger *zap.Logger) *rotator {
 	dir, name := filepath.Split(s.path)
 	ext := filepath.Ext(name)
 	return &rotator{
 		settings: s, dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
-		archiver: arch, logger: logger, now: time.Now, fs: osFileSystem,
+		archiver: arch, logger: logger, now: time.Now, fs: osFileSystem, telemetry: tel,
 	}
 }
 
@@ -73,7 +77,7 @@ func (r *rotator) start() error {
 	if r.settings.interval.Enabled() {
 		// A file left by an earlier run that belongs to a past interval is rotated before anything new goes in.
 		if info, err := os.Stat(r.settings.path); err == nil && info.Size() > 0 && !r.settings.interval.Next(info.ModTime(), r.settings.location).After(now) {
-			if err := r.archiveActive(info.ModTime()); err != nil {
+			if err := r.archiveActive(info.ModTime(), reasonInterval); err != nil {
 				return err
 			}
 		}
@@ -90,11 +94,28 @@ func (r *rotator) start() error {
 func (r *rotator) open() error {
 	out, err := openFileWriter(r.fs, r.settings.path, r.settings.writeMode)
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", r.settings.path, err)
+		return &fileError{op: opOpen, path: r.settings.path, err: err}
 	}
 	r.out = out
 	return nil
 }
+
+// Steps on a file, as the write_errors metric names them.
+const (
+	opOpen   = "open"
+	opWrite  = "write"
+	opSync   = "sync"
+	opRename = "rename"
+)
+
+// fileError is a failed step on a file; op says which, for the write_errors metric.
+type fileError struct {
+	op, path string
+	err      error
+}
+
+func (e *fileError) Error() string { return e.op + " " + e.path + ": " + e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
 
 // errShutDown is returned for a write after shutdown.
 var errShutDown = errors.New("file exporter is shut down")
@@ -133,7 +154,7 @@ func (r *rotator) write(records []byte, ends []int) (int, error) {
 				if err := r.handOver(); err != nil {
 					return r.fail(err, ends, inFile)
 				}
-				if err := r.replace(); err != nil {
+				if err := r.replace(reasonSize); err != nil {
 					return i, err
 				}
 				spanStart = recordStart
@@ -147,7 +168,7 @@ func (r *rotator) write(records []byte, ends []int) (int, error) {
 	}
 	if r.settings.fsync {
 		if err := r.out.Sync(); err != nil {
-			return r.fail(fmt.Errorf("syncing %s: %w", r.settings.path, err), ends, inFile)
+			return r.fail(&fileError{op: opSync, path: r.settings.path, err: err}, ends, inFile)
 		}
 	}
 	return len(ends), nil
@@ -195,7 +216,7 @@ func (r *rotator) writeSpan(p []byte) error {
 		return nil
 	}
 	if _, err := r.out.Write(p); err != nil {
-		return fmt.Errorf("writing %s: %w", r.settings.path, err)
+		return &fileError{op: opWrite, path: r.settings.path, err: err}
 	}
 	return nil
 }
@@ -211,16 +232,16 @@ func (r *rotator) rotateOnBoundary() error {
 	if r.out.Size() == 0 {
 		return nil // nothing to rotate; no empty rotated files
 	}
-	return r.rotate()
+	return r.rotate(reasonInterval)
 }
 
 // rotate closes the active file, renames it to its rotated name and opens a fresh one.
-func (r *rotator) rotate() error {
+func (r *rotator) rotate(reason string) error {
 	if err := r.handOver(); err != nil {
 		r.abandon()
 		return err
 	}
-	return r.replace()
+	return r.replace(reason)
 }
 
 // handOver makes sure the active file's records are written before it is rotated: with fsync they must be on
@@ -231,20 +252,20 @@ func (r *rotator) handOver() error {
 		return nil
 	}
 	if err := r.out.Sync(); err != nil {
-		return fmt.Errorf("syncing %s for rotation: %w", r.settings.path, err)
+		return &fileError{op: opSync, path: r.settings.path, err: err}
 	}
 	return nil
 }
 
 // replace closes the (handed over) active file, renames it to its rotated name and opens a fresh one. On
 // error no file is open; the next write reopens the active path and appends.
-func (r *rotator) replace() error {
+func (r *rotator) replace(reason string) error {
 	if err := r.out.Close(); err != nil {
 		// Nothing is left to lose: every byte is in the kernel (and synced with fsync).
 		r.logger.Warn("Closing the log file for rotation failed", zap.String("path", r.settings.path), zap.Error(err))
 	}
 	r.out = nil
-	if err := r.archiveActive(r.now()); err != nil {
+	if err := r.archiveActive(r.now(), reason); err != nil {
 		return err
 	}
 	return r.open()
@@ -252,7 +273,7 @@ func (r *rotator) replace() error {
 
 // archiveActive renames the (closed) active file to <base>-<UTC time>[-N]<ext> and queues it for compression
 // and retention.
-func (r *rotator) archiveActive(at time.Time) error {
+func (r *rotator) archiveActive(at time.Time, reason string) error {
 	stamp := at.UTC().Format(rotatedTimeLayout)
 	n := 0
 	if stamp == r.lastStamp {
@@ -270,9 +291,10 @@ func (r *rotator) archiveActive(at time.Time) error {
 			continue
 		}
 		if err := r.fs.rename(r.settings.path, target); err != nil {
-			return fmt.Errorf("rotating %s: %w", r.settings.path, err)
+			return &fileError{op: opRename, path: r.settings.path, err: err}
 		}
 		r.lastStamp, r.lastSeq = stamp, n
+		r.telemetry.FapilogExporterFileRotations.Add(context.Background(), 1, reasonAttribute(reason))
 		r.archiver.rotated(target)
 		return nil
 	}

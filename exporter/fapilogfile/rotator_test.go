@@ -53,8 +53,8 @@ func startFamily(t *testing.T, rs rotatorSettings, as archiverSettings) *testFam
 	if as.compressionLevel == 0 {
 		as.compressionLevel = 5
 	}
-	arch := newArchiver(as, zap.NewNop())
-	rot := newRotator(rs, arch, zap.NewNop())
+	arch := newArchiver(as, nopTelemetry(), zap.NewNop())
+	rot := newRotator(rs, arch, nopTelemetry(), zap.NewNop())
 	require.NoError(t, rot.start())
 	arch.start()
 	f := &testFamily{dir: dir, rotator: rot, archiver: arch}
@@ -187,8 +187,8 @@ func TestRotate_StaleFileFromAnEarlierIntervalIsRotatedAtStart(t *testing.T) {
 	yesterday := time.Now().Add(-26 * time.Hour)
 	require.NoError(t, os.Chtimes(path, yesterday, yesterday))
 	daily, _ := confunits.ParseInterval("daily")
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, zap.NewNop())
-	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, interval: daily, location: time.UTC}, arch, zap.NewNop())
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, nopTelemetry(), zap.NewNop())
+	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, interval: daily, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 	require.NoError(t, rot.start())
 	defer rot.shutdown()
 	rotated, err := arch.listRotated()
@@ -230,7 +230,7 @@ func TestRetention_MaxAgeDeletesOlderRotatedFiles(t *testing.T) {
 	for _, name := range []string{"app-20260601-000000.jsonl.gz", "app-20260609-000000.jsonl", "app-20260610-110000.jsonl", "other-20200101-000000.jsonl", "app.jsonl"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o640))
 	}
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", maxAge: 48 * time.Hour}, zap.NewNop())
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", maxAge: 48 * time.Hour}, nopTelemetry(), zap.NewNop())
 	arch.now = func() time.Time { return now }
 	arch.enforceRetention()
 	entries, _ := os.ReadDir(dir)
@@ -270,8 +270,8 @@ func TestCompression_FailureKeepsTheUncompressedFile(t *testing.T) {
 }
 
 func TestWrite_ErrorsSurfaceAndAreRetryable(t *testing.T) {
-	arch := newArchiver(archiverSettings{dir: "/dev", base: "full"}, zap.NewNop())
-	rot := newRotator(rotatorSettings{path: "/dev/full", writeMode: WriteModeBuffered, location: time.UTC}, arch, zap.NewNop())
+	arch := newArchiver(archiverSettings{dir: "/dev", base: "full"}, nopTelemetry(), zap.NewNop())
+	rot := newRotator(rotatorSettings{path: "/dev/full", writeMode: WriteModeBuffered, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 	require.NoError(t, rot.start())
 	defer rot.shutdown()
 	buf, ends := lines("r", 3, 100)
@@ -311,8 +311,8 @@ func TestWrite_AppendsToAnExistingFileAfterRestart(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.jsonl")
 			for run := 0; run < 2; run++ {
-				arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, zap.NewNop())
-				rot := newRotator(rotatorSettings{path: path, writeMode: mode, location: time.UTC}, arch, zap.NewNop())
+				arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, nopTelemetry(), zap.NewNop())
+				rot := newRotator(rotatorSettings{path: path, writeMode: mode, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 				require.NoError(t, rot.start())
 				buf, ends := lines(fmt.Sprintf("run%d", run), 2, 50)
 				require.NoError(t, writeErr(rot.write(buf, ends)))
@@ -333,7 +333,7 @@ func TestCompression_ShutdownReturnsByItsDeadlineAndKeepsTheFileUncompressed(t *
 	dir := t.TempDir()
 	rotated := filepath.Join(dir, "app-20260102-030405.jsonl")
 	require.NoError(t, os.WriteFile(rotated, []byte("complete record\n"), 0o640))
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, zap.NewNop())
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, nopTelemetry(), zap.NewNop())
 	started := make(chan struct{})
 	arch.compress = func(path string, level int, abort <-chan struct{}) error {
 		close(started)
@@ -362,7 +362,7 @@ func TestCompression_LeftoversAreCompressedAtTheNextStart(t *testing.T) {
 	require.NoError(t, os.WriteFile(rotated+gzipSuffix+tmpSuffix, []byte("partial"), 0o640))
 	done := filepath.Join(dir, "app-20260101-000000.jsonl.gz")
 	require.NoError(t, os.WriteFile(done, []byte("already compressed"), 0o640))
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, zap.NewNop())
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, nopTelemetry(), zap.NewNop())
 	arch.start()
 	arch.shutdown(context.Background()) // waits for the queued work
 	assert.NoFileExists(t, rotated)

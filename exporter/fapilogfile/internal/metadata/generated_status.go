@@ -1,4 +1,5 @@
-// Code written by hand in the shape mdatagen generates (mdatagen is not served by the module proxy here).
+// Written by hand in the shape mdatagen generates from ../../metadata.yaml (mdatagen is not served by the module
+// proxy here); keep the two in sync.
 
 package metadata
 

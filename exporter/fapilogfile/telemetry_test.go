@@ -1,0 +1,102 @@
+package fapilogfile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
+)
+
+func TestTelemetry_CountsRecordsBytesRotationsAndRemovals(t *testing.T) {
+	dir := t.TempDir()
+	// A file left by yesterday's run: rotated at start, on the interval.
+	stale := filepath.Join(dir, "fapilog.jsonl")
+	require.NoError(t, os.WriteFile(stale, []byte("{}\n"), 0o640))
+	yesterday := time.Now().Add(-26 * time.Hour)
+	require.NoError(t, os.Chtimes(stale, yesterday, yesterday))
+
+	const records = 30
+	want := newEncoder(FormatJSON, envelope.PrettyOptions{}).encode(testLogs(records), time.Now())
+	cfg := createDefaultConfig().(*Config)
+	cfg.Directory = dir
+	cfg.Interval, _ = confunits.ParseInterval("daily")
+	cfg.MaxBytes = confunits.ByteSize(len(want.buf) / 3) // three or four files for the batch
+	cfg.MaxFiles = 1
+	set := exportertest.NewNopSettings(metadata.Type)
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs(records)))
+	require.NoError(t, exp.Shutdown(context.Background()), "drains the queue, waits for retention")
+
+	assert.EqualValues(t, records, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written"))
+	assert.EqualValues(t, len(want.buf), metrics.Int(t, "otelcol_fapilog_exporter_file_bytes_written"))
+	assert.EqualValues(t, 1, metrics.Int(t, "otelcol_fapilog_exporter_file_rotations", attribute.String("reason", "interval")))
+	bySize := metrics.Int(t, "otelcol_fapilog_exporter_file_rotations", attribute.String("reason", "size"))
+	assert.GreaterOrEqual(t, bySize, int64(2))
+	// Every rotated file but the newest went to max_files: 1.
+	assert.Equal(t, 1+bySize-1, metrics.Int(t, "otelcol_fapilog_exporter_file_files_removed", attribute.String("reason", "max_files")))
+	assert.Zero(t, metrics.Int(t, "otelcol_fapilog_exporter_file_write_errors"))
+	metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
+}
+
+func TestTelemetry_RetentionCountsEachRemovalByItsLimit(t *testing.T) {
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	write := func(dir string, names ...string) {
+		for _, name := range names {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), make([]byte, 100), 0o640))
+		}
+	}
+	for name, tt := range map[string]struct {
+		settings archiverSettings
+		removed  int64
+	}{
+		"max_files":       {archiverSettings{maxFiles: 1}, 2},
+		"max_total_bytes": {archiverSettings{maxTotalBytes: 150}, 2},
+		"max_age":         {archiverSettings{maxAge: 36 * time.Hour}, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(dir, "app-20260608-000000.jsonl", "app-20260609-120000.jsonl.gz", "app-20260610-110000.jsonl")
+			set, metrics := telemetrytest.NewSettings(t)
+			tel, err := metadata.NewTelemetryBuilder(set)
+			require.NoError(t, err)
+			tt.settings.dir, tt.settings.base, tt.settings.ext = dir, "app", ".jsonl"
+			arch := newArchiver(tt.settings, tel, zap.NewNop())
+			arch.now = func() time.Time { return now }
+			arch.enforceRetention()
+			assert.Equal(t, tt.removed, metrics.Int(t, "otelcol_fapilog_exporter_file_files_removed", attribute.String("reason", name)))
+			assert.Equal(t, tt.removed, metrics.Int(t, "otelcol_fapilog_exporter_file_files_removed"), "no other reason counted")
+		})
+	}
+}
+
+func TestTelemetry_CompressionFailureIsCounted(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app-20260102-030405.jsonl"), []byte("x\n"), 0o640))
+	set, metrics := telemetrytest.NewSettings(t)
+	tel, err := metadata.NewTelemetryBuilder(set)
+	require.NoError(t, err)
+	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, tel, zap.NewNop())
+	arch.compress = func(string, int, <-chan struct{}) error { return errors.New("disk full") }
+	arch.start()
+	arch.shutdown(context.Background())
+	assert.EqualValues(t, 1, metrics.Int(t, "otelcol_fapilog_exporter_file_compression_failures"))
+	assert.FileExists(t, filepath.Join(dir, "app-20260102-030405.jsonl"), "kept uncompressed")
+}
