@@ -147,12 +147,12 @@ func TestPartialFailure_RetriesOnlyTheRecordsNotWritten(t *testing.T) {
 		nothingWritten bool
 	}{
 		// Open #1 is the start; the first rotation renames #1 and opens #2.
-		"rename at rotation": {faults: &faults{failRename: 1}, operation: opRename, mutate: rotateEvery10},
-		"open at rotation":   {faults: &faults{failOpen: 2}, operation: opOpen, mutate: rotateEvery10},
-		"write half-way":     {faults: &faults{failWrite: 2}, operation: opWrite, mutate: rotateEvery10},
+		"rename at rotation":      {faults: &faults{failRename: 1}, operation: opRename, mutate: rotateEvery10},
+		"open at rotation":        {faults: &faults{failOpen: 2}, operation: opOpen, mutate: rotateEvery10},
+		"write half-way":          {faults: &faults{failWrite: 2}, operation: opWrite, mutate: rotateEvery10},
 		"flush (the final write)": {faults: &faults{failWrite: 1}, operation: opWrite, mutate: func(*Config) {}},
-		"fsync at rotation":  {faults: &faults{failSync: 2}, operation: opSync, mutate: func(c *Config) { rotateEvery10(c); c.Fsync = true }},
-		"fsync at the end":   {faults: &faults{failSync: 1}, operation: opSync, mutate: func(c *Config) { c.Fsync = true }, nothingWritten: true},
+		"fsync at rotation":       {faults: &faults{failSync: 2}, operation: opSync, mutate: func(c *Config) { rotateEvery10(c); c.Fsync = true }},
+		"fsync at the end":        {faults: &faults{failSync: 1}, operation: opSync, mutate: func(c *Config) { c.Fsync = true }, nothingWritten: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

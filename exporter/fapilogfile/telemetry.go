@@ -26,6 +26,8 @@ var attributeOptions = func() map[string]metric.MeasurementOption {
 	return opts
 }()
 
-func reasonAttribute(reason string) metric.MeasurementOption { return attributeOptions["reason="+reason] }
+func reasonAttribute(reason string) metric.MeasurementOption {
+	return attributeOptions["reason="+reason]
+}
 
 func operationAttribute(op string) metric.MeasurementOption { return attributeOptions["operation="+op] }
