@@ -38,16 +38,22 @@ type fleetGateway struct {
 // startFleetGateway runs the shipped gateway.yaml on ip:port, as one pod of the gateway Deployment.
 func startFleetGateway(t *testing.T, ip string, port int) *fleetGateway {
 	t.Helper()
+	return startGateway(t, "deploy/gateway/gateway.yaml", ip,
+		"FAPILOG_OTLP_GRPC_ENDPOINT="+net.JoinHostPort(ip, strconv.Itoa(port)),
+		"FAPILOG_OTLP_HTTP_ENDPOINT="+net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip))),
+		"FAPILOG_MAX_CONNECTION_AGE="+fleetMaxConnectionAge.String())
+}
+
+// startGateway runs a shipped gateway config with its health and metrics endpoints on ip and env added.
+func startGateway(t *testing.T, config, ip string, env ...string) *fleetGateway {
+	t.Helper()
 	g := &fleetGateway{ip: ip, metricsAddr: net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip)))}
 	_, metricsPort, _ := net.SplitHostPort(g.metricsAddr)
-	g.Collector = StartWithEnv(t, ShippedConfig(t, "deploy/gateway/gateway.yaml"), nil, []string{
-		"FAPILOG_OTLP_GRPC_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(port)),
-		"FAPILOG_OTLP_HTTP_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip))),
+	g.Collector = StartWithEnv(t, ShippedConfig(t, config), nil, append([]string{
 		"FAPILOG_HEALTH_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip))),
 		"FAPILOG_METRICS_HOST=" + ip,
 		"FAPILOG_METRICS_PORT=" + metricsPort,
-		"FAPILOG_MAX_CONNECTION_AGE=" + fleetMaxConnectionAge.String(),
-	})
+	}, env...))
 	return g
 }
 
@@ -227,25 +233,7 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 	time.Sleep(2 * time.Second)
 	total := rows()
 	distinct := pg.Int("SELECT count(DISTINCT message_id) FROM " + pg.Table("logs"))
-	stored := map[string]bool{}
-	r, err := pg.DB.Query(context.Background(), "SELECT message_id FROM "+pg.Table("logs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Next() {
-		var id string
-		if err := r.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		stored[id] = true
-	}
-	r.Close()
-	lost := 0
-	for uid := range load.acked {
-		if !stored[uid] {
-			lost++
-		}
-	}
+	lost := countMissing(t, pg, load.acked)
 	perGateway := make([]string, len(gateways))
 	for i, g := range gateways {
 		if g != killed {
@@ -280,4 +268,29 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 	} else if newGatewayAfter > bound {
 		t.Errorf("the fourth gateway received its first records after %v, more than max_connection_age + 30 s = %v", newGatewayAfter, bound)
 	}
+}
+
+// countMissing returns how many of the acknowledged message_ids are not in the schema's logs table.
+func countMissing(t *testing.T, pg *PostgresSchema, acked map[string]bool) int {
+	t.Helper()
+	rows, err := pg.DB.Query(context.Background(), "SELECT message_id FROM "+pg.Table("logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	stored := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		stored[id] = true
+	}
+	missing := 0
+	for uid := range acked {
+		if !stored[uid] {
+			missing++
+		}
+	}
+	return missing
 }
