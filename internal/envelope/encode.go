@@ -15,9 +15,8 @@ const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
 // AppendJSON appends the bare envelope object (the form sent to HTTP, Loki, CloudWatch and PostgreSQL):
 // compact, keys sorted at every level, no trailing newline.
 func (e *Entry) AppendJSON(dst []byte) []byte {
-	start := len(dst)
 	dst = append(dst, `{"context":`...)
-	dst, idStart := e.appendContext(dst)
+	dst = e.appendContext(dst)
 	dst = append(dst, `,"data":`...)
 	dst = e.appendData(dst)
 	dst = append(dst, `,"diagnostics":`...)
@@ -33,42 +32,20 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 		dst = e.scratch.appendValue(dst, e.tags, 1)
 	}
 	dst = append(dst, `,"timestamp":"`...)
-	tsStart := len(dst)
 	dst = appendTimestamp(dst, e.timestamp)
-	tsEnd := len(dst)
-	dst = append(dst, `"}`...)
-
-	if idStart >= 0 {
-		skip := [2]byteRange{{idStart - start, idStart - start + uuidLen}, {tsStart - start, tsEnd - start}}
-		n := 1
-		if e.syntheticTime {
-			n = 2
-		}
-		e.messageIDHash.id = deriveMessageID(dst[start:], skip[:n]...)
-		e.messageIDHash.ready = true
-		copy(dst[idStart:], e.messageIDHash.id[:])
-	}
-	return dst
+	return append(dst, `"}`...)
 }
 
-// appendContext writes the context object. When the message_id must be derived and is not known yet, it
-// writes a placeholder and returns its offset (else -1); AppendJSON fills it in.
-func (e *Entry) appendContext(dst []byte) ([]byte, int) {
+// appendContext writes the context object.
+func (e *Entry) appendContext(dst []byte) []byte {
 	dst = append(dst, `{"correlation_id":`...)
 	dst = e.appendOptional(dst, e.context.correlationID, "null")
 	dst = append(dst, `,"message_id":`...)
-	idStart := -1
-	switch {
-	case e.context.messageID.ok:
+	if e.context.messageID.ok {
 		dst = e.scratch.appendValue(dst, e.context.messageID.value, 2)
-	case e.messageIDHash.ready:
+	} else {
 		dst = append(dst, '"')
-		dst = append(dst, e.messageIDHash.id[:]...)
-		dst = append(dst, '"')
-	default:
-		dst = append(dst, '"')
-		idStart = len(dst)
-		dst = append(dst, make([]byte, uuidLen)...) // placeholder, filled in by AppendJSON
+		dst = append(dst, e.derivedMessageID()...)
 		dst = append(dst, '"')
 	}
 	dst = e.appendOptionalField(dst, "request_id", e.context.requestID)
@@ -84,7 +61,7 @@ func (e *Entry) appendContext(dst []byte) ([]byte, int) {
 		dst = append(dst, '"')
 	}
 	dst = e.appendOptionalField(dst, "user_id", e.context.userID)
-	return append(dst, '}'), idStart
+	return append(dst, '}')
 }
 
 // AppendJSONLine appends the envelope as fapilog's stdout_json / rotating_file line:
@@ -107,7 +84,8 @@ func (e *Entry) MessageID() string {
 
 func (e *Entry) derivedMessageID() []byte {
 	if !e.messageIDHash.ready {
-		e.idScratch = e.AppendJSON(e.idScratch[:0])
+		e.deriveMessageID(&e.messageIDHash.id)
+		e.messageIDHash.ready = true
 	}
 	return e.messageIDHash.id[:]
 }

@@ -105,9 +105,6 @@ func liftBitOfResource(key string) uint32 {
 // The record must not change while the Entry refers to it.
 type Entry struct {
 	timestamp time.Time
-	// syntheticTime is set when the record carried no timestamp and the receive time was used; the derived
-	// message_id then ignores the timestamp so that a retried record keeps its id.
-	syntheticTime bool
 
 	level   string
 	message string
@@ -133,8 +130,14 @@ type Entry struct {
 	hasTags       bool
 	messageIDHash messageIDState
 
+	// record, scope and res are what the derived message_id hashes; prefix caches the scope's and resource's part.
+	record plog.LogRecord
+	scope  pcommon.InstrumentationScope
+	res    pcommon.Resource
+	prefix idPrefix
+
 	scratch sortScratch
-	// idScratch holds the bare envelope encoded only to derive message_id for the text and pretty encodings.
+	// idScratch holds the canonical encoding hashed into the derived message_id.
 	idScratch []byte
 }
 
@@ -170,8 +173,14 @@ func (x *exceptionFields) present() bool {
 // Reset points the entry at a new record. receivedAt stands in for the timestamp when the record has neither
 // Timestamp nor ObservedTimestamp.
 func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
-	scratch, idScratch := e.scratch, e.idScratch
-	*e = Entry{scratch: scratch, idScratch: idScratch}
+	e.prefix = idPrefix{}
+	e.reset(resource, scope, record, receivedAt)
+}
+
+// reset is Reset without forgetting the message_id prefix: ForEach calls it for the records of one ScopeLogs.
+func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
+	scratch, idScratch, prefix := e.scratch, e.idScratch, e.prefix
+	*e = Entry{scratch: scratch, idScratch: idScratch, prefix: prefix, record: record, scope: scope, res: resource}
 
 	switch {
 	case record.Timestamp() != 0:
@@ -180,7 +189,6 @@ func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 		e.timestamp = record.ObservedTimestamp().AsTime()
 	default:
 		e.timestamp = receivedAt
-		e.syntheticTime = true
 	}
 	e.level = levelOf(record.SeverityText(), record.SeverityNumber())
 	e.setBody(record.Body())

@@ -144,7 +144,7 @@ func TestEnvelope_MappingRules(t *testing.T) {
 		{"message_id derived is a UUID", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
 			lr.Body().SetStr("x")
 		}, func(t *testing.T, env map[string]any) {
-			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, ctxOf(env)["message_id"])
+			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-82[0-9a-f]{2}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, ctxOf(env)["message_id"])
 		}},
 		{"correlation_id from attribute", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
 			lr.Attributes().PutStr("correlation_id", "c-1")

@@ -1,59 +1,184 @@
 package envelope
 
 import (
-	"github.com/cespare/xxhash/v2"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+
+	"github.com/zeebo/xxh3"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// uuidLen is the length of a textual UUID; a derived message_id always has it, which lets the JSON encoder
-// reserve its place and fill it in once the rest of the envelope (the hash input) has been written.
+// uuidLen is the length of a textual UUID; a derived message_id always has it.
 const uuidLen = 36
 
-// Seeds of the two 64-bit hashes that make up a derived message_id.
+// MessageIDVersion is the derivation version of the message_id computed here. It is written into every derived
+// id (the four custom bits right after the UUID version: the third group reads "82xx"), and it changes whenever a
+// change to this file would give an existing record another id. Ids are stable within a version only.
+const MessageIDVersion = 2
+
+// idDomain starts every resource digest, so that no other use of xxh3 on similar bytes can produce these ids.
+const idDomain = "fapilog message_id v2\x00"
+
+// Type tags of the canonical value encoding, so that the string "1" and the integer 1 differ.
 const (
-	idSeedHigh = 0x6661_7069_6c6f_6721 // "fapilog!"
-	idSeedLow  = 0x6d65_7373_6167_6531 // "message1"
+	tagEmpty byte = iota
+	tagStr
+	tagInt
+	tagDouble
+	tagBool
+	tagBytes
+	tagMap
+	tagSlice
 )
 
+// idPrefix caches the digests every record of one resource and scope shares. ForEach keeps it across the
+// records of one ScopeLogs; Reset clears it, because it cannot know whether the scope is the same.
+type idPrefix struct {
+	resource, scope       xxh3.Uint128
+	hasResource, hasScope bool
+}
+
+// messageIDState is the derived id of the current record once it has been computed.
 type messageIDState struct {
 	id    [uuidLen]byte
 	ready bool
 }
 
-// byteRange is a half-open range of an encoded envelope left out of the message_id hash.
-type byteRange struct{ start, end int }
-
-// deriveMessageID hashes the encoded envelope without the skipped ranges (the message_id placeholder, and the
-// timestamp when it is only the receive time) into an RFC 9562 version 8 UUID. The same record therefore always
-// gets the same id, across retries, restarts and output formats.
-func deriveMessageID(envelope []byte, skip ...byteRange) (id [uuidLen]byte) {
-	var high, low xxhash.Digest
-	high.ResetWithSeed(idSeedHigh)
-	low.ResetWithSeed(idSeedLow)
-	from := 0
-	for _, r := range skip {
-		_, _ = high.Write(envelope[from:r.start])
-		_, _ = low.Write(envelope[from:r.start])
-		from = r.end
-	}
-	_, _ = high.Write(envelope[from:])
-	_, _ = low.Write(envelope[from:])
-
-	var raw [16]byte
-	h, l := high.Sum64(), low.Sum64()
-	for i := 0; i < 8; i++ {
-		raw[i] = byte(h >> (56 - 8*i))
-		raw[8+i] = byte(l >> (56 - 8*i))
-	}
-	raw[6] = raw[6]&0x0f | 0x80 // version 8: custom
-	raw[8] = raw[8]&0x3f | 0x80 // RFC 9562 variant
-	j := 0
-	for i, b := range raw {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			id[j] = '-'
-			j++
+// deriveMessageID hashes the OTLP record, with its scope and resource, into an RFC 9562 version 8 UUID.
+//
+// The hash input is a canonical encoding of every field that distinguishes the record in OTLP: timestamps in
+// nanoseconds, observed timestamp, trace id, span id, flags, severity number and text, event name, dropped
+// attributes count, attributes and body (type-tagged, maps and lists recursively), the scope's name, version,
+// attributes and dropped count, and the resource's attributes and dropped count. The receive time is not part of
+// it, so a record without timestamps keeps its id when it is retried later.
+//
+// Attributes are hashed in the order the record carries them (see doc.go for why). Every string is written with
+// its length and every map and list with its entry count, so that no two different records encode alike.
+func (e *Entry) deriveMessageID(id *[uuidLen]byte) {
+	if !e.prefix.hasScope {
+		if !e.prefix.hasResource {
+			e.prefix.resource = e.resourceDigest()
+			e.prefix.hasResource = true
 		}
-		id[j], id[j+1] = hexDigits[b>>4], hexDigits[b&0xf]
-		j += 2
+		e.prefix.scope = e.scopeDigest()
+		e.prefix.hasScope = true
 	}
-	return id
+	r := e.record
+	b := e.idScratch[:0]
+	b = appendDigest(b, e.prefix.scope)
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.Timestamp()))
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.ObservedTimestamp()))
+	traceID, spanID := r.TraceID(), r.SpanID()
+	b = append(b, traceID[:]...)
+	b = append(b, spanID[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.Flags()))
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.SeverityNumber()))
+	b = appendCanonicalString(b, r.SeverityText())
+	b = appendCanonicalString(b, r.EventName())
+	b = binary.LittleEndian.AppendUint32(b, r.DroppedAttributesCount())
+	b = appendCanonicalMap(b, r.Attributes())
+	b = appendCanonicalValue(b, r.Body())
+	digest := xxh3.Hash128(b)
+	e.idScratch = releaseIfHuge(b)
+	formatMessageID(id, digest)
+}
+
+func (e *Entry) resourceDigest() xxh3.Uint128 {
+	b := append(e.idScratch[:0], idDomain...)
+	b = appendCanonicalMap(b, e.res.Attributes())
+	b = binary.LittleEndian.AppendUint32(b, e.res.DroppedAttributesCount())
+	digest := xxh3.Hash128(b)
+	e.idScratch = releaseIfHuge(b)
+	return digest
+}
+
+func (e *Entry) scopeDigest() xxh3.Uint128 {
+	b := appendDigest(e.idScratch[:0], e.prefix.resource)
+	b = appendCanonicalString(b, e.scope.Name())
+	b = appendCanonicalString(b, e.scope.Version())
+	b = appendCanonicalMap(b, e.scope.Attributes())
+	b = binary.LittleEndian.AppendUint32(b, e.scope.DroppedAttributesCount())
+	digest := xxh3.Hash128(b)
+	e.idScratch = releaseIfHuge(b)
+	return digest
+}
+
+// maxKeptScratch is the largest scratch buffer an Entry keeps between records: a huge record may need a huge
+// buffer once, but it is not held for the life of the exporter.
+const maxKeptScratch = 64 << 10
+
+func releaseIfHuge(b []byte) []byte {
+	if cap(b) > maxKeptScratch {
+		return nil
+	}
+	return b[:0]
+}
+
+func appendDigest(b []byte, d xxh3.Uint128) []byte {
+	b = binary.LittleEndian.AppendUint64(b, d.Lo)
+	return binary.LittleEndian.AppendUint64(b, d.Hi)
+}
+
+func appendCanonicalString[T string | []byte](b []byte, s T) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendCanonicalValue appends v's type tag and content; maps and lists with their length, then their entries.
+func appendCanonicalValue(b []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendCanonicalString(append(b, tagStr), v.Str())
+	case pcommon.ValueTypeInt:
+		return binary.LittleEndian.AppendUint64(append(b, tagInt), uint64(v.Int()))
+	case pcommon.ValueTypeDouble:
+		return binary.LittleEndian.AppendUint64(append(b, tagDouble), math.Float64bits(v.Double()))
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			return append(b, tagBool, 1)
+		}
+		return append(b, tagBool, 0)
+	case pcommon.ValueTypeBytes:
+		return appendCanonicalString(append(b, tagBytes), v.Bytes().AsRaw())
+	case pcommon.ValueTypeMap:
+		return appendCanonicalMap(append(b, tagMap), v.Map())
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		b = binary.AppendUvarint(append(b, tagSlice), uint64(sl.Len()))
+		for i := 0; i < sl.Len(); i++ {
+			b = appendCanonicalValue(b, sl.At(i))
+		}
+		return b
+	default:
+		return append(b, tagEmpty)
+	}
+}
+
+// appendCanonicalMap appends the entry count and the entries in the order the record carries them.
+func appendCanonicalMap(b []byte, m pcommon.Map) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Len()))
+	for k, v := range m.All() {
+		b = appendCanonicalValue(appendCanonicalString(b, k), v)
+	}
+	return b
+}
+
+// formatMessageID writes the digest as a UUID: version 8 (custom), the derivation version in the next four bits,
+// the RFC 9562 variant, and 118 bits of the hash.
+func formatMessageID(id *[uuidLen]byte, d xxh3.Uint128) {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], d.Hi)
+	binary.BigEndian.PutUint64(raw[8:], d.Lo)
+	raw[6] = 0x80 | MessageIDVersion
+	raw[8] = raw[8]&0x3f | 0x80
+	hex.Encode(id[0:8], raw[0:4])
+	id[8] = '-'
+	hex.Encode(id[9:13], raw[4:6])
+	id[13] = '-'
+	hex.Encode(id[14:18], raw[6:8])
+	id[18] = '-'
+	hex.Encode(id[19:23], raw[8:10])
+	id[23] = '-'
+	hex.Encode(id[24:36], raw[10:16])
 }

@@ -9,11 +9,8 @@ import (
 // strings bare unless they contain a space, '=', a quote, a control character or are empty, in which case they
 // are JSON-quoted so the line stays parseable.
 func (e *Entry) AppendText(dst []byte) []byte {
-	if !e.context.messageID.ok {
-		e.derivedMessageID()
-	}
 	dst = append(dst, "context="...)
-	dst, _ = e.appendContext(dst)
+	dst = e.appendContext(dst)
 	dst = append(dst, " data="...)
 	dst = e.appendData(dst)
 	dst = append(dst, " diagnostics="...)
