@@ -78,8 +78,8 @@ type Config struct {
 	CompressionLevel int `mapstructure:"compression_level"`
 
 	// FlushInterval is how often the exporter looks after its files between batches (rotation of an idle file
-	// at interval boundaries); 0 means the default. Records never wait for it: every batch reaches the kernel
-	// before it is acknowledged.
+	// at interval boundaries, reopening a file another process moved or truncated); 0 means the default. Records
+	// never wait for it: every batch reaches the kernel before it is acknowledged.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// Fsync syncs the file to disk after every batch, before the batch is acknowledged (and before rotating it).
 	Fsync bool `mapstructure:"fsync"`

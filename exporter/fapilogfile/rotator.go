@@ -15,6 +15,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/pkg/mmap"
 )
 
 // rotatedTimeLayout is the UTC rotation time in rotated file names; names of one file family sort chronologically.
@@ -49,6 +50,8 @@ type rotator struct {
 	out          fileWriter
 	nextBoundary time.Time
 	closed       bool
+	// lastHealthError is the last unhealthy state logged, so that a lasting one is logged once.
+	lastHealthError string
 	// lastStamp and lastSeq name the latest rotated file, to number several rotations within one second.
 	lastStamp string
 	lastSeq   int
@@ -202,7 +205,7 @@ func (r *rotator) fail(cause error, ends []int, in batchInFile) (int, error) {
 				written++
 			}
 		}
-		if err := r.out.Truncate(keep); err != nil {
+		if err := r.out.Truncate(keep); err != nil && !errors.Is(err, mmap.ErrTruncated) {
 			r.logger.Warn("Cutting the log file back after a failed write failed; a torn record may stay in it",
 				zap.String("path", r.settings.path), zap.Error(err))
 		}
@@ -306,7 +309,8 @@ func exists(path string) bool {
 }
 
 // runTimer looks after the active file between batches, every flush_interval: it rotates at interval
-// boundaries even when nothing is written (fapilog only checks on write).
+// boundaries even when nothing is written (fapilog only checks on write) and reopens a file another process
+// moved or truncated.
 func (r *rotator) runTimer() {
 	defer close(r.done)
 	timer := time.NewTimer(r.untilNextTick())
@@ -332,6 +336,39 @@ func (r *rotator) tick() {
 		if err := r.rotateOnBoundary(); err != nil {
 			r.logger.Error("Interval rotation failed; retrying on the next write", zap.Error(err))
 		}
+	}
+	if r.out != nil {
+		r.checkHealth()
+	}
+}
+
+// checkHealth opens the path again when another process moved, removed or (in mmap mode) shrank the active
+// file: logrotate's create and copytruncate modes, `> file`. Other failures (a filesystem remounted read-only)
+// are logged once each; writes report them too.
+func (r *rotator) checkHealth() {
+	err := r.out.HealthCheck()
+	var reason string
+	switch {
+	case err == nil:
+		r.lastHealthError = ""
+		return
+	case errors.Is(err, mmap.ErrTruncated):
+		reason = reasonTruncated
+	case errors.Is(err, mmap.ErrReplaced):
+		reason = reasonReplaced
+	default:
+		if msg := err.Error(); msg != r.lastHealthError {
+			r.lastHealthError = msg
+			r.logger.Error("The active log file is unhealthy", zap.String("path", r.settings.path), zap.Error(err))
+		}
+		return
+	}
+	r.logger.Warn("The active log file was changed by another process; opening it again (use the exporter's own rotation rather than logrotate's copytruncate)",
+		zap.String("path", r.settings.path), zap.String("reason", reason), zap.Error(err))
+	r.abandon()
+	r.telemetry.FapilogExporterFileReopens.Add(context.Background(), 1, reasonAttribute(reason))
+	if err := r.open(); err != nil {
+		r.logger.Error("Opening the log file again failed; retrying on the next write", zap.Error(err))
 	}
 }
 

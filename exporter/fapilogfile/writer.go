@@ -1,6 +1,7 @@
 package fapilogfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +54,9 @@ type fileWriter interface {
 	Size() int64
 	// Truncate cuts the file back to size after a failed batch, so that no torn or unconfirmed record stays.
 	Truncate(size int64) error
+	// HealthCheck reports a file another process moved or removed (mmap.ErrReplaced) or, in mmap mode,
+	// shrank (mmap.ErrTruncated): the exporter then opens the path again.
+	HealthCheck() error
 }
 
 func openFileWriter(fs fileSystem, path, mode string) (fileWriter, error) {
@@ -72,13 +76,14 @@ func openFileWriter(fs fileSystem, path, mode string) (fileWriter, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &directWriter{file: f, size: info.Size()}, nil
+	return &directWriter{file: f, path: path, size: info.Size()}, nil
 }
 
 // directWriter is the buffered mode's file: "buffered" because the batch is assembled in memory and written
 // with one system call, never record by record.
 type directWriter struct {
 	file osFile
+	path string
 	size int64
 }
 
@@ -91,6 +96,21 @@ func (w *directWriter) Write(p []byte) (int, error) {
 func (w *directWriter) Sync() error  { return w.file.Sync() }
 func (w *directWriter) Close() error { return w.file.Close() }
 func (w *directWriter) Size() int64  { return w.size }
+
+// HealthCheck notices logrotate's default create mode, which renames the file away and expects the writer to
+// open the path again: otherwise every later record would go into the renamed file, which logrotate may
+// compress and delete. Truncation needs no action here: O_APPEND writes follow the file's new end.
+func (w *directWriter) HealthCheck() error {
+	open, err := w.file.Stat()
+	if err != nil {
+		return err
+	}
+	named, err := os.Stat(w.path)
+	if errors.Is(err, os.ErrNotExist) || err == nil && !os.SameFile(open, named) {
+		return fmt.Errorf("%s was moved or removed: %w", w.path, mmap.ErrReplaced)
+	}
+	return err
+}
 
 func (w *directWriter) Truncate(size int64) error {
 	if err := w.file.Truncate(size); err != nil {
@@ -116,3 +136,4 @@ func (w mmapWriter) Sync() error               { return w.f.Sync() }
 func (w mmapWriter) Close() error              { return w.f.Close() }
 func (w mmapWriter) Size() int64               { return w.f.Stats().Size }
 func (w mmapWriter) Truncate(size int64) error { return w.f.Truncate(size) }
+func (w mmapWriter) HealthCheck() error        { return w.f.HealthCheck() }

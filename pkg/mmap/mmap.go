@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -18,9 +19,12 @@ import (
 //
 // While a File is open its on-disk size is the mapped size, not the logical
 // size; the gap is NUL bytes that Close trims. A path must have a single
-// writer: two Files on it would append at the same offsets. Nothing else may
-// truncate the file meanwhile: touching a mapped page past end-of-file
-// raises SIGBUS, which kills a Go program.
+// writer: two Files on it would append at the same offsets. Another process
+// shrinking the file (copytruncate) destroys what was appended; touching a
+// mapped page past the new end raises SIGBUS, which every store into the
+// mapping catches (runtime/debug.SetPanicOnFault) and reports as ErrTruncated
+// instead of letting it kill the program. HealthCheck notices the shrink
+// without a store; close and reopen the File then.
 type File struct {
 	mu      sync.Mutex
 	path    string
@@ -152,9 +156,8 @@ func (f *File) append(p []byte, newline bool) (int, error) {
 			return 0, err
 		}
 	}
-	copy(f.data[f.size:], p)
-	if newline {
-		f.data[end-1] = '\n'
+	if err := store(f.data[f.size:end], p, newline); err != nil {
+		return 0, fmt.Errorf("mmap: append to %s at %d: %w", f.path, f.size, err)
 	}
 	f.size = end
 	f.appends++
@@ -181,6 +184,11 @@ func (f *File) flushAsync() {
 // mapping, which is harmless because only the NUL tail is affected.
 func (f *File) grow(need int64) error {
 	cur := int64(len(f.data))
+	// Growing a file another process shrank would refill the gap with NULs
+	// and append after it: a hole in the middle of the log.
+	if err := f.checkNotShrunk(); err != nil {
+		return fmt.Errorf("mmap: grow %s: %w", f.path, err)
+	}
 	chunk := f.opts.GrowthChunk
 	target := cur + (need-cur+chunk-1)/chunk*chunk
 	if f.opts.MaxSize > 0 && target > f.opts.MaxSize {
@@ -205,12 +213,16 @@ func (f *File) grow(need int64) error {
 // Sync makes every byte appended before the call durable: once it returns
 // nil, a crash of the process or the machine cannot lose them. Appends wait
 // while it runs, because a concurrent grow would unmap the region being
-// synced.
+// synced. It fails with ErrTruncated when another process shrank the file:
+// what was appended is not on disk, whatever msync says.
 func (f *File) Sync() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return fmt.Errorf("mmap: sync %s: %w", f.path, ErrClosed)
+	}
+	if err := f.checkNotShrunk(); err != nil {
+		return fmt.Errorf("mmap: sync %s: %w", f.path, err)
 	}
 	if err := f.syncLocked(); err != nil {
 		return fmt.Errorf("mmap: sync %s: %w", f.path, err)
@@ -245,7 +257,9 @@ func (f *File) Truncate(size int64) error {
 	if size < 0 || size > f.size {
 		return fmt.Errorf("mmap: truncate %s to %d bytes: outside the content (%d bytes)", f.path, size, f.size)
 	}
-	clear(f.data[size:f.size])
+	if err := store(f.data[size:f.size], nil, false); err != nil {
+		return fmt.Errorf("mmap: truncate %s: %w", f.path, err)
+	}
 	f.size = size
 	f.flushed = min(f.flushed, size)
 	return nil
@@ -268,8 +282,9 @@ func (f *File) Stats() Stats {
 }
 
 // HealthCheck returns nil if the File is open, its path still names the file
-// being written (not deleted, renamed away or replaced), the file has not
-// been resized behind our back and its filesystem is still writable.
+// being written (else an error wrapping ErrReplaced), the file has not been
+// shrunk behind our back (else ErrTruncated) and its filesystem is still
+// writable.
 func (f *File) HealthCheck() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -281,16 +296,19 @@ func (f *File) HealthCheck() error {
 		return fmt.Errorf("mmap: health check: %w", err)
 	}
 	named, err := os.Stat(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("mmap: health check: %s was removed: %w", f.path, ErrReplaced)
+	}
 	if err != nil {
 		return fmt.Errorf("mmap: health check: %w", err)
 	}
 	if !os.SameFile(open, named) {
-		return fmt.Errorf("mmap: health check: %s now names a different file", f.path)
+		return fmt.Errorf("mmap: health check: %s now names a different file: %w", f.path, ErrReplaced)
 	}
 	// Only shrinking matters: the next write to a mapped page past the new
 	// end raises SIGBUS. A longer file is merely a grow that failed midway.
 	if open.Size() < int64(len(f.data)) {
-		return fmt.Errorf("mmap: health check: %s was truncated externally to %d bytes (mapped %d)", f.path, open.Size(), len(f.data))
+		return fmt.Errorf("mmap: health check: %s is %d bytes, mapped %d: %w", f.path, open.Size(), len(f.data), ErrTruncated)
 	}
 	if err := checkWritable(f.file); err != nil {
 		return fmt.Errorf("mmap: health check %s: %w", f.path, err)
@@ -298,9 +316,50 @@ func (f *File) HealthCheck() error {
 	return nil
 }
 
+// checkNotShrunk reports ErrTruncated when the file is shorter than the
+// mapping: it is never, unless another process truncated it.
+func (f *File) checkNotShrunk() error {
+	fi, err := f.file.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() < int64(len(f.data)) {
+		return fmt.Errorf("%d bytes on disk, %d mapped: %w", fi.Size(), len(f.data), ErrTruncated)
+	}
+	return nil
+}
+
+// store copies p (and a newline) into dst, or zeroes dst when p is nil and
+// newline is false. A page of dst past the end of a file another process
+// shrank raises SIGBUS; the store then stops with ErrTruncated instead of
+// killing the program.
+func store(dst, p []byte, newline bool) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = ErrTruncated
+		}
+	}()
+	if p == nil && !newline {
+		clear(dst)
+		return nil
+	}
+	copy(dst, p)
+	if newline {
+		dst[len(dst)-1] = '\n'
+	}
+	return nil
+}
+
 // Close flushes (unless Options.NoFlushOnClose), unmaps, truncates the file
 // to its logical size and closes it. Closing an already closed File returns
-// nil. On error the File is still closed: retrying cannot help.
+// nil. On error the File is still closed: retrying cannot help. When another
+// process shrank the file, Close leaves it at the length it has now (never
+// refilling it with NULs up to what was appended before) and returns an error
+// wrapping ErrTruncated.
 func (f *File) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -308,14 +367,19 @@ func (f *File) Close() error {
 		return nil
 	}
 	f.closed = true
+	shrunk := f.checkNotShrunk()
 	flush := !f.opts.NoFlushOnClose
 	var errs []error
-	if flush && f.size > 0 {
+	if flush && f.size > 0 && shrunk == nil {
 		errs = append(errs, unix.Msync(f.data[:f.size], unix.MS_SYNC))
 	}
 	errs = append(errs, unix.Munmap(f.data))
 	f.data = nil
-	errs = append(errs, f.file.Truncate(f.size))
+	if shrunk == nil {
+		errs = append(errs, f.file.Truncate(f.size))
+	} else {
+		errs = append(errs, shrunk)
+	}
 	if flush {
 		// Persists the truncation; the data pages were written by msync.
 		errs = append(errs, f.file.Sync())

@@ -388,14 +388,14 @@ func TestHealthCheck(t *testing.T) {
 	if err := os.Rename(path, moved); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.HealthCheck(); err == nil {
-		t.Fatal("HealthCheck passed after the file was renamed away")
+	if err := f.HealthCheck(); !errors.Is(err, ErrReplaced) {
+		t.Fatalf("HealthCheck after the file was renamed away: err = %v, want ErrReplaced", err)
 	}
 	if err := os.WriteFile(path, nil, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.HealthCheck(); err == nil {
-		t.Fatal("HealthCheck passed after the path was replaced by another file")
+	if err := f.HealthCheck(); !errors.Is(err, ErrReplaced) {
+		t.Fatalf("HealthCheck after the path was replaced by another file: err = %v, want ErrReplaced", err)
 	}
 	if err := os.Rename(moved, path); err != nil {
 		t.Fatal(err)
@@ -407,10 +407,12 @@ func TestHealthCheck(t *testing.T) {
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.HealthCheck(); err == nil {
-		t.Fatal("HealthCheck passed after external truncation")
+	if err := f.HealthCheck(); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("HealthCheck after external truncation: err = %v, want ErrTruncated", err)
 	}
-	mustClose(t, f)
+	if err := f.Close(); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("Close after external truncation: err = %v, want ErrTruncated", err)
+	}
 	if err := f.HealthCheck(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("HealthCheck after Close: err = %v, want ErrClosed", err)
 	}
@@ -498,5 +500,44 @@ func TestTruncateTakesBackAppendsForGood(t *testing.T) {
 	}
 	if err := f.Truncate(0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Truncate after Close: err = %v, want ErrClosed", err)
+	}
+}
+
+// TestExternalTruncationIsAnErrorNotACrash is logrotate's copytruncate (or
+// `> file`) under a live File: stores into pages past the new end would raise
+// SIGBUS and kill the program.
+func TestExternalTruncationIsAnErrorNotACrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "copytruncate.log")
+	opts := Options{InitialSize: 4096, GrowthChunk: 4096}
+	f := openT(t, path, opts)
+	mustAppendLine(t, f, "before the truncation")
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := f.AppendLine([]byte("lands in a page past the end")); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("AppendLine after truncation: err = %v, want ErrTruncated", err)
+	}
+	if _, err := f.Append(bytes.Repeat([]byte{'g'}, 10_000)); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("an append that must grow the mapping: err = %v, want ErrTruncated", err)
+	}
+	if err := f.Sync(); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("Sync after truncation: err = %v, want ErrTruncated", err)
+	}
+	if err := f.Truncate(0); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("Truncate after truncation: err = %v, want ErrTruncated", err)
+	}
+	if err := f.Close(); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("Close after truncation: err = %v, want ErrTruncated", err)
+	}
+	if got := sizeOnDisk(t, path); got != 0 {
+		t.Fatalf("file size after Close = %d, want 0: Close must not refill the truncated file", got)
+	}
+
+	f = openT(t, path, opts)
+	mustAppendLine(t, f, "after reopening")
+	mustClose(t, f)
+	if got, want := string(readT(t, path)), "after reopening\n"; got != want {
+		t.Fatalf("content = %q, want %q (no hole, nothing from before)", got, want)
 	}
 }

@@ -15,6 +15,18 @@ var (
 	// ErrClosed is wrapped by the error every method except Close and Stats
 	// returns once the File has been closed.
 	ErrClosed = errors.New("mmap: file already closed")
+
+	// ErrTruncated is wrapped by the error a method returns when another
+	// process shrank the file under the mapping (logrotate's copytruncate,
+	// `> file`): what was appended is gone, and the next append would land
+	// past the new end, leaving a hole. Close the File and open it again to
+	// append at the file's new end.
+	ErrTruncated = errors.New("mmap: file shrunk by another process")
+
+	// ErrReplaced is wrapped by the error HealthCheck returns when the path no
+	// longer names the file being written: it was renamed, deleted or replaced.
+	// Opening the path again writes to whatever it names now.
+	ErrReplaced = errors.New("mmap: path no longer names the file being written")
 )
 
 // Options configures Open. The zero value is valid and gives the documented

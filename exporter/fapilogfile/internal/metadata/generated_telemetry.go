@@ -32,6 +32,7 @@ type TelemetryBuilder struct {
 	FapilogExporterFileCompressionFailures metric.Int64Counter
 	FapilogExporterFileFilesRemoved        metric.Int64Counter
 	FapilogExporterFileRecordsWritten      metric.Int64Counter
+	FapilogExporterFileReopens             metric.Int64Counter
 	FapilogExporterFileRotations           metric.Int64Counter
 	FapilogExporterFileWriteErrors         metric.Int64Counter
 }
@@ -87,6 +88,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_fapilog_exporter_file_records_written",
 		metric.WithDescription("Log records written (handed to the kernel; synced as well with fsync), to files or the console."),
 		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FapilogExporterFileReopens, err = builder.meter.Int64Counter(
+		"otelcol_fapilog_exporter_file_reopens",
+		metric.WithDescription("Active files opened again because another process changed them, by reason (truncated: copytruncate or > file in mmap mode; replaced: moved or removed)."),
+		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.FapilogExporterFileRotations, err = builder.meter.Int64Counter(

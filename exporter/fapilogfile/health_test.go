@@ -1,0 +1,110 @@
+package fapilogfile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
+)
+
+// prefixedLogs is testLogs with messages "<prefix> <i>", to tell batches apart in a file.
+func prefixedLogs(prefix string, n int) plog.Logs {
+	ld := testLogs(n)
+	records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < records.Len(); i++ {
+		records.At(i).Body().SetStr(prefix + " " + records.At(i).Body().Str())
+	}
+	return ld
+}
+
+// messagesIn returns the messages of the JSON lines in path, failing on anything else (a NUL hole included).
+func messagesIn(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "\x00", "a hole of NULs in %s", path)
+	var out []string
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		i := strings.Index(line, `"message":"`)
+		require.GreaterOrEqual(t, i, 0, "not a record: %q", line)
+		rest := line[i+len(`"message":"`):]
+		out = append(out, rest[:strings.IndexByte(rest, '"')])
+	}
+	return out
+}
+
+func TestMmap_TruncationUnderARunningExporterIsNoticedAndTheFileReopened(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	cfg := createDefaultConfig().(*Config)
+	cfg.Path, cfg.WriteMode, cfg.FlushInterval = path, WriteModeMmap, 20*time.Millisecond
+	set := exportertest.NewNopSettings(metadata.Type)
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), prefixedLogs("before", 3)))
+	require.Eventually(t, func() bool { return metrics.Int(t, "otelcol_fapilog_exporter_file_records_written") == 3 }, 5*time.Second, 10*time.Millisecond)
+
+	require.NoError(t, os.Truncate(path, 0), "logrotate copytruncate, or > file")
+	require.Eventually(t, func() bool {
+		return metrics.Int(t, "otelcol_fapilog_exporter_file_reopens", attribute.String("reason", "truncated")) == 1
+	}, 5*time.Second, 10*time.Millisecond, "the timer's health check notices the truncation")
+	require.NoError(t, exp.ConsumeLogs(context.Background(), prefixedLogs("after", 2)))
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	assert.Equal(t, []string{"after order 0", "after order 1"}, messagesIn(t, path), "written from the file's new start, no hole")
+	assert.Zero(t, metrics.Int(t, "otelcol_fapilog_exporter_file_write_errors"))
+}
+
+func TestMmap_WriteRightAfterATruncationFailsAndItsRetrySucceeds(t *testing.T) {
+	fe, metrics := startFaultyExporter(t, &faults{}, func(c *Config) {
+		c.WriteMode, c.FlushInterval = WriteModeMmap, time.Hour // no health check before the write
+	})
+	path := fe.cfg.filePath()
+	require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("before", 3)))
+	require.NoError(t, os.Truncate(path, 0))
+
+	// The store lands in a page past the file's new end: SIGBUS, caught and reported instead of a crash.
+	err := fe.pushLogs(context.Background(), prefixedLogs("after", 2))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "retryable")
+	assert.EqualValues(t, 1, metrics.Int(t, "otelcol_fapilog_exporter_file_write_errors", attribute.String("operation", "write")))
+	require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("after", 2)), "the retry reopens the file")
+	require.NoError(t, fe.shutdown(context.Background()))
+	assert.Equal(t, []string{"after order 0", "after order 1"}, messagesIn(t, path))
+}
+
+func TestWrite_FileMovedAwayIsReopenedAtItsPath(t *testing.T) {
+	for _, mode := range []string{WriteModeBuffered, WriteModeMmap} {
+		t.Run(mode, func(t *testing.T) {
+			fe, metrics := startFaultyExporter(t, &faults{}, func(c *Config) { c.WriteMode, c.FlushInterval = mode, 20*time.Millisecond })
+			path := fe.cfg.filePath()
+			require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("before", 2)))
+			require.NoError(t, os.Rename(path, path+".1"), "logrotate's default create mode")
+			require.Eventually(t, func() bool {
+				return metrics.Int(t, "otelcol_fapilog_exporter_file_reopens", attribute.String("reason", "replaced")) == 1
+			}, 5*time.Second, 10*time.Millisecond)
+			require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("after", 2)))
+			require.NoError(t, fe.shutdown(context.Background()))
+			assert.Equal(t, []string{"before order 0", "before order 1"}, messagesIn(t, path+".1"))
+			assert.Equal(t, []string{"after order 0", "after order 1"}, messagesIn(t, path))
+		})
+	}
+}
