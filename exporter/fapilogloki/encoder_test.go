@@ -23,7 +23,7 @@ import (
 func encodeAll(t *testing.T, cfg *Config, ld plog.Logs) (bodies [][]byte, contentType string) {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
-	labels := newLabeler(cfg, zap.NewNop())
+	labels := newLabeler(cfg, zap.NewNop(), nopTelemetry())
 	rb := newRequestBuilder(cfg, labels)
 	enc := encoder{encoding: cfg.Encoding, labels: labels, metaNames: rb.metaNames}
 	var b batch

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,10 +15,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/otel/attribute"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
+	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
 )
 
 func TestPush_PostsToThePushPathOfTheEndpoint(t *testing.T) {
@@ -155,6 +162,28 @@ func TestPush_429RetryAfterIsHonoured(t *testing.T) {
 	requireEachOnce(t, rec.delivered(t), "m", 10)
 }
 
+// Which answers are tried again: as core otlphttp (408, 429, 502, 503, 504), plus 500, which Loki's distributor
+// answers while ingesters are briefly unavailable and which Grafana's own clients retry; never 501, 505 or another 4xx.
+func TestPush_WhichStatusesAreRetried(t *testing.T) {
+	tests := []struct {
+		status int
+		retry  bool
+	}{
+		{408, true}, {429, true}, {500, true}, {502, true}, {503, true}, {504, true},
+		{400, false}, {401, false}, {404, false}, {413, false}, {501, false}, {505, false},
+	}
+	for _, tt := range tests {
+		rec := &recorder{respond: func(int, *http.Request, []pushedStream) (int, map[string]string, string) {
+			return tt.status, nil, ""
+		}}
+		srv := newServer(t, rec)
+		exp, _ := startExporter(t, syncConfig(srv.URL))
+		err := exp.ConsumeLogs(context.Background(), testLogs("m", 3))
+		require.Error(t, err, "HTTP %d", tt.status)
+		assert.Equal(t, !tt.retry, consumererror.IsPermanent(err), "HTTP %d retried: %v", tt.status, tt.retry)
+	}
+}
+
 func TestPush_500ThenOKDeliversEverythingOnce(t *testing.T) {
 	rec := &recorder{respond: func(n int, _ *http.Request, _ []pushedStream) (int, map[string]string, string) {
 		if n == 0 {
@@ -175,45 +204,99 @@ func TestPush_500ThenOKDeliversEverythingOnce(t *testing.T) {
 	assert.Equal(t, 2, rec.count(), "one failed attempt, one retry")
 }
 
-// rejectLevel answers 400, as Loki does for entries too old, to every request holding a stream of that level.
+// rejectLevel answers 400 with Loki's answer for entries too old to every request holding a stream of that level.
 func rejectLevel(level string) func(int, *http.Request, []pushedStream) (int, map[string]string, string) {
 	return func(_ int, _ *http.Request, streams []pushedStream) (int, map[string]string, string) {
 		for _, s := range streams {
 			if s.labels["level"] == level {
-				return http.StatusBadRequest, nil, "entry for stream '{level=\"" + level + "\"}' has timestamp too old"
+				return http.StatusBadRequest, nil, "entry for stream '{level=\"" + level + "\"}' has timestamp too old: " +
+					"2020-01-01T00:00:00Z, oldest acceptable timestamp is: 2026-11-25T17:00:00Z"
 			}
 		}
 		return http.StatusNoContent, nil, ""
 	}
 }
 
-func TestPush_400ForOneRequestDoesNotBlockTheOthers(t *testing.T) {
+// The scenario of the "No silent loss" issue for Loki: one stream's request of three refused (too old); the
+// others delivered, the push a success for the collector (like core otlphttp's partial success), one warning with
+// Loki's reason, the refusal counted.
+func TestPush_OneStreamRefusedIsPartialSuccessAndTheOthersAreDelivered(t *testing.T) {
 	rec := &recorder{respond: rejectLevel("WARNING")}
 	srv := newServer(t, rec)
-	cfg := syncConfig(srv.URL)
-	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig // retries on, so that not retrying is a decision
+	cfg := fastRetryConfig(srv.URL) // retries on, so that not retrying is a decision
 	cfg.MaxStreamsPerRequest = 1
-	exp, logs := startExporter(t, cfg)
+	batch := cfg.QueueConfig.Get().Batch.Get()
+	batch.MinSize, batch.MaxSize = 30, 30
+	o := startObserved(t, cfg)
 
-	err := exp.ConsumeLogs(context.Background(), testLogs("m", 30))
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err), "%v", err)
-	assert.Contains(t, err.Error(), "rejected 10 of 30 records")
-	assert.Contains(t, err.Error(), "HTTP 400")
-	time.Sleep(200 * time.Millisecond)
-	assert.Equal(t, 3, rec.count(), "one request per stream, the rejected one not retried")
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), testLogs("m", 30)))
+	require.Eventually(t, func() bool { return o.metrics.Int(t, "otelcol_exporter_sent_log_records") == 30 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // a retry would show up now
+	assert.Equal(t, 3, rec.count(), "one request per stream, the refused one not retried")
 	ids := rec.delivered(t)
 	assert.Len(t, ids, 20, "the INFO and ERROR streams went")
 	for id := range ids {
 		assert.NotEqual(t, 1, mustIndex(t, id)%3, "%s is not a WARNING record", id)
 	}
+	assert.Zero(t, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "a partial refusal is no failed push")
+	assert.EqualValues(t, 10, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "too_old"),
+		attribute.String("exporter", "fapilogloki")))
+	assert.EqualValues(t, 2, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
+	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "rejected")))
 
-	drops := logs.FilterMessage("Dropped log records").All()
-	require.Len(t, drops, 1, "the drop is logged")
-	fields := drops[0].ContextMap()
-	assert.Equal(t, "rejected by loki (HTTP 400)", fields["reason"])
-	assert.EqualValues(t, 10, fields["dropped"])
-	assert.Contains(t, fields["response"], "timestamp too old")
+	require.Equal(t, 1, o.logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
+	refusals := o.logs.FilterMessage("Log records rejected for good").All()
+	require.Len(t, refusals, 1)
+	fields := refusals[0].ContextMap()
+	assert.Equal(t, "too_old", fields["reason"])
+	assert.EqualValues(t, 10, fields["rejected_records"])
+	assert.EqualValues(t, 400, fields["status"])
+	assert.Contains(t, fields["response"], "timestamp too old", "the start of Loki's answer names the stream")
+	assert.Zero(t, o.logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost that was not reported")
+	assert.False(t, o.host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says Loki is up")
+}
+
+func TestPush_EveryStreamRefusedIsAPermanentError(t *testing.T) {
+	rec := &recorder{respond: func(int, *http.Request, []pushedStream) (int, map[string]string, string) {
+		return http.StatusBadRequest, nil, "Max entry size '262144' bytes exceeded for stream '{level=\"INFO\"}' while adding an entry with length '300000' bytes"
+	}}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.MaxStreamsPerRequest = 1
+	o := startObserved(t, cfg)
+	err := o.exp.ConsumeLogs(context.Background(), testLogs("m", 6))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "nothing delivered, nothing to retry: %v", err)
+	assert.Contains(t, err.Error(), "Loki refused all 6 records")
+	assert.EqualValues(t, 6, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "line_too_long")))
+	assert.Equal(t, 1, o.logs.FilterMessage("Log records rejected for good").Len(), "one line per reason per interval")
+}
+
+// Loki's 400 answers are named after its own discard reasons; anything else keeps its status.
+func TestDescribeRefusal_NamesLokisReasons(t *testing.T) {
+	tests := []struct {
+		status int
+		answer string
+		want   string
+	}{
+		{400, "entry for stream '{app=\"x\"}' has timestamp too old: 2020-01-01T00:00:00Z, oldest acceptable timestamp is: ...", "too_old"},
+		{400, "entry for stream '{app=\"x\"}' has timestamp too new: 2030-01-01T00:00:00Z", "too_new"},
+		{400, "entry with timestamp 2026-01-01 00:00:00 +0000 UTC ignored, reason: 'entry out of order' for stream: {app=\"x\"}", "out_of_order"},
+		{400, "entry with timestamp 2026-01-01 ignored, reason: 'entry too far behind, entry timestamp is: ...'", "out_of_order"},
+		{400, "Max entry size '262144' bytes exceeded for stream '{app=\"x\"}' while adding an entry with length '300000' bytes", "line_too_long"},
+		{400, "stream '{app=\"x\"}' includes structured metadata, but this feature is disallowed.", "structured_metadata_disallowed"},
+		{413, "request body too large: 9000000 bytes, limit: 5000000 bytes", "request_too_large"},
+		{400, "cannot read Loki protobuf data: cannot decompress data: too big data size 101388 exceeding 65536 bytes", "request_too_large"}, // VictoriaLogs
+		{400, "cannot read Loki JSON data: too big data size exceeding -loki.maxRequestSize=65536 bytes", "request_too_large"},
+		{400, "error at least one label pair is required per stream", "http_400"},
+		{401, "no org id", "http_401"},
+	}
+	for _, tt := range tests {
+		err := consumererror.NewPermanent(&httpsend.StatusError{StatusCode: tt.status, Snippet: []byte(tt.answer)})
+		reason, detail := describeRefusal(err)
+		assert.Equal(t, tt.want, reason, tt.answer)
+		assert.NotEmpty(t, detail)
+	}
 }
 
 func mustIndex(t *testing.T, id string) int {
@@ -277,35 +360,83 @@ func TestPush_NetworkErrorHandsBackTheRequestsNotSentYet(t *testing.T) {
 	requireEachOnce(t, rec.delivered(t), "m", 30)
 }
 
-func TestBreaker_OpensAfterThresholdAndSparesTheBackend(t *testing.T) {
-	var healthy atomic.Bool
+// During an outage the circuit opens; requests made meanwhile are held (never failed for the time they spent
+// behind the circuit), one probe goes out after circuit_breaker_recovery, and once it succeeds every held request
+// is delivered. The breaker's state and transitions are metrics, and the component status follows the backend.
+func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T) {
+	var healthy, holdNext atomic.Bool
+	probeArrived, release := make(chan struct{}), make(chan struct{})
 	rec := &recorder{respond: func(int, *http.Request, []pushedStream) (int, map[string]string, string) {
-		if healthy.Load() {
-			return http.StatusNoContent, nil, ""
+		if !healthy.Load() {
+			return http.StatusServiceUnavailable, nil, "down"
 		}
-		return http.StatusServiceUnavailable, nil, "down"
+		return http.StatusNoContent, nil, ""
 	}}
-	srv := newServer(t, rec)
+	rec.t = t
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if holdNext.CompareAndSwap(true, false) { // hold the first request (the probe) until the test lets it go
+			close(probeArrived)
+			<-release
+		}
+		rec.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
 	cfg := syncConfig(srv.URL)
-	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 2, Recovery: 300 * time.Millisecond}
-	exp, logs := startExporter(t, cfg)
-	send := func() error { return exp.ConsumeLogs(context.Background(), testLogs("m", 3)) }
+	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 3, Recovery: 300 * time.Millisecond}
+	o := startObserved(t, cfg)
+	send := func(prefix string) error { return o.exp.ConsumeLogs(context.Background(), testLogs(prefix, 3)) }
 
-	require.Error(t, send())
-	require.Error(t, send())
-	assert.Equal(t, 1, logs.FilterMessageSnippet("Circuit breaker opened").Len())
-	held, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	err := exp.ConsumeLogs(held, testLogs("m", 3))
-	require.ErrorIs(t, err, breaker.ErrOpen, "a request is held behind the open circuit until its context ends")
-	assert.False(t, consumererror.IsPermanent(err), "data stays queued while the circuit is open")
-	assert.Equal(t, 2, rec.count(), "the open circuit does not touch the backend")
+	for i := range 3 {
+		err := send(fmt.Sprintf("down%d", i))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err), "503 is retried")
+	}
+	assert.Equal(t, 3, rec.count())
+	assert.Equal(t, 1, o.logs.FilterMessageSnippet("Circuit breaker opened").Len())
+	assert.EqualValues(t, breaker.Open, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.Equal(t, componentstatus.StatusRecoverableError, o.host.Last())
 
+	// Loki comes back. Pushes made now are held until the probe time; one goes out as the probe, the others wait
+	// for its verdict, and all are delivered once it succeeds.
 	healthy.Store(true)
-	time.Sleep(350 * time.Millisecond)
-	require.NoError(t, send(), "the probe goes through and closes the circuit")
-	require.NoError(t, send())
-	assert.Equal(t, 4, rec.count())
+	holdNext.Store(true)
+	results := make(chan error, 6)
+	for i := range 6 {
+		go func() { results <- send(fmt.Sprintf("held%d", i)) }()
+	}
+	select {
+	case <-probeArrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the probe never reached Loki")
+	}
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, 3, rec.count(), "while the probe is out, nobody else reaches Loki")
+	assert.EqualValues(t, breaker.HalfOpen, o.metrics.Int(t, delivery.MetricBreakerState))
+	close(release)
+	for range 6 {
+		require.NoError(t, <-results, "held requests are delivered, not failed")
+	}
+	assert.Equal(t, 9, rec.count(), "one probe, then the five held requests")
+	for i := range 6 {
+		requireEachOnce(t, withPrefix(rec.delivered(t), fmt.Sprintf("held%d", i)), fmt.Sprintf("held%d", i), 3)
+	}
+	assert.EqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState))
+	for _, to := range []string{"open", "half_open", "closed"} {
+		assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", to)), to)
+	}
+	assert.Equal(t, componentstatus.StatusOK, o.host.Last())
+}
+
+// withPrefix keeps the message ids that start with prefix + "-".
+func withPrefix(ids map[string]int, prefix string) map[string]int {
+	out := map[string]int{}
+	for id, n := range ids {
+		if strings.HasPrefix(id, prefix+"-") {
+			out[id] = n
+		}
+	}
+	return out
 }
 
 func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
@@ -314,7 +445,8 @@ func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 	cfg := syncConfig(srv.URL)
 	cfg.LabelKeys = []string{"level", "data.user"}
 	cfg.MaxLabelValues = 3
-	exp, logs := startExporter(t, cfg)
+	o := startObserved(t, cfg)
+	exp, logs := o.exp, o.logs
 
 	ld := testLogs("m", 10)
 	i := 0
@@ -338,6 +470,8 @@ func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 	}
 	// Record order: the even records of the first resource come first, so u0, u1, u2 are the first values seen.
 	assert.Equal(t, map[string]int{"u0": 1, "u1": 1, "u2": 1, "_other_": 7, "": 3}, users)
+	assert.EqualValues(t, 7, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
+	assert.Zero(t, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "level")))
 	warnings := logs.FilterMessageSnippet("max_label_values").All()
 	require.Len(t, warnings, 1, "rate-limited: one warning for the seven values")
 	assert.Equal(t, "data_user", warnings[0].ContextMap()["label"])
@@ -403,4 +537,36 @@ func TestStart_ReportsStaticLabelValuesThatWereSanitised(t *testing.T) {
 	require.Len(t, lines, 1, "only the value that changed")
 	assert.Equal(t, "env", lines[0].ContextMap()["label"])
 	assert.Equal(t, "prod_eu", lines[0].ContextMap()["sent"])
+}
+
+// Every metric the exporter reports (its own and the delivery path's) is declared in metadata.yaml and documented
+// in documentation.md: a push meets a failure that opens the circuit, a probe, a refusal, deliveries and a capped
+// label, so that each instrument records something.
+func TestTelemetry_EveryMetricIsDeclaredAndDocumented(t *testing.T) {
+	rec := &recorder{respond: func(n int, _ *http.Request, streams []pushedStream) (int, map[string]string, string) {
+		switch {
+		case n == 0:
+			return http.StatusServiceUnavailable, nil, "ingester unavailable"
+		case streams[0].labels["level"] == "WARNING":
+			return http.StatusBadRequest, nil, "entry for stream '{level=\"WARNING\"}' has timestamp too old"
+		}
+		return http.StatusNoContent, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 1, Recovery: 50 * time.Millisecond}
+	cfg.MaxStreamsPerRequest = 1
+	cfg.LabelKeys = []string{"level", "data.seq"}
+	cfg.MaxLabelValues = 3
+	o := startObserved(t, cfg)
+
+	require.Error(t, o.exp.ConsumeLogs(context.Background(), testLogs("m", 4)), "503: the circuit opens")
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), testLogs("m", 4)), "held for the probe, then partly refused")
+	assert.EqualValues(t, 2, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_seq")),
+		"seq 3 is the fourth value of data_seq, once per push")
+	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "too_old")))
+	assert.EqualValues(t, 4, o.metrics.Int(t, delivery.MetricRecordsRetried))
+	assert.Positive(t, o.metrics.Int(t, delivery.MetricSentBytes))
+	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
+	o.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }

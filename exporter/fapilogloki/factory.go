@@ -13,6 +13,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
@@ -55,13 +56,18 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.push,
+	logs, err := exporterhelper.NewLogs(ctx, set, cfg, exp.push,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		// The HTTP client's own timeout bounds each request, as in core's otlphttp exporter.
+		// The HTTP client's own timeout bounds each request, as in core's otlphttp exporter; a push held behind
+		// an open circuit breaker is not cut short.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.WithEarlyShutdown(logs, exp.delivery), nil
 }

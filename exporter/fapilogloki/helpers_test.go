@@ -18,13 +18,14 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 // baseTime is recent, so that real servers (VictoriaLogs rejects entries outside its retention) accept it.
@@ -381,19 +383,43 @@ func fastRetryConfig(endpoint string) *Config {
 	return cfg
 }
 
-// startExporter builds the exporter with the factory, as the collector does, and starts it. Its logs go to the
-// returned observer.
-func startExporter(t *testing.T, cfg *Config) (exporter.Logs, *observer.ObservedLogs) {
+// observed is a started exporter with everything it reports to the collector: logs, metrics (its own, the delivery
+// path's and exporterhelper's) and component status.
+type observed struct {
+	exp     exporter.Logs
+	logs    *observer.ObservedLogs
+	metrics *telemetrytest.Metrics
+	host    *telemetrytest.StatusHost
+}
+
+// startObserved builds the exporter with the factory, as the collector does, and starts it.
+func startObserved(t *testing.T, cfg *Config) *observed {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type)
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
 	set.Logger = zap.New(core)
 	require.NoError(t, cfg.Validate())
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	host := telemetrytest.NewStatusHost()
+	require.NoError(t, exp.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return exp, logs
+	return &observed{exp: exp, logs: logs, metrics: metrics, host: host}
+}
+
+// startExporter is startObserved for tests that look only at the logs.
+func startExporter(t *testing.T, cfg *Config) (exporter.Logs, *observer.ObservedLogs) {
+	t.Helper()
+	o := startObserved(t, cfg)
+	return o.exp, o.logs
+}
+
+// nopTelemetry is the exporter's own telemetry recorded nowhere, for tests of its parts.
+func nopTelemetry() *lokiTelemetry {
+	return &lokiTelemetry{labelValuesReplaced: noop.Int64Counter{}}
 }
 
 func requireEachOnce(t *testing.T, ids map[string]int, prefix string, n int) {

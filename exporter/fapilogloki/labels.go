@@ -1,12 +1,14 @@
 package fapilogloki
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
@@ -39,7 +41,8 @@ type labeler struct {
 	dynamic []dynamicLabel
 }
 
-func newLabeler(cfg *Config, logger *zap.Logger) *labeler {
+// newLabeler builds the labels of cfg; tel counts the records whose value of a capped label became _other_.
+func newLabeler(cfg *Config, logger *zap.Logger, tel *lokiTelemetry) *labeler {
 	l := &labeler{}
 	for name, value := range cfg.Labels {
 		l.defs = append(l.defs, labelDef{name: name, value: lokilabel.Value(value), dynamic: -1})
@@ -47,7 +50,7 @@ func newLabeler(cfg *Config, logger *zap.Logger) *labeler {
 	for i, path := range cfg.LabelKeys {
 		name := lokilabel.NameFromPath(path)
 		l.defs = append(l.defs, labelDef{name: name, dynamic: i})
-		l.dynamic = append(l.dynamic, dynamicLabel{path: path, guard: newValueGuard(name, cfg.MaxLabelValues, logger)})
+		l.dynamic = append(l.dynamic, dynamicLabel{path: path, guard: newValueGuard(name, cfg.MaxLabelValues, logger, tel)})
 	}
 	slices.SortFunc(l.defs, func(a, b labelDef) int { return strings.Compare(a.name, b.name) })
 	return l
@@ -80,12 +83,15 @@ func (d *labelDef) valueIn(values []string) string {
 }
 
 // valueGuard keeps the distinct values of one label under max (max_label_values; 0: no cap). Values seen before
-// keep flowing; a new value once max are known becomes lokilabel.OtherValue, and a warning says so at most once
-// a minute. Known values are interned: returning them costs no allocation.
+// keep flowing; a new value once max are known becomes lokilabel.OtherValue, counted in the label-values-replaced
+// metric, and a warning says so at most once a minute. Known values are interned: returning them costs no
+// allocation.
 type valueGuard struct {
-	name   string
-	max    int
-	logger *zap.Logger
+	name     string
+	max      int
+	logger   *zap.Logger
+	replaced metric.Int64Counter
+	ofLabel  metric.AddOption // the metric's label attribute, built once
 
 	mu   sync.RWMutex
 	seen map[string]string
@@ -95,8 +101,9 @@ type valueGuard struct {
 	now      func() time.Time
 }
 
-func newValueGuard(name string, maxValues int, logger *zap.Logger) *valueGuard {
-	return &valueGuard{name: name, max: maxValues, logger: logger, seen: map[string]string{}, now: time.Now}
+func newValueGuard(name string, maxValues int, logger *zap.Logger, tel *lokiTelemetry) *valueGuard {
+	return &valueGuard{name: name, max: maxValues, logger: logger, replaced: tel.labelValuesReplaced,
+		ofLabel: tel.ofLabel(name), seen: map[string]string{}, now: time.Now}
 }
 
 // admit returns v itself, its interned copy, or OtherValue when v is new and the label is at its cap.
@@ -149,6 +156,7 @@ func (g *valueGuard) insert(v string) string {
 }
 
 func (g *valueGuard) overflow() string {
+	g.replaced.Add(context.Background(), 1, g.ofLabel)
 	g.capped.Add(1)
 	now := g.now().UnixNano()
 	last := g.lastWarn.Load()

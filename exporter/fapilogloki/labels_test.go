@@ -14,7 +14,7 @@ import (
 )
 
 func TestValueGuard_KnownValuesKeepFlowingAfterTheCap(t *testing.T) {
-	g := newValueGuard("user", 2, zap.NewNop())
+	g := newValueGuard("user", 2, zap.NewNop(), nopTelemetry())
 	assert.Equal(t, "a", g.admit("a"))
 	assert.Equal(t, "b", g.admitBytes([]byte("b")))
 	assert.Equal(t, lokilabel.OtherValue, g.admit("c"), "a third value is over the cap")
@@ -24,7 +24,7 @@ func TestValueGuard_KnownValuesKeepFlowingAfterTheCap(t *testing.T) {
 }
 
 func TestValueGuard_NoCapPassesEveryValue(t *testing.T) {
-	g := newValueGuard("user", 0, zap.NewNop())
+	g := newValueGuard("user", 0, zap.NewNop(), nopTelemetry())
 	for _, v := range []string{"a", "b", "c", "d"} {
 		assert.Equal(t, v, g.admit(v))
 		assert.Equal(t, v, g.admitBytes([]byte(v)))
@@ -34,7 +34,7 @@ func TestValueGuard_NoCapPassesEveryValue(t *testing.T) {
 
 func TestValueGuard_WarnsAtMostOncePerInterval(t *testing.T) {
 	core, logs := observer.New(zapcore.WarnLevel)
-	g := newValueGuard("data_user", 1, zap.New(core))
+	g := newValueGuard("data_user", 1, zap.New(core), nopTelemetry())
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	g.now = func() time.Time { return now }
 	g.admit("kept")
@@ -55,7 +55,7 @@ func TestValueGuard_WarnsAtMostOncePerInterval(t *testing.T) {
 }
 
 func TestValueGuard_KnownValuesCostNoAllocation(t *testing.T) {
-	g := newValueGuard("user", 10, zap.NewNop())
+	g := newValueGuard("user", 10, zap.NewNop(), nopTelemetry())
 	g.admit("known")
 	b := []byte("known")
 	allocs := testing.AllocsPerRun(100, func() {
@@ -69,7 +69,7 @@ func TestLabeler_SortsLabelsAndSanitisesStaticValues(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Labels = StaticLabels{"zone": "eu west", "app": "api"}
 	cfg.LabelKeys = []string{"level", "data.region"}
-	l := newLabeler(cfg, zap.NewNop())
+	l := newLabeler(cfg, zap.NewNop(), nopTelemetry())
 	var names []string
 	for _, d := range l.defs {
 		names = append(names, d.name)

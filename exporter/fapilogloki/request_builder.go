@@ -10,6 +10,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/lokilabel"
 )
@@ -191,6 +192,18 @@ func (rb *requestBuilder) chunks(b *batch, dst []chunk) []chunk {
 		dst = append(dst, chunk{start, min(start+size, len(b.streams))})
 	}
 	return dst
+}
+
+// plan fills the delivery plan of a push whose batch b was split into chunks: request i carries the records of
+// chunk i. Every record is in a request; the builder leaves none out.
+func (rb *requestBuilder) plan(b *batch, chunks []chunk, p *delivery.Plan) {
+	p.Reset(len(b.entries))
+	for i, c := range chunks {
+		for _, en := range b.entriesOf(c) {
+			p.Owner[en.record] = int32(i)
+		}
+	}
+	p.Requests = len(chunks)
 }
 
 // entriesOf is the range of b.entries a chunk carries (entries are sorted by stream, so it is contiguous).

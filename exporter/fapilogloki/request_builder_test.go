@@ -15,7 +15,7 @@ import (
 func newTestBuilder(t *testing.T, cfg *Config) *requestBuilder {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
-	return newRequestBuilder(cfg, newLabeler(cfg, zap.NewNop()))
+	return newRequestBuilder(cfg, newLabeler(cfg, zap.NewNop(), nopTelemetry()))
 }
 
 func TestBuild_GroupsRecordsByLabelsAndCoversEachRecordOnce(t *testing.T) {

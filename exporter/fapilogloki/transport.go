@@ -8,13 +8,14 @@ import (
 	"net/http"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.uber.org/zap"
 
 	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
 )
 
 // transport sends one push request: POST the body to the push URL with the tenant and authentication headers,
-// classify the answer (httpsend: 2xx delivered; 408/429/5xx and network errors retryable, Retry-After honoured;
-// anything else permanent).
+// classify the answer (httpsend: 2xx delivered; 408, 429, 502, 503, 504, network errors and, for Loki, 500
+// retryable with Retry-After honoured; anything else permanent).
 type transport struct {
 	client      *http.Client
 	url         string
@@ -62,4 +63,33 @@ func retryInternalServerError(err error) error {
 		return se
 	}
 	return err
+}
+
+// Reasons of the requests Loki refuses for good, read from the start of its answer: short names for Loki's own
+// discard reasons (loki_discarded_samples_total{reason}, in the comments), so an operator can match both sides.
+// Any other refusal is "http_<status>".
+var refusalReasons = []struct{ answer, reason string }{
+	{"timestamp too old", "too_old"},                               // greater_than_max_sample_age
+	{"timestamp too new", "too_new"},                               // too_far_in_future
+	{"entry out of order", "out_of_order"},                         // out_of_order (Loki < 2.4, or unordered_writes off)
+	{"entry too far behind", "out_of_order"},                       // too_far_behind: out of order beyond what unordered writes accept
+	{"Max entry size", "line_too_long"},                            // line_too_long
+	{"structured metadata, but", "structured_metadata_disallowed"}, // allow_structured_metadata: false
+	{"request body too large", "request_too_large"},                // Loki's distributor
+	{"too big data size", "request_too_large"},                     // VictoriaLogs' -loki.maxRequestSize
+	{"too big decompressed data size", "request_too_large"},
+}
+
+// describeRefusal names a refused request for the rejected-records metric and gives what to log (status, answer,
+// endpoint; see httpsend.Describe).
+func describeRefusal(err error) (string, []zap.Field) {
+	reason, detail := httpsend.Describe(err)
+	if se, ok := errors.AsType[*httpsend.StatusError](err); ok {
+		for _, r := range refusalReasons {
+			if bytes.Contains(se.Snippet, []byte(r.answer)) {
+				return r.reason, detail
+			}
+		}
+	}
+	return reason, detail
 }

@@ -3,13 +3,19 @@ package fapilogloki
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/victorialogstest"
 )
 
@@ -76,23 +82,29 @@ func TestVictoriaLogs_EveryRecordArrivesOnceWithItsLabelsTimeAndLine(t *testing.
 }
 
 // VictoriaLogs stops in the middle of the load and comes back on the same port and data directory: the queue and
-// the retries deliver every record, none twice.
-func TestVictoriaLogs_OutageThenRecoveryDeliversEverything(t *testing.T) {
+// the retries deliver every record, none twice. Meanwhile the breaker opens (state and transitions visible as
+// metrics), the component status turns to a recoverable error, and back to OK once VictoriaLogs answers again.
+func TestVictoriaLogs_OutageThenRecoveryDeliversEverythingAndIsReported(t *testing.T) {
 	v := victorialogstest.Start(t)
-	exp, logs := startExporter(t, victoriaLogsConfig(v))
+	o := startObserved(t, victoriaLogsConfig(v))
 
 	const total, piece = 300, 25
 	ld := testLogs("m", total)
 	send := func(from, to int) {
 		for i := from; i < to; i += piece {
-			require.NoError(t, exp.ConsumeLogs(context.Background(), pick(ld, "m", i, min(i+piece, to))))
+			require.NoError(t, o.exp.ConsumeLogs(context.Background(), pick(ld, "m", i, min(i+piece, to))))
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	send(0, 100)
 	v.Stop()
-	send(100, 200)                      // accepted into the queue while the server is down
-	time.Sleep(1500 * time.Millisecond) // long enough for the breaker to open and probe several times
+	send(100, 200) // accepted into the queue while the server is down
+	require.Eventually(t, func() bool {
+		return o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "open")) > 0
+	}, 20*time.Second, 20*time.Millisecond, "the breaker opens during the outage")
+	assert.NotEqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState), "open or probing")
+	assert.Equal(t, componentstatus.StatusRecoverableError, o.host.Last())
+	time.Sleep(1500 * time.Millisecond) // long enough for several failed probes
 	v.Restart(t)
 	send(200, total)
 
@@ -105,6 +117,48 @@ func TestVictoriaLogs_OutageThenRecoveryDeliversEverything(t *testing.T) {
 	for i := range total {
 		require.Equal(t, 1, count[fmt.Sprintf("m-%d", i)], "m-%d stored exactly once", i)
 	}
-	assert.Positive(t, logs.FilterMessageSnippet("Exporting failed. Will retry").Len(), "the outage was seen and retried")
-	assert.Positive(t, logs.FilterMessageSnippet("Circuit breaker opened").Len())
+	assert.Positive(t, o.logs.FilterMessageSnippet("Exporting failed. Will retry").Len(), "the outage was seen and retried")
+	assert.Positive(t, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "half_open")), "probes went out")
+	assert.Positive(t, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
+	assert.EqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.Positive(t, o.metrics.Int(t, delivery.MetricRecordsRetried))
+	assert.Zero(t, o.metrics.Int(t, delivery.MetricRecordsRejected), "nothing refused")
+	assert.Equal(t, componentstatus.StatusOK, o.host.Last(), "healthy again")
+	assert.False(t, o.host.Seen(componentstatus.StatusPermanentError))
+}
+
+// VictoriaLogs started with a small -loki.maxRequestSize refuses, with a real 400, the requests that carry the
+// streams of big lines (WARNING, one stream per service); the requests of the other streams of the same push are
+// stored, and the push succeeds.
+func TestVictoriaLogs_OneStreamRefusedWith400TheOthersAreStored(t *testing.T) {
+	v := victorialogstest.Start(t, "-loki.maxRequestSize=65536")
+	cfg := victoriaLogsConfig(v)
+	cfg.QueueConfig = syncConfig(v.LokiEndpoint()).QueueConfig // one push, one outcome
+	cfg.MaxStreamsPerRequest = 1
+	o := startObserved(t, cfg)
+
+	ld := testLogs("m", 30)
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if lr.SeverityNumber() == plog.SeverityNumberWarn {
+					lr.Body().SetStr(strings.Repeat("w", 20_000)) // 5 WARNING records per service: over 64 KiB together
+				}
+			}
+		}
+	}
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld), "a partial refusal is a partial success")
+
+	rows := v.Rows(t, "7")
+	byID, count := rowsByID(rows)
+	require.Equal(t, 20, len(rows), "the INFO and ERROR streams are stored")
+	for id := range byID {
+		require.Equal(t, 1, count[id])
+		require.NotEqual(t, "WARNING", byID[id]["level"], id)
+	}
+	assert.EqualValues(t, 10, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "request_too_large")))
+	refusals := o.logs.FilterMessage("Log records rejected for good").All()
+	require.Len(t, refusals, 1)
+	assert.EqualValues(t, 400, refusals[0].ContextMap()["status"])
+	assert.Contains(t, refusals[0].ContextMap()["response"], "too big data size", "VictoriaLogs' own answer")
 }

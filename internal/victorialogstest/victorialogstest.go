@@ -28,6 +28,7 @@ type Server struct {
 	Addr    string
 	bin     string
 	dataDir string
+	flags   []string
 	cmd     *exec.Cmd
 	output  *lockedBuffer
 }
@@ -60,8 +61,9 @@ func Binary(t testing.TB) string {
 	return bin
 }
 
-// Start runs VictoriaLogs on a free port until the test ends.
-func Start(t testing.TB) *Server {
+// Start runs VictoriaLogs on a free port until the test ends. flags are passed to it as well, e.g.
+// "-loki.maxRequestSize=65536" to make it refuse larger push requests with a 400.
+func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,17 +71,18 @@ func Start(t testing.TB) *Server {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	s := &Server{Addr: addr, bin: Binary(t), dataDir: t.TempDir()}
+	s := &Server{Addr: addr, bin: Binary(t), dataDir: t.TempDir(), flags: flags}
 	s.Restart(t)
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// Restart starts the process again on the same port and data directory (after Stop) and waits until healthy.
+// Restart starts the process again on the same port, data directory and flags (after Stop) and waits until healthy.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.output = &lockedBuffer{}
-	s.cmd = exec.Command(s.bin, "-httpListenAddr="+s.Addr, "-storageDataPath="+s.dataDir, "-loggerLevel=WARN")
+	args := append([]string{"-httpListenAddr=" + s.Addr, "-storageDataPath=" + s.dataDir, "-loggerLevel=WARN"}, s.flags...)
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting VictoriaLogs: %v", err)
