@@ -10,8 +10,11 @@ VICTORIALOGS := $(TOOLS)/victoria-logs
 DIST := _build/otelcol-fapilog
 GO_SOURCES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './bench/*' -not -path './.tools/*')
 TEST_FLAGS ?= -count=1 -timeout 30m
+# The container image (Dockerfile), tagged with the distribution's version, as an OCI archive.
+IMAGE_TAG := otelcol-fapilog:$(shell awk '$$1 == "version:" {print $$2; exit}' builder-config.yaml)
+IMAGE_ARCHIVE := _build/otelcol-fapilog-image.tar
 
-.PHONY: build run test unit e2e services bench lint fmt clean
+.PHONY: build run test unit e2e services bench lint fmt clean image
 
 build: $(DIST)
 
@@ -30,14 +33,21 @@ run: build
 
 # Every test: unit, integration (a private throwaway PostgreSQL cluster per test process, or the server in
 # FAPILOG_TEST_POSTGRES_URL) and end-to-end against the built distribution.
-test: build services $(VICTORIALOGS)
-	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./...
+test: build image services $(VICTORIALOGS)
+	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) FAPILOG_IMAGE_ARCHIVE=$(CURDIR)/$(IMAGE_ARCHIVE) $(GO) test $(TEST_FLAGS) ./...
 
 unit: services $(VICTORIALOGS)
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /e2e)
 
-e2e: build services $(VICTORIALOGS)
-	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./e2e/...
+e2e: build image services $(VICTORIALOGS)
+	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) FAPILOG_IMAGE_ARCHIVE=$(CURDIR)/$(IMAGE_ARCHIVE) $(GO) test $(TEST_FLAGS) ./e2e/...
+
+# The container image as an OCI archive, built with buildah (installed from Debian when missing) as root without a
+# daemon; e2e/image_test.go validates the default config inside it.
+image: $(IMAGE_ARCHIVE)
+
+$(IMAGE_ARCHIVE): $(DIST) Dockerfile .dockerignore deploy/image/config.yaml scripts/image.sh
+	./scripts/image.sh $(DIST) $@ $(IMAGE_TAG)
 
 # Installs (when missing) the PostgreSQL binaries the integration tests start their own cluster with.
 services:
