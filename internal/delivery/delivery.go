@@ -30,6 +30,7 @@ type Plan struct {
 	LeftOut []Rejection
 
 	perRequest []int // records per request, counted by Deliver
+	retryAfter []int // per request: how many of its first records are handled (nothingToRetry: all), set by Deliver
 }
 
 // Reset empties p for a push of records records, keeping its memory.
@@ -91,6 +92,12 @@ type Settings struct {
 	// RefusesConfig, when not nil, tells a permanent error that refuses the exporter's configuration rather than
 	// the data (bad credentials, unknown endpoint): it is reported as a permanent error in the component status.
 	RefusesConfig func(err error) bool
+	// Isolated, when not nil, tells a retryable failure that concerns its own request only, the backend being up
+	// and answering (Loki's 429 for one tenant over its own rate limit, while the push also carries requests of
+	// other tenants). The requests after it are still sent while the circuit stays closed, and only the records
+	// of the failed requests are retried, so that one throttled tenant never holds the others back. It is not
+	// reported as a failing backend in the component status. Nil: every retryable failure ends the push.
+	Isolated func(err error) bool
 }
 
 // Deliverer is the one delivery path of the network exporters: it sends a push's planned requests through the
@@ -141,15 +148,15 @@ func (d *Deliverer) Shutdown() {
 // record was delivered or refused for good (refusals are counted and logged, like core otlphttp's partial
 // success); consumererror.NewLogs with the records still to deliver when a request failed in a retryable way
 // (its records, less its Progress, and those of the requests after it, which are not tried against a failing
-// backend); the plain error when nothing was delivered or refused, so ld is retried as it is; a permanent error
-// only when every record was refused.
+// backend unless the failure was Isolated); the plain error when nothing was delivered or refused, so ld is
+// retried as it is; a permanent error only when every record was refused.
 func (d *Deliverer) Deliver(ctx context.Context, ld plog.Logs, p *Plan, send Send) error {
 	records := len(p.Owner)
-	p.countPerRequest()
+	p.prepare()
 	refused := d.rejections.report(ctx, p.LeftOut)
-	delivered := 0
-	failed, progress := -1, 0
-	var failure, firstRefusal error
+	delivered, progressed := 0, 0
+	var failures []error
+	var firstRefusal error
 	for i := range p.Requests {
 		var res Result
 		err := d.breaker.Do(ctx, func(ctx context.Context) error {
@@ -160,16 +167,19 @@ func (d *Deliverer) Deliver(ctx context.Context, ld plog.Logs, p *Plan, send Sen
 			return err
 		})
 		n := p.perRequest[i]
+		stop := false
 		switch {
 		case err == nil:
 			r := d.rejections.report(ctx, res.Rejected)
 			refused += r
 			delivered += n - r
+			p.retryAfter[i] = nothingToRetry
 			d.telemetry.delivered(ctx, res.Bytes)
 			d.status.healthy()
 		case consumererror.IsPermanent(err):
 			reason, detail := d.set.Describe(err)
 			refused += d.rejections.report(ctx, []Rejection{{Reason: reason, Records: n, Detail: detail}})
+			p.retryAfter[i] = nothingToRetry
 			d.telemetry.request(ctx, outcomeRejected)
 			if firstRefusal == nil {
 				firstRefusal = err
@@ -181,31 +191,49 @@ func (d *Deliverer) Deliver(ctx context.Context, ld plog.Logs, p *Plan, send Sen
 			}
 		default:
 			refused += d.rejections.report(ctx, res.Rejected)
-			failed, progress, failure = i, res.Progress, err
+			p.retryAfter[i] = res.Progress
+			progressed += res.Progress
+			failures = append(failures, err)
 			if errors.Is(err, breaker.ErrOpen) {
 				d.telemetry.request(ctx, outcomeCircuitOpen)
 			} else {
 				d.telemetry.request(ctx, outcomeFailed)
 			}
-			d.status.failing(err)
+			stop = !d.isolated(err)
+			if stop {
+				d.status.failing(err)
+			}
 		}
-		if failure != nil {
+		if stop {
 			break
 		}
 	}
-	if failure == nil {
+	if len(failures) == 0 {
 		if delivered == 0 && refused > 0 {
 			return consumererror.NewPermanent(fmt.Errorf("%s refused all %d records: %w", d.set.Backend, records, firstRefusal))
 		}
 		return nil
 	}
-	if delivered == 0 && refused == 0 && progress == 0 {
+	// exporterhelper honours the first throttle (Retry-After) it finds in the joined errors.
+	failure := failures[0]
+	if len(failures) > 1 {
+		failure = errors.Join(failures...)
+	}
+	if delivered == 0 && refused == 0 && progressed == 0 {
 		d.telemetry.retried(ctx, records)
 		return failure
 	}
-	retry := plogsubset.Select(ld, p.undelivered(failed, progress))
+	retry := plogsubset.Select(ld, p.undelivered())
 	d.telemetry.retried(ctx, retry.LogRecordCount())
 	return consumererror.NewLogs(failure, retry)
+}
+
+// isolated reports whether the push goes on after the retryable failure err: only when Settings.Isolated says it
+// concerns its own request and the circuit is still closed (a request held by the open circuit, or failed by its
+// probe, says nothing good about the next one).
+func (d *Deliverer) isolated(err error) bool {
+	return d.set.Isolated != nil && !errors.Is(err, breaker.ErrOpen) && d.breaker.State() == breaker.Closed &&
+		d.set.Isolated(err)
 }
 
 func (d *Deliverer) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -222,12 +250,18 @@ func (d *Deliverer) breakerChanged(_, to breaker.State) {
 	}
 }
 
-func (p *Plan) countPerRequest() {
+// nothingToRetry marks in Plan.retryAfter a request that was delivered or refused.
+const nothingToRetry = -1
+
+// prepare counts the records of each request and marks every request as still to deliver.
+func (p *Plan) prepare() {
 	if cap(p.perRequest) < p.Requests {
 		p.perRequest = make([]int, p.Requests)
+		p.retryAfter = make([]int, p.Requests)
 	}
-	p.perRequest = p.perRequest[:p.Requests]
+	p.perRequest, p.retryAfter = p.perRequest[:p.Requests], p.retryAfter[:p.Requests]
 	clear(p.perRequest)
+	clear(p.retryAfter)
 	for _, o := range p.Owner {
 		if o >= 0 {
 			p.perRequest[o]++
@@ -235,19 +269,16 @@ func (p *Plan) countPerRequest() {
 	}
 }
 
-// undelivered selects, by record index, the records still to deliver after request failed once its first
-// progress records were handled: the rest of that request and every record of the requests after it.
-func (p *Plan) undelivered(failed, progress int) func(i int) bool {
-	seen := 0
+// undelivered selects, by record index, the records still to deliver: those of each request after its first
+// retryAfter records (all of them for a request never sent), none of a request delivered or refused.
+func (p *Plan) undelivered() func(i int) bool {
+	seen := make([]int, p.Requests)
 	return func(i int) bool {
-		o := int(p.Owner[i])
-		switch {
-		case o > failed:
-			return true
-		case o == failed:
-			seen++
-			return seen > progress
+		o := p.Owner[i]
+		if o < 0 || p.retryAfter[o] == nothingToRetry {
+			return false
 		}
-		return false
+		seen[o]++
+		return seen[o] > p.retryAfter[o]
 	}
 }

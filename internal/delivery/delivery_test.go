@@ -207,6 +207,67 @@ func TestDeliver_BackendRefusingTheConfigurationIsAPermanentStatus(t *testing.T)
 	assert.Equal(t, componentstatus.StatusPermanentError, f.host.Last())
 }
 
+var errThrottled = errors.New("HTTP 429: tenant over its rate limit")
+
+func isolatedThrottle(err error) bool { return errors.Is(err, errThrottled) }
+
+// An Isolated failure (one tenant throttled) does not hold the other requests of the push back: they are sent, and
+// only the throttled request's records are retried.
+func TestDeliver_IsolatedFailureLetsTheOtherRequestsGo(t *testing.T) {
+	f := newFixture(t, Settings{Isolated: isolatedThrottle})
+	var sent []int
+	err := f.d.Deliver(context.Background(), logsOf(9), evenSplit(9, 3), func(_ context.Context, i int) (Result, error) {
+		sent = append(sent, i)
+		if i == 0 {
+			return Result{}, errThrottled
+		}
+		return Result{}, nil
+	})
+	assert.Equal(t, []int{0, 1, 2}, sent, "the requests after the throttled one are sent")
+	var partial consumererror.Logs
+	require.True(t, errors.As(err, &partial), "exporterhelper must retry a subset: %v", err)
+	assert.Equal(t, []int64{0, 1, 2}, bodies(partial.Data()), "only the throttled request's records")
+	assert.EqualValues(t, 3, f.metrics.Int(t, MetricRecordsRetried))
+	assert.Empty(t, f.host.Statuses(), "one throttled tenant is no failing backend")
+}
+
+func TestDeliver_IsolatedFailuresOfEveryRequestRetryTheWholePush(t *testing.T) {
+	f := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: false}})
+	var sent []int
+	err := f.d.Deliver(context.Background(), logsOf(4), evenSplit(4, 2), func(_ context.Context, i int) (Result, error) {
+		sent = append(sent, i)
+		if i == 0 {
+			return Result{Progress: 1}, errThrottled
+		}
+		return Result{}, errThrottled
+	})
+	assert.Equal(t, []int{0, 1}, sent)
+	require.ErrorIs(t, err, errThrottled)
+	var partial consumererror.Logs
+	require.True(t, errors.As(err, &partial))
+	assert.Equal(t, []int64{1, 2, 3}, bodies(partial.Data()), "less the first request's progress")
+}
+
+// A failure that is not Isolated still ends the push, and so does an Isolated one once the circuit has opened.
+func TestDeliver_IsolatedFailureStopsThePushOnceTheCircuitIsOpen(t *testing.T) {
+	f := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: true, Threshold: 1, Recovery: time.Hour}})
+	var sent []int
+	err := f.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 2), func(_ context.Context, i int) (Result, error) {
+		sent = append(sent, i)
+		return Result{}, errThrottled
+	})
+	require.ErrorIs(t, err, errThrottled)
+	assert.Equal(t, []int{0}, sent, "the open circuit is not waited for by the rest of the push")
+
+	g := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: false}})
+	sent = nil
+	require.Error(t, g.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 2), func(_ context.Context, i int) (Result, error) {
+		sent = append(sent, i)
+		return Result{}, errDown
+	}))
+	assert.Equal(t, []int{0}, sent, "a backend that is down is not tried again for the other requests")
+}
+
 func TestDeliver_TimeoutBoundsEachRequest(t *testing.T) {
 	f := newFixture(t, Settings{Timeout: 50 * time.Millisecond, Breaker: breaker.Config{Enabled: false}})
 	start := time.Now()
