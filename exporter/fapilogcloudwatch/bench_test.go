@@ -85,8 +85,8 @@ func BenchmarkEncodeAndBuild(b *testing.B) {
 				rb.build(&batch, now, &p)
 				p.release()
 			}
-			b.ReportMetric(float64(len(p.owner))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(len(batch.body))/float64(len(p.owner)), "bytes/record")
+			b.ReportMetric(float64(len(p.Owner))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(len(batch.body))/float64(len(p.Owner)), "bytes/record")
 		})
 	}
 }

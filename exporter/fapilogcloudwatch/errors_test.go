@@ -16,21 +16,41 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 )
+
+// recordedStream starts kumo behind the recording endpoint with a new group holding stream.
+func recordedStream(t *testing.T, stream string) (kumoURL string, rec *recorder, group string) {
+	t.Helper()
+	awsTestEnv(t)
+	kumoURL = startKumo(t)
+	rec = newRecorder(t, kumoURL, int(defaultMaxEventSize))
+	group = uniqueGroup(t)
+	precreate(t, kumoURL, group, stream)
+	return kumoURL, rec, group
+}
 
 // precreate makes the group and stream, so that a test's request count is about what it injects.
 func precreate(t *testing.T, url, group, stream string) {
 	t.Helper()
-	client := readClient(url)
-	_, err := client.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+	_, err := readClient(url).CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
 	require.NoError(t, err)
-	_, err = client.CreateLogStream(context.Background(), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
+	precreateStream(t, url, group, stream)
+}
+
+// precreateStream makes one more stream in an existing group.
+func precreateStream(t *testing.T, url, group, stream string) {
+	t.Helper()
+	_, err := readClient(url).CreateLogStream(context.Background(), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
 	require.NoError(t, err)
 }
 
@@ -45,11 +65,7 @@ func onPut(faults map[int]*fault) func(string, int, *recordedPut) *fault {
 }
 
 func TestPush_ThrottlingExceptionThenOKDeliversEverythingOnce(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	url, rec, group := recordedStream(t, "app-1")
 	rec.inject = onPut(map[int]*fault{0: awsError(400, "ThrottlingException", "Rate exceeded")})
 	exp := startExporter(t, testConfig(rec.URL, group), exportertest.NewNopSettings(metadata.Type))
 
@@ -68,11 +84,7 @@ func TestPush_500ThenOKDeliversEverythingOnce(t *testing.T) {
 		"InternalServerException 500":     awsError(500, "InternalServerException", "oops"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			awsTestEnv(t)
-			url := startKumo(t)
-			rec := newRecorder(t, url, int(defaultMaxEventSize))
-			group := uniqueGroup(t)
-			precreate(t, url, group, "app-1")
+			url, rec, group := recordedStream(t, "app-1")
 			rec.inject = onPut(map[int]*fault{0: f})
 			exp := startExporter(t, testConfig(rec.URL, group), exportertest.NewNopSettings(metadata.Type))
 
@@ -84,11 +96,7 @@ func TestPush_500ThenOKDeliversEverythingOnce(t *testing.T) {
 }
 
 func TestPush_FailureMidBatchHandsBackOnlyTheUnsentRecords(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	url, rec, group := recordedStream(t, "app-1")
 	rec.inject = onPut(map[int]*fault{1: awsError(400, "ThrottlingException", "Rate exceeded")})
 	e := startLogsExporter(t, testConfig(rec.URL, group), exportertest.NewNopSettings(metadata.Type))
 
@@ -113,11 +121,7 @@ func TestPush_FailureMidBatchHandsBackOnlyTheUnsentRecords(t *testing.T) {
 }
 
 func TestExport_FailureMidBatchIsRetriedByTheHelperAndEverythingArrivesOnce(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	url, rec, group := recordedStream(t, "app-1")
 	rec.inject = onPut(map[int]*fault{2: awsError(503, "ServiceUnavailableException", "busy"), 4: {status: 502, body: "bad gateway"}})
 	exp := startExporter(t, testConfig(rec.URL, group), exportertest.NewNopSettings(metadata.Type))
 
@@ -129,11 +133,7 @@ func TestExport_FailureMidBatchIsRetriedByTheHelperAndEverythingArrivesOnce(t *t
 }
 
 func TestPush_InvalidSequenceTokenIsAnsweredWithTheExpectedToken(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	_, rec, group := recordedStream(t, "app-1")
 	const expected = "49590000000000000000000000000000000000000000000000000001"
 	bad := awsError(400, "InvalidSequenceTokenException", "The given sequenceToken is invalid.")
 	bad.body = strings.TrimSuffix(bad.body, "}") + `,"expectedSequenceToken":"` + expected + `"}`
@@ -156,11 +156,7 @@ func TestPush_InvalidSequenceTokenIsAnsweredWithTheExpectedToken(t *testing.T) {
 }
 
 func TestPush_DataAlreadyAcceptedCountsAsDeliveredAndIsNotSentAgain(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	_, rec, group := recordedStream(t, "app-1")
 	accepted := awsError(400, "DataAlreadyAcceptedException", "The given batch of log events has already been accepted.")
 	accepted.body = strings.TrimSuffix(accepted.body, "}") + `,"expectedSequenceToken":"tok-7"}`
 	rec.inject = onPut(map[int]*fault{0: accepted})
@@ -176,49 +172,48 @@ func TestPush_DataAlreadyAcceptedCountsAsDeliveredAndIsNotSentAgain(t *testing.T
 }
 
 func TestPush_RejectedLogEventsInfoIsCountedByReason(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	_, rec, group := recordedStream(t, "app-1")
 	rec.inject = onPut(map[int]*fault{0: {status: 200, body: `{"nextSequenceToken":"t1","rejectedLogEventsInfo":{"tooOldLogEventEndIndex":2,"expiredLogEventEndIndex":3,"tooNewLogEventStartIndex":8}}`}})
-	obs := observe(t)
-	e := startLogsExporter(t, testConfig(rec.URL, group), obs.set)
+	exp, obs := startObserved(t, testConfig(rec.URL, group))
 
-	require.NoError(t, e.push(context.Background(), testLogs("rej", 10, recent(10))), "the rest of the request was stored")
-	assert.Equal(t, map[string]int64{
-		"rejected by CloudWatch: too old":                              2,
-		"rejected by CloudWatch: older than the log group's retention": 1,
-		"rejected by CloudWatch: too new":                              2,
-	}, obs.dropped(t))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("rej", 10, recent(10))), "the rest of the request was stored")
+	assert.Equal(t, map[string]int64{"too_old": 2, "expired": 1, "too_new": 2}, obs.rejected(t))
 	assert.Len(t, rec.allPuts(), 1, "refused events are not sent again")
-	logged := obs.logs.FilterMessage("Dropped log records").All()
-	require.NotEmpty(t, logged)
-	assert.Equal(t, "app-1", logged[0].ContextMap()["log_stream"])
+	assert.EqualValues(t, 10, obs.metrics.Int(t, "otelcol_exporter_sent_log_records"), "the push counts as sent (partial success)")
+	assert.Zero(t, obs.metrics.Int(t, "otelcol_exporter_send_failed_log_records"))
+	logged := obs.logs.FilterMessage("Log records rejected for good").All()
+	require.Len(t, logged, 3, "one line per reason")
+	for _, l := range logged {
+		assert.Equal(t, "app-1", l.ContextMap()["log_stream"])
+		assert.Equal(t, group, l.ContextMap()["log_group"])
+	}
 }
 
-func TestPush_InvalidParameterDropsThatRequestOnlyAndIsPermanent(t *testing.T) {
+// The scenario of the "No silent loss" issue for CloudWatch: one PutLogEvents request of several refused; the
+// others delivered, the push a success for the collector (like core otlphttp's partial success), one warning,
+// the refusal counted by reason.
+func TestPush_OneRequestRefusedIsPartialSuccess(t *testing.T) {
 	awsTestEnv(t)
 	url := startKumo(t)
 	rec := newRecorder(t, url, int(defaultMaxEventSize))
 	group := uniqueGroup(t)
-	precreate(t, url, group, "api")
-	precreate2 := readClient(url)
-	_, err := precreate2.CreateLogStream(context.Background(), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String("worker")})
-	require.NoError(t, err)
-	rec.inject = func(action string, _ int, put *recordedPut) *fault {
-		if put != nil && put.Stream == "api" {
+	services := []string{"api", "worker", "billing", "search"}
+	precreate(t, url, group, services[0])
+	for _, svc := range services[1:] {
+		precreateStream(t, url, group, svc)
+	}
+	rec.inject = func(_ string, _ int, put *recordedPut) *fault {
+		if put != nil && put.Stream == "billing" {
 			return awsError(400, "InvalidParameterException", "Log event too large")
 		}
 		return nil
 	}
 	cfg := testConfig(rec.URL, group)
 	cfg.LogStreamName = "{service.name}"
-	obs := observe(t)
-	exp := startExporter(t, cfg, obs.set)
+	exp, obs := startObserved(t, cfg)
 
 	ld := plog.NewLogs()
-	for _, svc := range []string{"api", "worker"} {
+	for _, svc := range services {
 		rl := ld.ResourceLogs().AppendEmpty()
 		rl.Resource().Attributes().PutStr("service.name", svc)
 		sl := rl.ScopeLogs().AppendEmpty()
@@ -226,21 +221,66 @@ func TestPush_InvalidParameterDropsThatRequestOnlyAndIsPermanent(t *testing.T) {
 			appendRecord(sl, svc, i, time.Now().Add(-time.Minute), "x")
 		}
 	}
-	err = exp.ConsumeLogs(context.Background(), ld)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld), "a partial refusal is a partial success")
+	assert.Len(t, rec.allPuts(), 4, "one request per stream, none retried")
+	client := readClient(url)
+	for _, svc := range []string{"api", "worker", "search"} {
+		exactlyOnce(t, countIDs(readEvents(t, client, group, svc)), svc, 4)
+	}
+	assert.Empty(t, readEvents(t, client, group, "billing"))
+
+	assert.Equal(t, map[string]int64{"invalid_parameter": 4}, obs.rejected(t))
+	assert.EqualValues(t, 16, obs.metrics.Int(t, "otelcol_exporter_sent_log_records"), "exporterhelper counts the push as sent")
+	assert.Zero(t, obs.metrics.Int(t, "otelcol_exporter_send_failed_log_records"))
+	assert.EqualValues(t, 3, obs.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
+	assert.EqualValues(t, 1, obs.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "rejected")))
+	warnings := obs.logs.FilterLevelExact(zapcore.WarnLevel).All()
+	require.Len(t, warnings, 1, "exactly one warning")
+	fields := warnings[0].ContextMap()
+	assert.Equal(t, "invalid_parameter", fields["reason"])
+	assert.Equal(t, "InvalidParameterException", fields["error_code"])
+	assert.EqualValues(t, 4, fields["rejected_records"])
+	assert.Zero(t, obs.logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost")
+	assert.False(t, obs.host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says the service is up")
+	assert.False(t, obs.host.Seen(componentstatus.StatusPermanentError), "the data was refused, not the configuration")
+}
+
+func TestPush_EveryRecordRefusedIsPermanent(t *testing.T) {
+	_, rec, group := recordedStream(t, "app-1")
+	rec.inject = onPut(map[int]*fault{0: awsError(400, "InvalidParameterException", "bad")})
+	exp, obs := startObserved(t, testConfig(rec.URL, group))
+
+	err := exp.ConsumeLogs(context.Background(), testLogs("all", 5, recent(5)))
 	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err), "the service rejected the data itself: not retried")
+	assert.True(t, consumererror.IsPermanent(err), "nothing delivered, nothing to retry: %v", err)
+	assert.ErrorContains(t, err, "CloudWatch refused all 5 records")
 	assert.ErrorContains(t, err, "InvalidParameterException")
-	assert.Len(t, rec.allPuts(), 2, "one request per stream, none retried")
-	exactlyOnce(t, countIDs(readEvents(t, readClient(url), group, "worker")), "worker", 4)
-	assert.Equal(t, map[string]int64{"rejected by CloudWatch (InvalidParameterException)": 4}, obs.dropped(t))
+	assert.Len(t, rec.allPuts(), 1, "not retried")
+	assert.Equal(t, map[string]int64{"invalid_parameter": 5}, obs.rejected(t))
+	assert.EqualValues(t, 5, obs.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "the collector counts the refused push as failed")
+}
+
+func TestPush_RefusedCredentialsAreAPermanentComponentStatus(t *testing.T) {
+	for code, reason := range map[string]string{
+		"AccessDeniedException":       "access_denied",
+		"UnrecognizedClientException": "unrecognized_client",
+	} {
+		t.Run(code, func(t *testing.T) {
+			_, rec, group := recordedStream(t, "app-1")
+			rec.inject = onPut(map[int]*fault{0: awsError(400, code, "not allowed")})
+			exp, obs := startObserved(t, testConfig(rec.URL, group))
+
+			err := exp.ConsumeLogs(context.Background(), testLogs("cred", 3, recent(3)))
+			require.Error(t, err)
+			assert.True(t, consumererror.IsPermanent(err))
+			assert.Equal(t, map[string]int64{reason: 3}, obs.rejected(t))
+			assert.Equal(t, componentstatus.StatusPermanentError, obs.host.Last(), "no request can succeed until the configuration changes")
+		})
+	}
 }
 
 func TestPush_OpenCircuitLeavesCloudWatchAlone(t *testing.T) {
-	awsTestEnv(t)
-	url := startKumo(t)
-	rec := newRecorder(t, url, int(defaultMaxEventSize))
-	group := uniqueGroup(t)
-	precreate(t, url, group, "app-1")
+	_, rec, group := recordedStream(t, "app-1")
 	rec.inject = onPut(map[int]*fault{0: awsError(500, "InternalServerException", "x"), 1: awsError(500, "InternalServerException", "x")})
 	cfg := testConfig(rec.URL, group)
 	cfg.CircuitBreaker.Threshold = 2
@@ -256,6 +296,58 @@ func TestPush_OpenCircuitLeavesCloudWatchAlone(t *testing.T) {
 	require.ErrorIs(t, err, breaker.ErrOpen, "a request is held behind the open circuit until its context ends")
 	assert.False(t, consumererror.IsPermanent(err), "the data waits in the queue")
 	assert.Len(t, rec.allPuts(), 2, "no request while the circuit is open")
+}
+
+// An outage with the breaker on: requests made while CloudWatch is down are held behind the open circuit (its
+// state and transitions visible as metrics, the component status a recoverable error), then delivered once the
+// probe succeeds, each record once, and the status is OK again.
+func TestBreaker_OutageIsVisibleAndEveryRecordIsDeliveredOnceAfterIt(t *testing.T) {
+	url, rec, group := recordedStream(t, "app-1")
+	var down atomic.Bool
+	down.Store(true)
+	rec.inject = func(action string, _ int, _ *recordedPut) *fault {
+		if action == "PutLogEvents" && down.Load() {
+			return awsError(503, "ServiceUnavailableException", "down")
+		}
+		return nil
+	}
+	cfg := testConfig(rec.URL, group)
+	cfg.QueueConfig = createDefaultConfig().(*Config).QueueConfig
+	cfg.QueueConfig.Get().Batch.Get().FlushTimeout = 50 * time.Millisecond
+	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 3, Recovery: 300 * time.Millisecond}
+	cfg.RetryConfig.MaxElapsedTime = time.Minute
+	exp, obs := startObserved(t, cfg)
+
+	const pushes, per = 10, 50
+	for p := range pushes {
+		ld := plog.NewLogs()
+		sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+		for i := p * per; i < (p+1)*per; i++ {
+			appendRecord(sl, "out", i, time.Now().Add(-time.Minute), "during the outage")
+		}
+		require.NoError(t, exp.ConsumeLogs(context.Background(), ld), "queued")
+	}
+	require.Eventually(t, func() bool {
+		return obs.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "open")) >= 1
+	}, 10*time.Second, 20*time.Millisecond, "the circuit opens during the outage")
+	assert.NotEqualValues(t, breaker.Closed, obs.metrics.Int(t, delivery.MetricBreakerState), "open or probing")
+	assert.Equal(t, componentstatus.StatusRecoverableError, obs.host.Last())
+	time.Sleep(time.Second) // a few probes fail
+	assert.Empty(t, rec.accepted(), "nothing stored during the outage")
+	assert.Positive(t, obs.metrics.Int(t, delivery.MetricRecordsRetried))
+
+	down.Store(false)
+	require.Eventually(t, func() bool { return len(rec.accepted()) == pushes*per }, 20*time.Second, 20*time.Millisecond,
+		"every record is delivered after the outage")
+	time.Sleep(200 * time.Millisecond)
+	exactlyOnce(t, rec.accepted(), "out", pushes*per)
+	exactlyOnce(t, countIDs(readEvents(t, readClient(url), group, "app-1")), "out", pushes*per)
+	assert.Equal(t, componentstatus.StatusOK, obs.host.Last())
+	assert.EqualValues(t, breaker.Closed, obs.metrics.Int(t, delivery.MetricBreakerState))
+	assert.EqualValues(t, 1, obs.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
+	assert.Zero(t, obs.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "nothing lost")
+	assert.Empty(t, obs.rejected(t))
+	obs.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
 // sendOnce sends one request through the real SDK client to an endpoint that answers with handler, and
@@ -398,4 +490,40 @@ func TestRecorder_FlagsRequestsThatBreakTheLimits(t *testing.T) {
 	assert.Contains(t, joined, "not in chronological order")
 	assert.Contains(t, joined, "max 1,048,576")
 	assert.Contains(t, joined, "max 24h")
+}
+
+func TestDescribe_ReasonsAreShortStableAndSayWhatTheConfigurationCauses(t *testing.T) {
+	for code, want := range map[string]string{
+		"InvalidParameterException":   "invalid_parameter",
+		"AccessDeniedException":       "access_denied",
+		"UnrecognizedClientException": "unrecognized_client",
+		"KMSInvalidStateException":    "kms_invalid_state",
+		"IncompleteSignature":         "incomplete_signature",
+		"InvalidClientTokenId":        "invalid_client_token_id",
+		"Exception":                   "",
+		"Not-A-Code":                  "",
+		strings.Repeat("A", 65):       "",
+	} {
+		assert.Equal(t, want, codeReason(code), code)
+	}
+
+	cases := map[string]struct {
+		handler       http.HandlerFunc
+		reason        string
+		refusesConfig bool
+	}{
+		"InvalidParameterException": {answer(400, nil, `{"__type":"InvalidParameterException","message":"m"}`), "invalid_parameter", false},
+		"AccessDeniedException":     {answer(400, nil, `{"__type":"AccessDeniedException","message":"m"}`), "access_denied", true},
+		"403 without a code":        {answer(403, nil, ""), "http_403", true},
+		"413 without a code":        {answer(413, nil, ""), "http_413", false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err, _ := sendOnce(t, tc.handler, time.Second)
+			require.True(t, consumererror.IsPermanent(err), "%v", err)
+			reason, _ := describe(err)
+			assert.Equal(t, tc.reason, reason)
+			assert.Equal(t, tc.refusesConfig, refusesConfig(err))
+		})
+	}
 }

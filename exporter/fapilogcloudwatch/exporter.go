@@ -4,31 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
-	"github.com/fapilog/fapilog-otelcol/internal/breaker"
-	"github.com/fapilog/fapilog-otelcol/internal/droplog"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
-	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
 
-// errorSnippetLimit is how much of CloudWatch's answer is logged with a rejected request.
-const errorSnippetLimit = 256
-
-// logsExporter wires encoder, request builder and transport behind the circuit breaker. The exporter helper
-// around it provides the queue, batching and retries.
+// logsExporter wires encoder, request builder and transport to the shared delivery path (circuit breaker,
+// outcome classification, rejections, status and telemetry). The exporter helper around it provides the queue,
+// batching and retries.
 type logsExporter struct {
 	cfg       *Config
 	set       exporter.Settings
@@ -36,9 +35,14 @@ type logsExporter struct {
 	streams   streamTemplate
 	builder   requestBuilder
 	transport *transport
-	breaker   *breaker.Breaker
-	drops     *droplog.Reporter
+	delivery  *delivery.Deliverer
+	telemetry *metadata.TelemetryBuilder
+	// own is the exporter attribute of the exporter's own series (as on the delivery path's and exporterhelper's).
+	own metric.AddOption
 
+	// httpClient carries the CloudWatch calls; shutdown closes its idle connections, which the SDK's own client
+	// offers no way to do.
+	httpClient *http.Client
 	// newAPI builds the CloudWatch client at start; tests replace it.
 	newAPI  func(ctx context.Context) (cloudWatchAPI, error)
 	now     func() time.Time
@@ -56,14 +60,31 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err != nil {
 		return nil, fmt.Errorf("log_stream_name: %w", err)
 	}
+	d, err := delivery.New(set.TelemetrySettings, metadata.ScopeName, delivery.Settings{
+		ID:            set.ID,
+		Backend:       "CloudWatch",
+		Breaker:       cfg.CircuitBreaker,
+		Describe:      describe,
+		RefusesConfig: refusesConfig,
+		// timeout bounds each API call in the transport (a request may need CreateLogGroup, CreateLogStream and
+		// PutLogEvents again), as the HTTP client's timeout does in the HTTP exporters.
+	})
+	if err != nil {
+		return nil, err
+	}
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
 	e := &logsExporter{
-		cfg:      cfg,
-		set:      set,
-		template: tmpl,
-		builder:  newRequestBuilder(cfg),
-		breaker:  breaker.New(cfg.CircuitBreaker, set.Logger, nil),
-		drops:    droplog.New(set.TelemetrySettings, metadata.ScopeName),
-		now:      time.Now,
+		cfg:       cfg,
+		set:       set,
+		template:  tmpl,
+		builder:   newRequestBuilder(cfg),
+		delivery:  d,
+		telemetry: tel,
+		own:       metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", set.ID.String()))),
+		now:       time.Now,
 	}
 	e.newAPI = e.newSDKClient
 	e.scratch.New = func() any { return new(pushScratch) }
@@ -73,7 +94,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 // start loads the AWS configuration (region and credentials from the standard chain) and binds {hostname} and
 // {timestamp} of the stream name. Nothing is sent yet: the group and stream are created on first use, so a
 // collector starts even while CloudWatch is unreachable.
-func (e *logsExporter) start(ctx context.Context, _ component.Host) error {
+func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 	api, err := e.newAPI(ctx)
 	if err != nil {
 		return err
@@ -84,6 +105,7 @@ func (e *logsExporter) start(ctx context.Context, _ component.Host) error {
 	}
 	e.streams = e.template.bind(hostname, e.now())
 	e.transport = newTransport(e.cfg, api, e.set.Logger)
+	e.delivery.Start(host)
 	if name, ok := e.streams.static(); ok {
 		e.set.Logger.Info("Sending logs to CloudWatch", zap.String("log_group", e.cfg.LogGroupName), zap.String("log_stream", name))
 	} else {
@@ -110,6 +132,8 @@ func (e *logsExporter) newSDKClient(ctx context.Context) (cloudWatchAPI, error) 
 	if awsCfg.Region == "" {
 		return nil, errors.New("region: not set: set region, or AWS_REGION / AWS_DEFAULT_REGION, or a region in the AWS profile")
 	}
+	e.httpClient = ownHTTPClient(awsCfg.HTTPClient)
+	awsCfg.HTTPClient = e.httpClient
 	return cloudwatchlogs.NewFromConfig(awsCfg, func(o *cloudwatchlogs.Options) {
 		if e.cfg.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(e.cfg.EndpointURL)
@@ -117,13 +141,36 @@ func (e *logsExporter) newSDKClient(ctx context.Context) (cloudWatchAPI, error) 
 	}), nil
 }
 
-func (e *logsExporter) shutdown(context.Context) error { return nil }
+// ownHTTPClient makes the CloudWatch client's HTTP client one the exporter owns, so that shutdown can close its
+// idle connections: the SDK's BuildableClient hides its transport. The transport is a copy of the one the AWS
+// configuration resolved (AWS_CA_BUNDLE or a profile's ca_bundle applied), else the SDK's default (connection
+// pool, dial and TLS timeouts, TLS 1.2 minimum, proxy from the environment). Redirects are not followed:
+// CloudWatch answers none, and a request re-sent elsewhere would hand its signature to another host.
+func ownHTTPClient(resolved aws.HTTPClient) *http.Client {
+	buildable, ok := resolved.(*awshttp.BuildableClient)
+	if !ok {
+		buildable = awshttp.NewBuildableClient()
+	}
+	return &http.Client{
+		Transport:     buildable.GetTransport(),
+		Timeout:       buildable.GetTimeout(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// shutdown closes the idle connections of the SDK's client: nothing is left behind when the collector reloads
+// its configuration or stops.
+func (e *logsExporter) shutdown(context.Context) error {
+	if e.httpClient != nil {
+		e.httpClient.CloseIdleConnections()
+	}
+	e.telemetry.Shutdown()
+	return nil
+}
 
 // push sends ld. Each record is encoded once; the batch goes out as one PutLogEvents request per stream and per
-// 10,000 events / 1 MiB / 24 h. Records CloudWatch can never accept are dropped and counted before sending; a
-// request CloudWatch rejects is dropped and counted while the others still go. When a request fails in a
-// retryable way, its records and those of the requests not sent yet are handed back for retry, never the ones
-// already delivered.
+// 10,000 events / 1 MiB / 24 h; the delivery path sends them, counts what CloudWatch refused and says what to
+// retry.
 func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	if ld.LogRecordCount() == 0 {
 		return nil
@@ -136,61 +183,13 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	now := e.now()
 	s.batch.encode(ld, now, &e.streams, &s.entry)
 	e.builder.build(&s.batch, now, &s.plan)
-	e.reportLeftOut(ctx, &s.plan)
-	leftOut := s.plan.tooOld + s.plan.tooNew + s.plan.oversize
-
-	var rejected []error
-	rejectedRecords := 0
-	for i, r := range s.plan.requests {
+	if s.plan.truncated > 0 {
+		e.telemetry.FapilogExporterCloudwatchRecordsTruncated.Add(ctx, int64(s.plan.truncated), e.own)
+	}
+	return e.delivery.Deliver(ctx, ld, &s.plan.Plan, func(ctx context.Context, i int) (delivery.Result, error) {
+		r := &s.plan.requests[i]
 		stream := s.batch.streams[r.stream]
-		var refused rejectedEvents
-		err := e.breaker.Do(ctx, func(ctx context.Context) error {
-			var err error
-			refused, err = e.transport.send(ctx, stream, r.events)
-			return err
-		})
-		switch {
-		case err == nil:
-			e.reportRefused(ctx, refused, stream)
-		case consumererror.IsPermanent(err):
-			e.drops.Drop(ctx, "rejected by CloudWatch ("+errorCode(err)+")", len(r.events),
-				zap.String("log_group", e.cfg.LogGroupName), zap.String("log_stream", stream), zap.String("error", snippet(err)))
-			rejected = append(rejected, err)
-			rejectedRecords += len(r.events)
-		case i == 0 && leftOut == 0:
-			return err // nothing delivered, nothing dropped: the helper retries ld as it is
-		default:
-			return consumererror.NewLogs(err, plogsubset.Select(ld, func(r int) bool { return s.plan.owner[r] >= int32(i) }))
-		}
-	}
-	if len(rejected) > 0 {
-		return consumererror.NewPermanent(fmt.Errorf("CloudWatch rejected %d of %d records: %w", rejectedRecords, len(s.plan.owner), errors.Join(rejected...)))
-	}
-	return nil
-}
-
-// reportLeftOut counts and logs the records the request builder did not send as they were.
-func (e *logsExporter) reportLeftOut(ctx context.Context, p *plan) {
-	group := zap.String("log_group", e.cfg.LogGroupName)
-	e.drops.Drop(ctx, "event older than 14 days", p.tooOld, group)
-	e.drops.Drop(ctx, "event more than 2 hours in the future", p.tooNew, group)
-	e.drops.Drop(ctx, "event larger than max_event_size", p.oversize, group, zap.Int64("max_event_size", int64(e.cfg.MaxEventSize)))
-	// A truncated record is delivered, but not whole: it is counted under its own reason.
-	e.drops.Drop(ctx, "event truncated to max_event_size", p.truncated, group, zap.Int64("max_event_size", int64(e.cfg.MaxEventSize)))
-}
-
-// reportRefused counts and logs the events CloudWatch refused inside an accepted request.
-func (e *logsExporter) reportRefused(ctx context.Context, r rejectedEvents, stream string) {
-	fields := []zap.Field{zap.String("log_group", e.cfg.LogGroupName), zap.String("log_stream", stream)}
-	e.drops.Drop(ctx, "rejected by CloudWatch: too old", r.tooOld, fields...)
-	e.drops.Drop(ctx, "rejected by CloudWatch: older than the log group's retention", max(0, r.expired-r.tooOld), fields...)
-	e.drops.Drop(ctx, "rejected by CloudWatch: too new", r.tooNew, fields...)
-}
-
-func snippet(err error) string {
-	s := err.Error()
-	if len(s) > errorSnippetLimit {
-		return s[:errorSnippetLimit]
-	}
-	return s
+		refused, err := e.transport.send(ctx, stream, r.events)
+		return delivery.Result{Bytes: r.bytes, Rejected: refused.rejections(e.cfg.LogGroupName, stream)}, err
+	})
 }

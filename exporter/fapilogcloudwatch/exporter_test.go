@@ -13,9 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 )
@@ -132,7 +135,7 @@ func TestExport_ExistingGroupAndStreamAreUsedAsTheyAre(t *testing.T) {
 	assert.Zero(t, retentionOf(t, client, group), "an existing group's retention is left alone")
 }
 
-func TestPush_MissingStreamWithCreationOffIsRetryableAndSaysWhy(t *testing.T) {
+func TestPush_MissingGroupOrStreamWithCreationOffRefusesTheConfiguration(t *testing.T) {
 	awsTestEnv(t)
 	url := startKumo(t)
 	group := uniqueGroup(t)
@@ -140,20 +143,24 @@ func TestPush_MissingStreamWithCreationOffIsRetryableAndSaysWhy(t *testing.T) {
 	require.NoError(t, err)
 	cfg := testConfig(url, group)
 	cfg.CreateLogStream = false
-	e := startLogsExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	exp, obs := startObserved(t, cfg)
 
-	err = e.push(context.Background(), testLogs("m", 3, recent(3)))
+	err = exp.ConsumeLogs(context.Background(), testLogs("m", 3, recent(3)))
 	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err), "the data is fine: it waits for the stream")
+	assert.True(t, consumererror.IsPermanent(err), "no retry can create it: %v", err)
 	assert.ErrorContains(t, err, "create_log_stream is false")
+	assert.Equal(t, map[string]int64{"log_stream_missing": 3}, obs.rejected(t))
+	assert.Equal(t, componentstatus.StatusPermanentError, obs.host.Last(), "the configuration names a stream that does not exist")
 
 	cfg = testConfig(url, uniqueGroup(t))
 	cfg.CreateLogGroup = false
-	e = startLogsExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
-	err = e.push(context.Background(), testLogs("m", 3, recent(3)))
+	exp, obs = startObserved(t, cfg)
+	err = exp.ConsumeLogs(context.Background(), testLogs("m", 3, recent(3)))
 	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err))
+	assert.True(t, consumererror.IsPermanent(err))
 	assert.ErrorContains(t, err, "create_log_group is false")
+	assert.Equal(t, map[string]int64{"log_group_missing": 3}, obs.rejected(t))
+	assert.Equal(t, componentstatus.StatusPermanentError, obs.host.Last())
 }
 
 func TestExport_PlaceholderStreamsGroupRecordsByResource(t *testing.T) {
@@ -213,4 +220,21 @@ func TestStart_WithoutRegionFailsNamingTheKey(t *testing.T) {
 
 	t.Setenv("AWS_DEFAULT_REGION", "eu-central-1")
 	require.NoError(t, e.start(context.Background(), nil), "AWS_DEFAULT_REGION is the fallback")
+}
+
+// The SDK keeps a connection to CloudWatch open after the last call; with the endpoint still up, only the
+// exporter's shutdown closes it (before, each configuration reload left one connection and two goroutines behind).
+func TestShutdown_ClosesTheIdleConnectionsToCloudWatch(t *testing.T) {
+	awsTestEnv(t)
+	url := startKumo(t)
+	group := uniqueGroup(t)
+	cfg := testConfig(url, group)
+	idleBefore := goleak.IgnoreCurrent()
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("idle", 3, recent(3))))
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	goleak.VerifyNone(t, idleBefore)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
@@ -58,14 +59,18 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.push,
+	logs, err := exporterhelper.NewLogs(ctx, set, cfg, exp.push,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// timeout bounds each API call inside push (see transport), not the whole push: a batch may need
-		// several PutLogEvents calls, and a partial failure hands back only what was not delivered.
+		// several PutLogEvents calls, and a push held behind an open circuit breaker is not cut short.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.WithEarlyShutdown(logs, exp.delivery), nil
 }

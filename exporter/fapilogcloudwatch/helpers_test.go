@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/sivchari/kumo"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
@@ -40,8 +41,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
-	"github.com/fapilog/fapilog-otelcol/internal/droplog"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 // awsTestEnv points the SDK's standard chain at static test credentials in us-east-1 and away from any profile
@@ -223,48 +225,69 @@ func testConfig(endpoint, group string) *Config {
 	return cfg
 }
 
-// observed is exporter settings whose logs and metrics the test can read.
+// observed is exporter settings whose logs, metrics (the exporter's own and exporterhelper's) and component
+// status the test can read.
 type observed struct {
-	set  exporter.Settings
-	logs *observer.ObservedLogs
-	tel  *componenttest.Telemetry
+	set     exporter.Settings
+	logs    *observer.ObservedLogs
+	metrics *telemetrytest.Metrics
+	host    *telemetrytest.StatusHost
 }
 
 func observe(t *testing.T) observed {
 	t.Helper()
 	core, logs := observer.New(zapcore.InfoLevel)
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	set := exportertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
+	set.ID = component.NewID(metadata.Type)
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
 	set.Logger = zap.New(core)
-	return observed{set: set, logs: logs, tel: tel}
+	return observed{set: set, logs: logs, metrics: metrics, host: telemetrytest.NewStatusHost()}
 }
 
-// dropped reads the dropped-records counter by reason.
-func (o observed) dropped(t *testing.T) map[string]int64 {
+// rejected reads the rejected-records counter by reason.
+func (o observed) rejected(t *testing.T) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	m, err := o.tel.GetMetric(droplog.MetricName)
-	if err != nil {
-		return out // nothing counted yet
-	}
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	require.True(t, ok, "%s is a sum of int64", droplog.MetricName)
-	for _, dp := range sum.DataPoints {
-		reason, _ := dp.Attributes.Value(attribute.Key("reason"))
-		out[reason.AsString()] += dp.Value
+	for _, m := range o.metrics.Collect(t) {
+		if m.Name != delivery.MetricRecordsRejected {
+			continue
+		}
+		sum, ok := m.Data.(metricdata.Sum[int64])
+		require.True(t, ok, "%s is a sum of int64", m.Name)
+		for _, dp := range sum.DataPoints {
+			reason, _ := dp.Attributes.Value(attribute.Key("reason"))
+			out[reason.AsString()] += dp.Value
+		}
 	}
 	return out
+}
+
+// truncated reads the exporter's own truncated-records counter.
+func (o observed) truncated(t *testing.T) int64 {
+	t.Helper()
+	return o.metrics.Int(t, "otelcol_fapilog_exporter_cloudwatch_records_truncated")
 }
 
 // startExporter creates the exporter through the factory, as the collector does, and starts it.
 func startExporter(t *testing.T, cfg *Config, set exporter.Settings) exporter.Logs {
 	t.Helper()
+	return startWithHost(t, cfg, set, componenttest.NewNopHost())
+}
+
+// startObserved is startExporter with everything the exporter reports observed.
+func startObserved(t *testing.T, cfg *Config) (exporter.Logs, observed) {
+	t.Helper()
+	o := observe(t)
+	return startWithHost(t, cfg, o.set, o.host), o
+}
+
+func startWithHost(t *testing.T, cfg *Config, set exporter.Settings, host component.Host) exporter.Logs {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
 	return exp
 }
@@ -276,6 +299,10 @@ func startLogsExporter(t *testing.T, cfg *Config, set exporter.Settings) *logsEx
 	e, err := newLogsExporter(cfg, set)
 	require.NoError(t, err)
 	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() {
+		e.delivery.Shutdown()
+		require.NoError(t, e.shutdown(context.Background()))
+	})
 	return e
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
@@ -65,7 +66,7 @@ func TestRecorded_25000RecordsOverThreeDaysArriveOnceAndEveryRequestIsWithinLimi
 		id := messageID(aws.ToString(ev.Message))
 		require.Equal(t, want[id], aws.ToInt64(ev.Timestamp), "record %s keeps its own timestamp", id)
 	}
-	assert.Empty(t, obs.dropped(t), "nothing dropped")
+	assert.Empty(t, obs.rejected(t), "nothing refused")
 }
 
 // sizedLogs makes records "<prefix>-<i>" whose envelope is exactly sizes[i] bytes (ASCII bodies, so one body
@@ -121,7 +122,7 @@ func TestRecorded_EventsAtTheSizeLimitFillRequestsExactlyAndOneByteOverIsDropped
 	ids := countIDs(readEvents(t, readClient(url), group, "app-1"))
 	assert.Len(t, ids, 9)
 	assert.Zero(t, ids["edge-4"], "one byte over max_event_size: dropped")
-	assert.Equal(t, map[string]int64{"event larger than max_event_size": 1}, obs.dropped(t))
+	assert.Equal(t, map[string]int64{"record_too_large": 1}, obs.rejected(t))
 }
 
 func TestRecorded_TruncatedEventStaysValidUTF8AndEndsWithTheMarker(t *testing.T) {
@@ -156,7 +157,9 @@ func TestRecorded_TruncatedEventStaysValidUTF8AndEndsWithTheMarker(t *testing.T)
 	}
 	assert.True(t, strings.HasPrefix(whole, strings.TrimSuffix(msg, truncationMarker)), "the start of the envelope is kept as it was")
 	assert.Equal(t, "cut-2", messageID(aws.ToString(events[2].Message)), "the other records are untouched")
-	assert.Equal(t, map[string]int64{"event truncated to max_event_size": 1}, obs.dropped(t))
+	assert.EqualValues(t, 1, obs.truncated(t), "counted as truncated")
+	assert.Empty(t, obs.rejected(t), "a truncated record is delivered, not refused")
+	obs.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
 func TestRecorded_RecordsOutsideCloudWatchsWindowAreDroppedBeforeSending(t *testing.T) {
@@ -174,5 +177,5 @@ func TestRecorded_RecordsOutsideCloudWatchsWindowAreDroppedBeforeSending(t *test
 	rec.requireWithinLimits(t)
 	ids := rec.accepted()
 	assert.Equal(t, map[string]int{"w-1": 1, "w-3": 1}, ids, "only the records CloudWatch would accept are sent")
-	assert.Equal(t, map[string]int64{"event older than 14 days": 1, "event more than 2 hours in the future": 1}, obs.dropped(t))
+	assert.Equal(t, map[string]int64{"too_old": 1, "too_new": 1}, obs.rejected(t))
 }

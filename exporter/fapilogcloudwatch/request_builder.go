@@ -7,6 +7,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 )
 
 const (
@@ -17,9 +20,20 @@ const (
 	// maxRequestSpan is the largest time between the first and the last event of one request.
 	maxRequestSpan = 24 * time.Hour
 	// maxEventAge and maxEventAhead bound the timestamps CloudWatch accepts: events older than 14 days or more
-	// than 2 hours in the future are rejected by the service, so they are dropped (and counted) before sending.
+	// than 2 hours in the future are rejected by the service, so they are left out (and counted) before sending.
 	maxEventAge   = 14 * 24 * time.Hour
 	maxEventAhead = 2 * time.Hour
+)
+
+// Reasons of the records CloudWatch refuses for good, the same whether the request builder leaves them out on
+// the service's behalf or CloudWatch reports them in rejectedLogEventsInfo.
+const (
+	reasonTooOld = "too_old"
+	reasonTooNew = "too_new"
+	// reasonExpired: older than the log group's retention (CloudWatch's expiredLogEventEndIndex).
+	reasonExpired = "expired"
+	// reasonTooLarge: larger than max_event_size with oversize: drop.
+	reasonTooLarge = "record_too_large"
 )
 
 // putRequest is one PutLogEvents call: events of one stream, sorted by timestamp, within the service limits.
@@ -30,13 +44,14 @@ type putRequest struct {
 	bytes int
 }
 
-// plan is what the request builder made of a batch.
+// plan is what the request builder made of a batch: the requests in order and, in the delivery plan, the
+// request that carries each record of the batch, or delivery.LeftOut when CloudWatch would refuse it (too old,
+// too new, too large).
 type plan struct {
+	delivery.Plan
 	requests []putRequest
-	// owner holds, for every record of the batch, the index of the request carrying it, or -1 when the record
-	// is not sent (too old, too new, too large).
-	owner []int32
-	// counts of records left out or changed, reported by the exporter.
+	// counts of records left out or changed: the left-out ones are reported through Plan.LeftOut, the
+	// truncated ones (delivered, but cut) in the exporter's own metric.
 	tooOld, tooNew, oversize, truncated int
 
 	// The requests' events point into these, allocated once per batch size.
@@ -47,14 +62,28 @@ type plan struct {
 }
 
 func (p *plan) reset(records int) {
+	p.Plan.Reset(records)
+	for i := range p.Owner {
+		p.Owner[i] = delivery.LeftOut
+	}
 	p.requests, p.kept = p.requests[:0], p.kept[:0]
 	p.tooOld, p.tooNew, p.oversize, p.truncated = 0, 0, 0, 0
-	if cap(p.owner) < records {
-		p.owner = make([]int32, records)
+}
+
+// finish completes the delivery plan once the requests are built.
+func (p *plan) finish(maxEventSize int) {
+	p.Requests = len(p.requests)
+	if p.tooOld > 0 {
+		p.LeftOut = append(p.LeftOut, delivery.Rejection{Reason: reasonTooOld, Records: p.tooOld,
+			Detail: []zap.Field{zap.Duration("max_age", maxEventAge)}})
 	}
-	p.owner = p.owner[:records]
-	for i := range p.owner {
-		p.owner[i] = -1
+	if p.tooNew > 0 {
+		p.LeftOut = append(p.LeftOut, delivery.Rejection{Reason: reasonTooNew, Records: p.tooNew,
+			Detail: []zap.Field{zap.Duration("max_ahead", maxEventAhead)}})
+	}
+	if p.oversize > 0 {
+		p.LeftOut = append(p.LeftOut, delivery.Rejection{Reason: reasonTooLarge, Records: p.oversize,
+			Detail: []zap.Field{zap.Int("max_event_size", maxEventSize)}})
 	}
 }
 
@@ -91,6 +120,7 @@ func newRequestBuilder(cfg *Config) requestBuilder {
 // rewrites the end of an oversized message inside b.body.
 func (rb *requestBuilder) build(b *encodedBatch, now time.Time, p *plan) {
 	p.reset(len(b.events))
+	defer p.finish(rb.maxMessage + eventOverhead)
 	oldest, newest := now.Add(-maxEventAge).UnixMilli(), now.Add(maxEventAhead).UnixMilli()
 	for _, ev := range b.events {
 		switch {
@@ -157,7 +187,7 @@ func (rb *requestBuilder) split(p *plan) {
 			first, bytes = i, 0
 		}
 		bytes += size
-		p.owner[ev.record] = int32(len(p.requests))
+		p.Owner[ev.record] = int32(len(p.requests))
 	}
 	p.requests = append(p.requests, putRequest{stream: p.kept[first].stream, events: p.input[first:], bytes: bytes})
 }

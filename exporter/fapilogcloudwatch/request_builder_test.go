@@ -88,8 +88,8 @@ func TestBuild_Exactly10000EventsIsOneRequestAnd10001IsTwo(t *testing.T) {
 
 	p := build(t, rb, batchOf(same(10_001, 10), atNow))
 	assert.Equal(t, []int{10_000, 1}, counts(p))
-	assert.EqualValues(t, 0, p.owner[9_999])
-	assert.EqualValues(t, 1, p.owner[10_000], "the 10,001st record goes in the second request")
+	assert.EqualValues(t, 0, p.Owner[9_999])
+	assert.EqualValues(t, 1, p.Owner[10_000], "the 10,001st record goes in the second request")
 }
 
 func TestBuild_Exactly1048576BytesWithOverheadIsOneRequest(t *testing.T) {
@@ -127,7 +127,7 @@ func TestBuild_OversizeEventIsDroppedAloneWithDrop(t *testing.T) {
 	p := build(t, rb, b)
 	assert.Equal(t, 1, p.oversize)
 	assert.Equal(t, []int{3}, counts(p))
-	assert.Equal(t, []int32{0, -1, 0, 0}, p.owner)
+	assert.Equal(t, []int32{0, -1, 0, 0}, p.Owner)
 	for _, ev := range p.requests[0].events {
 		assert.NotEqual(t, 999, len(*ev.Message))
 	}
@@ -188,8 +188,8 @@ func TestBuild_ThreeDaysOfEventsAreSortedAndSplitByDay(t *testing.T) {
 			prev = *ev.Timestamp
 		}
 	}
-	assert.EqualValues(t, 2, p.owner[0], "the newest record is in the last request")
-	assert.EqualValues(t, 0, p.owner[72])
+	assert.EqualValues(t, 2, p.Owner[0], "the newest record is in the last request")
+	assert.EqualValues(t, 0, p.Owner[72])
 }
 
 func TestBuild_EqualTimestampsKeepTheRecordsOrder(t *testing.T) {
@@ -214,7 +214,7 @@ func TestBuild_OneStreamPerRequest(t *testing.T) {
 	require.Len(t, p.requests, 2)
 	assert.EqualValues(t, 0, p.requests[0].stream)
 	assert.EqualValues(t, 1, p.requests[1].stream)
-	assert.Equal(t, []int32{0, 1, 0, 1, 0, 1}, p.owner)
+	assert.Equal(t, []int32{0, 1, 0, 1, 0, 1}, p.Owner)
 }
 
 func TestBuild_EventsOutsideTheServiceWindowAreLeftOut(t *testing.T) {
@@ -230,14 +230,14 @@ func TestBuild_EventsOutsideTheServiceWindowAreLeftOut(t *testing.T) {
 	rb.build(batchOf(same(5, 10), func(i int) int64 { return times[i] }), builderNow, p)
 	assert.Equal(t, 1, p.tooOld)
 	assert.Equal(t, 1, p.tooNew)
-	assert.Equal(t, []int32{-1, 0, 1, 1, -1}, p.owner, "the two kept old/new events are 14 days apart: two requests")
+	assert.Equal(t, []int32{-1, 0, 1, 1, -1}, p.Owner, "the two kept old/new events are 14 days apart: two requests")
 }
 
 func TestBuild_NothingToSend(t *testing.T) {
 	rb := builderFor(1024, OversizeDrop)
 	p := build(t, rb, batchOf([]int{2000}, atNow))
 	assert.Empty(t, p.requests)
-	assert.Equal(t, []int32{-1}, p.owner)
+	assert.Equal(t, []int32{-1}, p.Owner)
 }
 
 func TestBuild_ReusedPlanHoldsNothingOfThePreviousBatch(t *testing.T) {
@@ -248,5 +248,5 @@ func TestBuild_ReusedPlanHoldsNothingOfThePreviousBatch(t *testing.T) {
 	p.release()
 	rb.build(batchOf(same(3, 7), atNow), builderNow, p)
 	assert.Equal(t, []int{3}, counts(p))
-	assert.Len(t, p.owner, 3)
+	assert.Len(t, p.Owner, 3)
 }

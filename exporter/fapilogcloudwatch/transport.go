@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.uber.org/zap"
 
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
 )
 
@@ -54,8 +56,22 @@ var retryableCodes = map[string]bool{
 const maxTokenRetries = 3
 
 // rejectedEvents counts the events CloudWatch refused inside a request it accepted (rejectedLogEventsInfo).
+// expired includes the too old ones (both ranges start at the first event).
 type rejectedEvents struct {
 	tooOld, tooNew, expired int
+}
+
+// rejections turns r into what the delivery path counts and logs: each event once, under one reason.
+func (r rejectedEvents) rejections(group, stream string) []delivery.Rejection {
+	if r == (rejectedEvents{}) {
+		return nil
+	}
+	detail := []zap.Field{zap.String("log_group", group), zap.String("log_stream", stream)}
+	return []delivery.Rejection{
+		{Reason: reasonTooOld, Records: r.tooOld, Detail: detail},
+		{Reason: reasonExpired, Records: max(0, r.expired-r.tooOld), Detail: detail},
+		{Reason: reasonTooNew, Records: r.tooNew, Detail: detail},
+	}
 }
 
 // transport sends one request to one stream and classifies the outcome: a missing group or stream is created
@@ -111,7 +127,7 @@ func (t *transport) send(ctx context.Context, stream string, events []types.Inpu
 		)
 		switch {
 		case errors.As(err, &notFound) && !recreated:
-			if cerr := t.ensureStream(ctx, stream); cerr != nil {
+			if cerr := t.ensureStream(ctx, stream, err); cerr != nil {
 				return rejectedEvents{}, cerr
 			}
 			recreated = true
@@ -143,18 +159,18 @@ func (t *transport) callContext(ctx context.Context) (context.Context, context.C
 }
 
 // ensureStream creates the stream, and the group first when it is missing too, as far as the configuration
-// allows. A group or stream that another writer created in the meantime is fine.
-func (t *transport) ensureStream(ctx context.Context, stream string) error {
+// allows. A group or stream that another writer created in the meantime is fine. A missing one the exporter may
+// not create refuses the configuration: permanent, and reported as such in the component status.
+func (t *transport) ensureStream(ctx context.Context, stream string, notFound error) error {
 	if !t.createStream {
-		return fmt.Errorf("log stream %q of log group %q does not exist and create_log_stream is false: create it, or the data waits for it until retry_on_failure gives up", stream, t.group)
+		return consumererror.NewPermanent(&missingError{key: "create_log_stream", reason: reasonStreamMissing, group: t.group, stream: stream, cause: notFound})
 	}
 	err := t.createLogStream(ctx, stream)
-	var notFound *types.ResourceNotFoundException
-	if !errors.As(err, &notFound) {
+	if !isCode(err, codeResourceNotFound) {
 		return err
 	}
 	if !t.createGroup {
-		return fmt.Errorf("log group %q does not exist and create_log_group is false: create it, or the data waits for it until retry_on_failure gives up", t.group)
+		return consumererror.NewPermanent(&missingError{key: "create_log_group", reason: reasonGroupMissing, group: t.group, stream: stream, cause: err})
 	}
 	if err := t.createLogGroup(ctx); err != nil {
 		return err
@@ -284,6 +300,125 @@ func rejectedOf(info *types.RejectedLogEventsInfo, n int) rejectedEvents {
 	return r
 }
 
+// Reasons of a request refused because its destination is missing and the exporter may not create it.
+const (
+	reasonGroupMissing  = "log_group_missing"
+	reasonStreamMissing = "log_stream_missing"
+)
+
+// missingError is a log group or stream that does not exist while the configuration (key) forbids creating it.
+type missingError struct {
+	key, reason   string
+	group, stream string
+	cause         error
+}
+
+func (e *missingError) Error() string {
+	what := fmt.Sprintf("log stream %q of log group %q", e.stream, e.group)
+	if e.reason == reasonGroupMissing {
+		what = fmt.Sprintf("log group %q", e.group)
+	}
+	return fmt.Sprintf("%s does not exist and %s is false: create it or set %s: true: %v", what, e.key, e.key, e.cause)
+}
+
+func (e *missingError) Unwrap() error { return e.cause }
+
+// configCodes are the API errors that refuse the exporter's credentials or permissions: no request can succeed
+// until someone changes the configuration or the IAM policy.
+var configCodes = map[string]bool{
+	"AccessDeniedException":       true,
+	"UnrecognizedClientException": true,
+	"InvalidClientTokenId":        true,
+	"InvalidSignatureException":   true,
+	"IncompleteSignature":         true,
+	"MissingAuthenticationToken":  true,
+}
+
+// refusesConfig tells the delivery path which permanent errors refuse the configuration rather than the data:
+// a missing group or stream the exporter may not create, refused credentials or permissions (by code, or 401 /
+// 403 when the answer carries none).
+func refusesConfig(err error) bool {
+	if _, ok := errors.AsType[*missingError](err); ok {
+		return true
+	}
+	if code := errorCode(err); code != "" {
+		return configCodes[code]
+	}
+	status := httpStatus(err)
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// describe names a refused request for the rejected-records metric and gives what to log. The reason is the
+// API error code in snake case without "Exception" (invalid_parameter, access_denied): the codes come from the
+// service's model, a small fixed set. Without a code it is http_<status>.
+func describe(err error) (string, []zap.Field) {
+	if m, ok := errors.AsType[*missingError](err); ok {
+		return m.reason, []zap.Field{zap.String("log_group", m.group), zap.String("log_stream", m.stream), zap.Error(err)}
+	}
+	status := httpStatus(err)
+	if code := errorCode(err); code != "" {
+		if reason := codeReason(code); reason != "" {
+			return reason, []zap.Field{zap.String("error_code", code), zap.Int("status", status), zap.Error(err)}
+		}
+	}
+	if status != 0 {
+		return fmt.Sprintf("http_%d", status), []zap.Field{zap.Int("status", status), zap.Error(err)}
+	}
+	return "rejected", []zap.Field{zap.Error(err)}
+}
+
+// maxCodeLen bounds an error code used as a reason: AWS codes are short CamelCase words.
+const maxCodeLen = 64
+
+// codeReason turns "InvalidParameterException" into "invalid_parameter"; "" for anything that does not look
+// like an AWS error code.
+func codeReason(code string) string {
+	code = strings.TrimSuffix(code, "Exception")
+	if code == "" || len(code) > maxCodeLen {
+		return ""
+	}
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return ""
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if isUpper(c) {
+			// A word starts at an upper-case letter after a lower-case one or a digit, or at the last capital of
+			// an acronym followed by a lower-case letter: "KMSInvalidState" -> kms_invalid_state.
+			prevLowerOrDigit := i > 0 && !isUpper(code[i-1])
+			acronymEnd := i > 0 && isUpper(code[i-1]) && i+1 < len(code) && !isUpper(code[i+1])
+			if prevLowerOrDigit || acronymEnd {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// errorCode is the API error code of err; "" when the answer carried none (the SDK then says "UnknownError").
+func errorCode(err error) string {
+	apiErr, ok := errors.AsType[smithy.APIError](err)
+	if !ok || apiErr.ErrorCode() == "UnknownError" {
+		return ""
+	}
+	return apiErr.ErrorCode()
+}
+
+func httpStatus(err error) int {
+	if respErr, ok := errors.AsType[*smithyhttp.ResponseError](err); ok {
+		return respErr.HTTPStatusCode()
+	}
+	return 0
+}
+
 // classify maps an SDK error to the exporter's error model: retryable (throttling, 5xx, timeouts, network and
 // credential-fetching errors: the data is fine, the service or the way to it is not), throttled with a delay
 // when the answer carries Retry-After, or permanent (the service answered and rejected the request itself).
@@ -318,17 +453,4 @@ func classify(err error) error {
 func isCode(err error, code string) bool {
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
-}
-
-// errorCode names an error for logs and drop reasons: the API code, or the HTTP status.
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() != "" {
-		return apiErr.ErrorCode()
-	}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) {
-		return fmt.Sprintf("HTTP %d %s", respErr.HTTPStatusCode(), http.StatusText(respErr.HTTPStatusCode()))
-	}
-	return "request failed"
 }
