@@ -27,7 +27,18 @@ type Batching struct {
 // push, and a partial batch after batch_timeout_seconds.
 var Fapilog = Batching{MinSize: FapilogBatchSize, MaxSize: FapilogBatchSize, FlushTimeout: FapilogBatchTimeout}
 
-// NewConfig returns the collector's default sending queue (in memory, 1000 requests, 10 consumers) with
+// DefaultQueueBytes bounds a default sending queue: 8 MiB of records, measured as OTLP protobuf (exporterhelper's
+// bytes sizer), whatever the clients send. The collector's default counts requests instead (1,000): 70 MiB with
+// 100-record client requests, gigabytes with 8192-record ones. In memory the collector's representation of a record
+// takes 3x (typical records of internal/logstest: 513 protobuf bytes, 1,450 bytes of heap) to 5x (tiny ones) its
+// protobuf size, and the garbage collector lets the heap grow to twice what is live: measured with a stalled
+// backend and 8192-record requests at full rate (e2e/memory_test.go), the collector peaks at ~150 MiB with this
+// bound and ~230 MiB with 16 MiB. A request larger than the queue can never be queued: keep client requests
+// below it (the OTLP gRPC receiver takes 4 MiB messages by default) or raise queue_size.
+const DefaultQueueBytes = 8 << 20
+
+// NewConfig returns the default sending queue of the fapilog exporters: in memory, bounded to DefaultQueueBytes,
+// 10 consumers, not blocking (a full queue makes the receiver answer UNAVAILABLE / 503, and clients retry), with
 // item-counted batching b, enabled.
 func NewConfig(b Batching) configoptional.Optional[exporterhelper.QueueBatchConfig] {
 	return configoptional.Some(NewQueueBatchConfig(b))
@@ -41,6 +52,8 @@ func NewQueueBatchConfig(b Batching) exporterhelper.QueueBatchConfig {
 	batch.MaxSize = b.MaxSize
 	batch.FlushTimeout = b.FlushTimeout
 	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.Sizer = exporterhelper.RequestSizerTypeBytes
+	queue.QueueSize = DefaultQueueBytes
 	queue.Batch = configoptional.Some(batch)
 	return queue
 }

@@ -13,6 +13,8 @@ func TestNewConfig_TurnsBatchingOnAndValidates(t *testing.T) {
 	q := NewConfig(Fapilog)
 	require.True(t, q.HasValue())
 	require.NoError(t, q.Get().Validate())
+	assert.Equal(t, exporterhelper.RequestSizerTypeBytes, q.Get().Sizer, "memory bounded in bytes, whatever clients send")
+	assert.EqualValues(t, DefaultQueueBytes, q.Get().QueueSize)
 	batch := q.Get().Batch
 	require.True(t, batch.HasValue(), "batching is on")
 	assert.Equal(t, exporterhelper.RequestSizerTypeItems, batch.Get().Sizer)
