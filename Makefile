@@ -13,8 +13,11 @@ TEST_FLAGS ?= -count=1 -timeout 30m
 # The container image (Dockerfile), tagged with the distribution's version, as an OCI archive.
 IMAGE_TAG := otelcol-fapilog:$(shell awk '$$1 == "version:" {print $$2; exit}' builder-config.yaml)
 IMAGE_ARCHIVE := _build/otelcol-fapilog-image.tar
+# helm renders the chart in make deploy-check (built from the Go module proxy; no cluster needed).
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm
 
-.PHONY: build run test unit e2e services bench lint fmt clean image
+.PHONY: build run test unit e2e services bench lint fmt clean image deploy-check
 
 build: $(DIST)
 
@@ -48,6 +51,14 @@ image: $(IMAGE_ARCHIVE)
 
 $(IMAGE_ARCHIVE): $(DIST) Dockerfile .dockerignore deploy/image/config.yaml scripts/image.sh
 	./scripts/image.sh $(DIST) $@ $(IMAGE_TAG)
+
+$(HELM):
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
+# The Helm chart (deploy/helm): helm lint and helm template of both value sets, every rendered manifest decoded
+# strictly into k8s.io/api types and every rendered collector config validated by the binary (deploy/check).
+deploy-check: $(HELM) $(DIST)
+	./scripts/deploy-check.sh $(HELM) $(DIST)
 
 # Installs (when missing) the PostgreSQL binaries the integration tests start their own cluster with.
 services:
