@@ -203,12 +203,7 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 		}
 	}()
 	Eventually(t, 60*time.Second, func() bool { return rows() >= 4000 }, "no rows arrived; agent log:\n%s", agent.Stderr.String())
-	beforeKill := make([]int64, len(gateways))
-	for i, g := range gateways {
-		beforeKill[i] = g.readAccepted()
-	}
-	killed := gateways[1]
-	killed.Kill(t)
+	killed, beforeKill := killGateway(t, gateways, 1)
 	rowsAtKill := rows()
 	<-phase1
 
@@ -227,40 +222,21 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// Everything acknowledged must arrive; then nothing more may (a duplicate would show as a second row).
-	acked := len(load.acked)
-	Eventually(t, 90*time.Second, func() bool { return rows() >= acked }, "rows stayed below the %d acknowledged records", acked)
-	time.Sleep(2 * time.Second)
-	total := rows()
-	distinct := pg.Int("SELECT count(DISTINCT message_id) FROM " + pg.Table("logs"))
-	lost := countMissing(t, pg, load.acked)
+	d := waitForDelivery(t, pg, load)
+	accepted := readAllAccepted(gateways, killed)
 	perGateway := make([]string, len(gateways))
 	for i, g := range gateways {
-		if g != killed {
-			g.readAccepted()
-		}
-		perGateway[i] = fmt.Sprintf("%s=%d", g.ip, g.accepted.Load())
+		perGateway[i] = fmt.Sprintf("%s=%d", g.ip, accepted[i])
 	}
-	t.Logf("fleet: sent %d, acknowledged %d, not acknowledged %d, delivered %d rows (%d distinct), lost %d, duplicated %d; "+
-		"rows when %s was killed: %d; accepted per gateway: %s; new gateway received traffic after %v (bound %v)",
-		load.sent, acked, load.failed, total, distinct, lost, total-distinct, killed.ip, rowsAtKill,
-		strings.Join(perGateway, " "), newGatewayAfter.Round(100*time.Millisecond), bound)
-
-	if lost != 0 {
-		t.Errorf("%d acknowledged records are not in PostgreSQL", lost)
-	}
-	if total != distinct {
-		t.Errorf("%d duplicate rows", total-distinct)
-	}
-	if load.failed != 0 {
-		t.Errorf("the agent refused %d records (its persistent queue should take everything)", load.failed)
-	}
+	t.Logf("fleet: %s; rows when %s was killed: %d; accepted per gateway: %s; new gateway received traffic after %v (bound %v)",
+		d, killed.ip, rowsAtKill, strings.Join(perGateway, " "), newGatewayAfter.Round(100*time.Millisecond), bound)
+	d.check(t)
 	if rowsAtKill >= 16000 {
 		t.Errorf("the gateway was killed after the load (%d rows already stored)", rowsAtKill)
 	}
 	for _, i := range []int{0, 2} {
-		if g := gateways[i]; g.accepted.Load() <= beforeKill[i] {
-			t.Errorf("surviving gateway %s received nothing after the kill (%d records before, %d after)", g.ip, beforeKill[i], g.accepted.Load())
+		if accepted[i] <= beforeKill[i] {
+			t.Errorf("surviving gateway %s received nothing after the kill (%d records before, %d after)", gateways[i].ip, beforeKill[i], accepted[i])
 		}
 	}
 	if newGatewayAfter < 0 {
@@ -268,6 +244,66 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 	} else if newGatewayAfter > bound {
 		t.Errorf("the fourth gateway received its first records after %v, more than max_connection_age + 30 s = %v", newGatewayAfter, bound)
 	}
+}
+
+// killGateway reads every gateway's accepted count, then kills gateways[i] with SIGKILL.
+func killGateway(t *testing.T, gateways []*fleetGateway, i int) (killed *fleetGateway, beforeKill []int64) {
+	t.Helper()
+	beforeKill = readAllAccepted(gateways, nil)
+	gateways[i].Kill(t)
+	return gateways[i], beforeKill
+}
+
+// readAllAccepted reads each gateway's accepted count; a killed gateway keeps its last one.
+func readAllAccepted(gateways []*fleetGateway, killed *fleetGateway) []int64 {
+	counts := make([]int64, len(gateways))
+	for i, g := range gateways {
+		if g != killed {
+			g.readAccepted()
+		}
+		counts[i] = g.accepted.Load()
+	}
+	return counts
+}
+
+// delivery compares what the load sender got acknowledged with what PostgreSQL holds.
+type delivery struct {
+	sent, acked, failed, rows, distinct, lost int
+}
+
+func (d delivery) String() string {
+	return fmt.Sprintf("sent %d, acknowledged %d, not acknowledged %d, delivered %d rows (%d distinct), lost %d, duplicated %d",
+		d.sent, d.acked, d.failed, d.rows, d.distinct, d.lost, d.rows-d.distinct)
+}
+
+// check fails the test unless every acknowledged record is stored exactly once and the agent took everything.
+func (d delivery) check(t *testing.T) {
+	t.Helper()
+	if d.lost != 0 {
+		t.Errorf("%d acknowledged records are not in PostgreSQL", d.lost)
+	}
+	if d.rows != d.distinct {
+		t.Errorf("%d duplicate rows", d.rows-d.distinct)
+	}
+	if d.failed != 0 {
+		t.Errorf("the agent refused %d records (its persistent queue should take everything)", d.failed)
+	}
+}
+
+// waitForDelivery waits until PostgreSQL holds as many rows as records were acknowledged, then 2 s more (a record
+// stored twice would show up as one row too many), and counts.
+func waitForDelivery(t *testing.T, pg *PostgresSchema, load *loadSender) delivery {
+	t.Helper()
+	rows := func() int { return pg.Int("SELECT count(*) FROM " + pg.Table("logs")) }
+	load.mu.Lock()
+	d := delivery{sent: load.sent, acked: len(load.acked), failed: load.failed}
+	load.mu.Unlock()
+	Eventually(t, 90*time.Second, func() bool { return rows() >= d.acked }, "rows stayed below the %d acknowledged records", d.acked)
+	time.Sleep(2 * time.Second)
+	d.rows = rows()
+	d.distinct = pg.Int("SELECT count(DISTINCT message_id) FROM " + pg.Table("logs"))
+	d.lost = countMissing(t, pg, load.acked)
+	return d
 }
 
 // countMissing returns how many of the acknowledged message_ids are not in the schema's logs table.
