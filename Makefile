@@ -7,6 +7,9 @@ OCB := $(TOOLS)/builder
 # A Loki-push-compatible server (Apache-2.0) the Loki exporter's integration and e2e tests run against.
 VICTORIALOGS_VERSION := v1.52.1
 VICTORIALOGS := $(TOOLS)/victoria-logs
+# The load generator of make bench-e2e (v0.165.x is not served by the module proxy).
+TELEMETRYGEN_VERSION := v0.161.0
+TELEMETRYGEN := $(TOOLS)/telemetrygen
 DIST := _build/otelcol-fapilog
 GO_SOURCES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './bench/*' -not -path './.tools/*')
 TEST_FLAGS ?= -count=1 -timeout 30m
@@ -17,7 +20,7 @@ IMAGE_ARCHIVE := _build/otelcol-fapilog-image.tar
 HELM_VERSION := v4.3.2
 HELM := $(TOOLS)/helm
 
-.PHONY: build run test unit e2e services bench lint fmt clean image deploy-check
+.PHONY: build run test unit e2e services bench bench-e2e lint fmt clean image deploy-check
 
 build: $(DIST)
 
@@ -30,6 +33,9 @@ $(OCB):
 
 $(VICTORIALOGS):
 	GOBIN=$(TOOLS) $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$(VICTORIALOGS_VERSION)
+
+$(TELEMETRYGEN):
+	GOBIN=$(TOOLS) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$(TELEMETRYGEN_VERSION)
 
 run: build
 	./$(DIST) --config otelcol.yaml
@@ -71,6 +77,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./exporter/... ./processor/... ./pkg/... | tee _build/bench.txt
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./... | tee -a ../_build/bench.txt
 	@./scripts/bench-table.sh _build/bench.txt
+	@./scripts/bench-e2e-summary.sh
+
+# The end-to-end side-by-side suite (bench/README.md): ocb builds of contrib's fileexporter, ours and ours with
+# core's nop exporter under _build/bench/, the same telemetrygen load against each in alternating rounds, our
+# network exporters against local destinations; writes BENCHMARKS.md. About 10 minutes. BENCH_E2E_FLAGS go to
+# the suite (e.g. -rounds 9); BENCH_E2E_REV=<commit> measures a commit instead of the working tree.
+bench-e2e: $(OCB) $(TELEMETRYGEN) $(VICTORIALOGS) services
+	./scripts/bench-e2e.sh $(BENCH_E2E_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
