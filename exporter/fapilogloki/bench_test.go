@@ -3,7 +3,6 @@ package fapilogloki
 import (
 	"context"
 	"fmt"
-	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 )
 
 // typicalBatch is logstest's typical records with levels and regions varied so that a batch holds several
@@ -61,7 +61,7 @@ func BenchmarkBuildPushRequest(b *testing.B) {
 			}
 			s := new(pushScratch)
 			build := func() int {
-				e.builder.build(ld, time.Now(), &s.entry, &s.batch)
+				e.builder.build(context.Background(), ld, time.Now(), &s.entry, &s.batch)
 				s.chunks = e.builder.chunks(&s.batch, s.chunks)
 				n := 0
 				for _, c := range s.chunks {
@@ -78,6 +78,51 @@ func BenchmarkBuildPushRequest(b *testing.B) {
 			}
 			b.ReportMetric(float64(body), "body_B")
 			b.ReportMetric(float64(len(s.batch.arena)), "lines_B")
+		})
+	}
+}
+
+// tenantBatch is typicalBatch(n) spread over services ResourceLogs, service.name svc-<k>.
+func tenantBatch(n, services int) plog.Logs {
+	src := typicalBatch(n)
+	out := plog.NewLogs()
+	rls := make([]plog.LogRecordSlice, services)
+	for k := range services {
+		rl := out.ResourceLogs().AppendEmpty()
+		src.ResourceLogs().At(0).Resource().CopyTo(rl.Resource())
+		rl.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%d", k))
+		rls[k] = rl.ScopeLogs().AppendEmpty().LogRecords()
+	}
+	for i, lr := range logstest.Records(src).All() {
+		lr.CopyTo(rls[i%services].AppendEmpty())
+	}
+	return out
+}
+
+// BenchmarkBuildPushRequestTenants is the cost of routing by tenant: the same 100 records in 10 ResourceLogs of
+// 10 services, sent to one fixed tenant (one request) or to a tenant per service (10 requests).
+func BenchmarkBuildPushRequestTenants(b *testing.B) {
+	ld := tenantBatch(100, 10)
+	for _, tc := range []struct{ name, tenant string }{{"fixed_tenant", "team-a"}, {"tenant_per_service", "{service.name}"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.TenantID = tc.tenant
+			e, err := newLogsExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(e.tenants.shutdown)
+			s := new(pushScratch)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				e.builder.build(ctx, ld, time.Now(), &s.entry, &s.batch)
+				s.chunks = e.builder.chunks(&s.batch, s.chunks)
+				for _, c := range s.chunks {
+					_ = e.encoder.encode(&s.batch, c, &s.encode)
+				}
+			}
+			b.ReportMetric(float64(len(s.chunks)), "requests")
 		})
 	}
 }

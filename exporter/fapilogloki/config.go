@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/lokilabel"
 )
@@ -44,8 +45,14 @@ type Config struct {
 	// CircuitBreaker holds circuit_breaker_enabled, circuit_breaker_threshold and circuit_breaker_recovery.
 	CircuitBreaker breaker.Config `mapstructure:",squash"`
 
-	// TenantID is sent as X-Scope-OrgID (Loki multi-tenancy). Empty: no header.
+	// TenantID is sent as X-Scope-OrgID (Loki multi-tenancy). Empty: no header. With {attribute} placeholders
+	// ({service.name}, {k8s.namespace.name}) it is resolved per ResourceLogs, each value sanitised by Loki's tenant
+	// ID rules, and a push sends one request per tenant.
 	TenantID string `mapstructure:"tenant_id"`
+	// Destinations holds max_destinations (distinct tenants since start; records of further ones go to the
+	// default tenant) and placeholder_default (the value of a placeholder whose attribute is missing). Used only
+	// when tenant_id has placeholders.
+	Destinations destination.Config `mapstructure:",squash"`
 	// AuthUsername and AuthPassword are HTTP basic authentication; the password is never logged.
 	AuthUsername string              `mapstructure:"auth_username"`
 	AuthPassword configopaque.String `mapstructure:"auth_password"`
@@ -160,13 +167,38 @@ func (c *Config) validateAuth() []error {
 			errs = append(errs, errors.New("headers: Authorization conflicts with auth_username/auth_password/auth_token: set one or the other"))
 		case strings.EqualFold(name, "X-Scope-OrgID") && c.TenantID != "":
 			errs = append(errs, errors.New("headers: X-Scope-OrgID conflicts with tenant_id: set one or the other"))
+		case (strings.EqualFold(name, "AccountID") || strings.EqualFold(name, "ProjectID")) && hasPlaceholders(c.TenantID):
+			// VictoriaLogs reads its own headers before X-Scope-OrgID: every tenant would land in that account.
+			errs = append(errs, fmt.Errorf("headers: %s would override the tenant of every request in VictoriaLogs: with placeholders in tenant_id, leave it out", name))
 		}
 	}
-	if strings.ContainsFunc(c.TenantID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		errs = append(errs, errors.New("tenant_id: must not contain control characters"))
+	return append(errs, c.validateTenant()...)
+}
+
+// validateTenant checks tenant_id: a fixed value is the user's own (a VictoriaLogs "AccountID:ProjectID"
+// included) and only has to be a header value; a template must give valid Loki tenant IDs whatever the records
+// hold.
+func (c *Config) validateTenant() []error {
+	if !hasPlaceholders(c.TenantID) {
+		if strings.ContainsFunc(c.TenantID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return []error{errors.New("tenant_id: must not contain control characters")}
+		}
+		return nil
+	}
+	// max_destinations and placeholder_default themselves are validated by destination.Config, which the
+	// collector validates as a nested section.
+	var errs []error
+	def := c.Destinations.PlaceholderDefault
+	if kept := destination.LokiTenantID.Sanitize(def); kept != def {
+		errs = append(errs, fmt.Errorf("placeholder_default: %q is not a valid Loki tenant ID (it would be sent as %q)", def, kept))
+	} else if _, err := destination.Parse(c.TenantID, destination.LokiTenantID, def); err != nil {
+		errs = append(errs, fmt.Errorf("tenant_id: %w", err))
 	}
 	return errs
 }
+
+// hasPlaceholders tells a tenant_id template from a fixed tenant.
+func hasPlaceholders(tenantID string) bool { return strings.ContainsAny(tenantID, "{}") }
 
 func (c *Config) validateLabels() []error {
 	var errs []error

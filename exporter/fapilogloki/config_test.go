@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -98,6 +99,26 @@ func TestUnmarshal_LabelsReplaceTheDefaultSet(t *testing.T) {
 	assert.NotContains(t, full.Labels, "service", "configured labels are not merged into the default")
 }
 
+func TestUnmarshal_TenantTemplate(t *testing.T) {
+	cfg, err := loadConfig(t, "tenants")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, "team-{k8s.namespace.name}", cfg.TenantID)
+	assert.Equal(t, destination.Config{MaxDestinations: 50, PlaceholderDefault: "shared"}, cfg.Destinations)
+
+	def := createDefaultConfig().(*Config)
+	assert.Equal(t, 100, def.Destinations.MaxDestinations)
+	assert.Equal(t, "unknown", def.Destinations.PlaceholderDefault)
+}
+
+func TestValidate_AFixedTenantIsTheUsersOwn(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.TenantID = "7:3" // VictoriaLogs' AccountID:ProjectID: not a Loki tenant ID, but a valid header value
+	assert.NoError(t, cfg.Validate())
+	cfg.TenantID = "a\nb"
+	assert.ErrorContains(t, cfg.Validate(), "tenant_id: must not contain control characters")
+}
+
 func TestValidate_NamesTheKey(t *testing.T) {
 	tests := map[string]string{
 		"bad_endpoint":                   "endpoint: must be an http:// or https:// URL",
@@ -121,6 +142,11 @@ func TestValidate_NamesTheKey(t *testing.T) {
 		"negative_max_label_values":      "max_label_values: must not be negative",
 		"negative_timeout":               "timeout: must not be negative",
 		"bad_breaker":                    "circuit_breaker_threshold: must be at least 1",
+		"tenant_unclosed_placeholder":    "tenant_id: '{' without a matching '}'",
+		"tenant_bad_literal":             `tenant_id: '/' is not allowed in a Loki tenant ID`,
+		"tenant_bad_default":             `placeholder_default: "no tenant" is not a valid Loki tenant ID (it would be sent as "no_tenant")`,
+		"tenant_no_destinations":         "max_destinations: must be at least 1",
+		"tenant_and_account_header":      "headers: AccountID would override the tenant of every request in VictoriaLogs",
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package fapilogloki
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -24,12 +25,12 @@ func encodeAll(t *testing.T, cfg *Config, ld plog.Logs) (bodies [][]byte, conten
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	labels := newLabeler(cfg, zap.NewNop(), nopTelemetry())
-	rb := newRequestBuilder(cfg, labels)
+	rb := newRequestBuilder(cfg, labels, &tenants{})
 	enc := encoder{encoding: cfg.Encoding, labels: labels, metaNames: rb.metaNames}
 	var b batch
 	var e envelope.Entry
 	var s encodeScratch
-	rb.build(ld, time.Now(), &e, &b)
+	rb.build(context.Background(), ld, time.Now(), &e, &b)
 	for _, c := range rb.chunks(&b, nil) {
 		bodies = append(bodies, enc.encode(&b, c, &s))
 	}

@@ -23,6 +23,7 @@ type logsExporter struct {
 	cfg       *Config
 	set       exporter.Settings
 	labels    *labeler
+	tenants   *tenants
 	builder   *requestBuilder
 	encoder   encoder
 	transport transport
@@ -48,15 +49,21 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err != nil {
 		return nil, err
 	}
+	tenants, err := newTenants(cfg, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
 	d, err := delivery.New(set.TelemetrySettings, metadata.ScopeName, delivery.Settings{
 		ID:            set.ID,
 		Backend:       "Loki",
 		Breaker:       cfg.CircuitBreaker,
 		Describe:      describeRefusal,
-		RefusesConfig: httpsend.RefusesConfig,
+		RefusesConfig: tenants.refusesConfig,
+		Isolated:      tenants.throttledAlone,
 		// The HTTP client's own timeout bounds each request, as in core's otlphttp exporter.
 	})
 	if err != nil {
+		tenants.shutdown()
 		return nil, err
 	}
 	labels := newLabeler(cfg, set.Logger, tel)
@@ -64,7 +71,8 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		cfg:      cfg,
 		set:      set,
 		labels:   labels,
-		builder:  newRequestBuilder(cfg, labels),
+		tenants:  tenants,
+		builder:  newRequestBuilder(cfg, labels, tenants),
 		delivery: d,
 	}
 	e.encoder = encoder{encoding: cfg.Encoding, labels: labels, metaNames: e.builder.metaNames}
@@ -94,14 +102,15 @@ func (e *logsExporter) shutdown(context.Context) error {
 	if e.transport.client != nil {
 		e.transport.client.CloseIdleConnections()
 	}
+	e.tenants.shutdown()
 	return nil
 }
 
-// push sends ld. Each record is serialized once; records are grouped into streams by their labels and the streams
-// go out in requests of at most max_streams_per_request streams. The delivery path sends the requests in order and
-// tells exporterhelper what to retry: a request Loki refuses (4xx: too old, line too long...) is counted and
-// logged while the other requests still go; after a retryable failure only the records not delivered yet are
-// retried.
+// push sends ld. Each record is serialized once; records are grouped by tenant and into streams by their labels,
+// and the streams go out in requests of one tenant and at most max_streams_per_request streams. The delivery path
+// sends the requests in order and tells exporterhelper what to retry: a request Loki refuses (4xx: too old, line
+// too long...) is counted and logged while the other requests still go; after a retryable failure only the
+// records not delivered yet are retried, and a tenant throttled alone (429) does not hold the others back.
 func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	if ld.LogRecordCount() == 0 {
 		return nil
@@ -110,12 +119,13 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	defer e.release(s)
 
 	b := &s.batch
-	e.builder.build(ld, time.Now(), &s.entry, b)
+	e.builder.build(ctx, ld, time.Now(), &s.entry, b)
 	s.chunks = e.builder.chunks(b, s.chunks)
 	e.builder.plan(b, s.chunks, &s.plan)
 	return e.delivery.Deliver(ctx, ld, &s.plan, func(ctx context.Context, i int) (delivery.Result, error) {
-		body := e.encoder.encode(b, s.chunks[i], &s.encode)
-		return delivery.Result{Bytes: len(body)}, e.transport.send(ctx, body)
+		c := s.chunks[i]
+		body := e.encoder.encode(b, c, &s.encode)
+		return delivery.Result{Bytes: len(body)}, e.transport.send(ctx, body, b.tenantOf(c))
 	})
 }
 

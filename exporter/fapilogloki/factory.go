@@ -14,6 +14,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/delivery"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
@@ -42,6 +43,7 @@ func createDefaultConfig() component.Config {
 		QueueConfig:          sendqueue.NewConfig(sendqueue.Fapilog),
 		RetryConfig:          configretry.NewDefaultBackOffConfig(),
 		CircuitBreaker:       breaker.NewDefaultConfig(),
+		Destinations:         destination.NewDefaultConfig(),
 		Labels:               StaticLabels{"service": "fapilog"},
 		LabelKeys:            []string{"level"},
 		Encoding:             EncodingProtobuf,

@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestComponentLifecycle(t *testing.T) {
 	// "full" names a CA file that does not exist here: start would fail on it, as it should.
-	for _, name := range []string{"", "bearer"} {
+	for _, name := range []string{"", "bearer", "tenants"} {
 		t.Run("config "+name, func(t *testing.T) {
 			cfg, err := loadConfig(t, name)
 			require.NoError(t, err)

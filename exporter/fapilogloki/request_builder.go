@@ -2,6 +2,8 @@ package fapilogloki
 
 import (
 	"cmp"
+	"context"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"time"
@@ -35,15 +37,18 @@ type metaPair struct {
 	value string
 }
 
-// stream is one label set of a batch: its dynamic label values, and after finish the range of its entries.
+// stream is one label set of one tenant in a batch: its tenant, its dynamic label values, and after finish the
+// range of its entries.
 type stream struct {
+	tenant  int                      // index in batch.tenants
 	values  struct{ start, end int } // range in batch.values
 	hash    uint64
-	next    int                      // next stream with the same hash, -1 at the end of the chain
+	next    int                      // next stream with the same hash, -1 at the end of the chain (while building)
 	entries struct{ start, end int } // range in batch.entries once sorted
 }
 
-// batch is one push's records grouped into streams. Its buffers are reused from push to push.
+// batch is one push's records grouped into streams, the streams of each tenant together. Its buffers are reused
+// from push to push.
 type batch struct {
 	arena   []byte
 	entries []entry
@@ -52,16 +57,25 @@ type batch struct {
 	streams []stream
 	byHash  map[uint64]int
 
+	tenants        []string       // the push's distinct tenants, in the order their first record comes
+	tenantIndex    map[string]int // index of each tenant in tenants
+	resourceTenant []int          // tenant of each ResourceLogs
+	resourceEnd    []int          // records up to the end of each ResourceLogs
+
 	recordValues []string // the current record's dynamic label values
 	scratch      []byte
+	order, rank  []int    // stream permutation when grouping streams by tenant
+	grouped      []stream // streams in tenant order, swapped with streams
 }
 
 func (b *batch) reset(dynamicLabels int) {
 	b.arena, b.entries, b.meta, b.values, b.streams = b.arena[:0], b.entries[:0], b.meta[:0], b.values[:0], b.streams[:0]
+	b.tenants, b.resourceTenant, b.resourceEnd = b.tenants[:0], b.resourceTenant[:0], b.resourceEnd[:0]
 	if b.byHash == nil {
-		b.byHash = map[uint64]int{}
+		b.byHash, b.tenantIndex = map[uint64]int{}, map[string]int{}
 	}
 	clear(b.byHash)
+	clear(b.tenantIndex)
 	if cap(b.recordValues) < dynamicLabels {
 		b.recordValues = make([]string, dynamicLabels)
 	}
@@ -75,12 +89,18 @@ func (b *batch) release() {
 	clear(b.recordValues)
 }
 
+// tenantOf is the tenant of the requests of chunk c (a chunk never mixes tenants).
+func (b *batch) tenantOf(c chunk) string { return b.tenants[b.streams[c.start].tenant] }
+
 func (b *batch) streamValues(s *stream) []string { return b.values[s.values.start:s.values.end] }
 
-// streamFor returns the index of the stream whose dynamic label values are values, adding it when new.
-func (b *batch) streamFor(values []string) int {
+// streamFor returns the index of the stream of tenant whose dynamic label values are values, adding it when new.
+func (b *batch) streamFor(tenant int, values []string) int {
 	var d xxhash.Digest
 	d.Reset()
+	var t [8]byte
+	binary.LittleEndian.PutUint64(t[:], uint64(tenant))
+	_, _ = d.Write(t[:])
 	for _, v := range values {
 		_, _ = d.WriteString(v)
 		_, _ = d.Write(valueSeparator[:]) // values are sanitised ASCII: 0xff never occurs in them
@@ -89,12 +109,12 @@ func (b *batch) streamFor(values []string) int {
 	first, found := b.byHash[h]
 	if found {
 		for i := first; i >= 0; i = b.streams[i].next {
-			if slices.Equal(b.streamValues(&b.streams[i]), values) {
+			if b.streams[i].tenant == tenant && slices.Equal(b.streamValues(&b.streams[i]), values) {
 				return i
 			}
 		}
 	}
-	s := stream{hash: h, next: -1}
+	s := stream{tenant: tenant, hash: h, next: -1}
 	if found {
 		s.next = first
 	}
@@ -108,17 +128,18 @@ func (b *batch) streamFor(values []string) int {
 
 var valueSeparator = [1]byte{0xff}
 
-// requestBuilder turns a push's records into batches of streams and splits them into requests of at most
-// max_streams_per_request streams. Each record is serialized once, into the batch's arena.
+// requestBuilder turns a push's records into batches of streams and splits them into requests of one tenant and
+// at most max_streams_per_request streams each. Each record is serialized once, into the batch's arena.
 type requestBuilder struct {
 	labels     *labeler
+	tenants    *tenants
 	metaPaths  []string
 	metaNames  []string
 	maxStreams int // 0: no limit
 }
 
-func newRequestBuilder(cfg *Config, labels *labeler) *requestBuilder {
-	rb := &requestBuilder{labels: labels, maxStreams: cfg.MaxStreamsPerRequest}
+func newRequestBuilder(cfg *Config, labels *labeler, tenants *tenants) *requestBuilder {
+	rb := &requestBuilder{labels: labels, tenants: tenants, maxStreams: cfg.MaxStreamsPerRequest}
 	for _, path := range cfg.StructuredMetadataKeys {
 		rb.metaPaths = append(rb.metaPaths, path)
 		rb.metaNames = append(rb.metaNames, lokilabel.NameFromPath(path))
@@ -126,26 +147,52 @@ func newRequestBuilder(cfg *Config, labels *labeler) *requestBuilder {
 	return rb
 }
 
-// build fills b with the records of ld: entries grouped by stream (streams in the order their first record comes),
-// entries sorted by timestamp within each stream, records with the same timestamp kept in their order.
-func (rb *requestBuilder) build(ld plog.Logs, receivedAt time.Time, e *envelope.Entry, b *batch) {
+// build fills b with the records of ld: entries grouped by tenant and stream (tenants, and the streams of each,
+// in the order their first record comes), entries sorted by timestamp within each stream, records with the same
+// timestamp kept in their order.
+func (rb *requestBuilder) build(ctx context.Context, ld plog.Logs, receivedAt time.Time, e *envelope.Entry, b *batch) {
 	b.reset(len(rb.labels.dynamic))
-	record := 0
+	rb.route(ctx, ld, b)
+	record, resource := 0, 0
 	envelope.ForEach(ld, receivedAt, e, func(e *envelope.Entry, _ plog.LogRecord) {
-		rb.add(e, record, b)
+		for record >= b.resourceEnd[resource] {
+			resource++
+		}
+		rb.add(e, record, b.resourceTenant[resource], b)
 		record++
 	})
 	rb.finish(b)
 }
 
-func (rb *requestBuilder) add(e *envelope.Entry, record int, b *batch) {
+// route resolves the tenant of each ResourceLogs once, for all its records.
+func (rb *requestBuilder) route(ctx context.Context, ld plog.Logs, b *batch) {
+	end := 0
+	for _, rl := range ld.ResourceLogs().All() {
+		records := 0
+		for _, sl := range rl.ScopeLogs().All() {
+			records += sl.LogRecords().Len()
+		}
+		end += records
+		b.resourceEnd = append(b.resourceEnd, end)
+		tenant := rb.tenants.of(ctx, rl.Resource(), records)
+		i, known := b.tenantIndex[tenant]
+		if !known {
+			i = len(b.tenants)
+			b.tenants = append(b.tenants, tenant)
+			b.tenantIndex[tenant] = i
+		}
+		b.resourceTenant = append(b.resourceTenant, i)
+	}
+}
+
+func (rb *requestBuilder) add(e *envelope.Entry, record, tenant int, b *batch) {
 	en := entry{ns: e.Time().UnixNano(), record: record}
 	en.line.start = len(b.arena)
 	b.arena = e.AppendJSON(b.arena)
 	en.line.end = len(b.arena)
 
 	rb.labels.fill(e, b.recordValues, &b.scratch)
-	en.stream = b.streamFor(b.recordValues)
+	en.stream = b.streamFor(tenant, b.recordValues)
 
 	en.meta.start = len(b.meta)
 	for i, path := range rb.metaPaths {
@@ -158,6 +205,9 @@ func (rb *requestBuilder) add(e *envelope.Entry, record int, b *batch) {
 }
 
 func (rb *requestBuilder) finish(b *batch) {
+	if len(b.tenants) > 1 {
+		b.groupByTenant()
+	}
 	slices.SortFunc(b.entries, func(x, y entry) int {
 		if c := cmp.Compare(x.stream, y.stream); c != 0 {
 			return c
@@ -178,18 +228,43 @@ func (rb *requestBuilder) finish(b *batch) {
 	}
 }
 
-// chunk is the streams [start, end) of a batch that go out in one request.
+// groupByTenant reorders the streams so that each tenant's are contiguous (tenants in first-seen order, the
+// streams of a tenant in theirs) and renumbers the entries' streams to match.
+func (b *batch) groupByTenant() {
+	b.order = b.order[:0]
+	for i := range b.streams {
+		b.order = append(b.order, i)
+	}
+	slices.SortStableFunc(b.order, func(x, y int) int { return cmp.Compare(b.streams[x].tenant, b.streams[y].tenant) })
+	b.rank = resize(b.rank, len(b.streams))
+	b.grouped = b.grouped[:0]
+	for to, from := range b.order {
+		b.rank[from] = to
+		b.grouped = append(b.grouped, b.streams[from])
+	}
+	for i := range b.entries {
+		b.entries[i].stream = b.rank[b.entries[i].stream]
+	}
+	b.streams, b.grouped = b.grouped, b.streams
+}
+
+// chunk is the streams [start, end) of a batch that go out in one request: streams of one tenant.
 type chunk struct{ start, end int }
 
-// chunks splits b's streams into requests of at most maxStreams streams, in order.
+// chunks splits b's streams into requests of one tenant and at most maxStreams streams each, in order.
 func (rb *requestBuilder) chunks(b *batch, dst []chunk) []chunk {
 	dst = dst[:0]
 	size := rb.maxStreams
 	if size <= 0 {
 		size = len(b.streams)
 	}
-	for start := 0; start < len(b.streams); start += size {
-		dst = append(dst, chunk{start, min(start+size, len(b.streams))})
+	for start := 0; start < len(b.streams); {
+		end := start + 1
+		for end < len(b.streams) && end-start < size && b.streams[end].tenant == b.streams[start].tenant {
+			end++
+		}
+		dst = append(dst, chunk{start, end})
+		start = end
 	}
 	return dst
 }

@@ -1,6 +1,7 @@
 package fapilogloki
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +16,14 @@ import (
 func newTestBuilder(t *testing.T, cfg *Config) *requestBuilder {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
-	return newRequestBuilder(cfg, newLabeler(cfg, zap.NewNop(), nopTelemetry()))
+	return newRequestBuilder(cfg, newLabeler(cfg, zap.NewNop(), nopTelemetry()), &tenants{})
 }
 
 func TestBuild_GroupsRecordsByLabelsAndCoversEachRecordOnce(t *testing.T) {
 	rb := newTestBuilder(t, createDefaultConfig().(*Config))
 	var b batch
 	var e envelope.Entry
-	rb.build(testLogs("m", 31), time.Now(), &e, &b)
+	rb.build(context.Background(), testLogs("m", 31), time.Now(), &e, &b)
 
 	require.Len(t, b.streams, 3)
 	// First-seen order: the first resource holds the even records, 0 (INFO), 2 (ERROR), 4 (WARNING).
@@ -63,7 +64,7 @@ func TestChunks_SplitStreamsInOrder(t *testing.T) {
 		rb := newTestBuilder(t, cfg)
 		var b batch
 		var e envelope.Entry
-		rb.build(testLogs("m", 7), time.Now(), &e, &b)
+		rb.build(context.Background(), testLogs("m", 7), time.Now(), &e, &b)
 		got := rb.chunks(&b, nil)
 		assert.Equal(t, tt.want, got, "max_streams_per_request %d", tt.maxStreams)
 		total := 0
@@ -86,8 +87,8 @@ func TestBuild_SteadyStateAllocatesNothing(t *testing.T) {
 	var b batch
 	var e envelope.Entry
 	now := time.Now()
-	rb.build(ld, now, &e, &b)
-	allocs := testing.AllocsPerRun(20, func() { rb.build(ld, now, &e, &b) })
+	rb.build(context.Background(), ld, now, &e, &b)
+	allocs := testing.AllocsPerRun(20, func() { rb.build(context.Background(), ld, now, &e, &b) })
 	assert.Zero(t, allocs)
 }
 

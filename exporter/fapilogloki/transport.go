@@ -21,14 +21,13 @@ type transport struct {
 	url         string
 	contentType string
 	userAgent   string
-	tenantID    string
 	// authorization is the Authorization header value ("Basic ..." or "Bearer ..."), or empty. It is a secret:
 	// never logged, never part of an error.
 	authorization string
 }
 
 func newTransport(cfg *Config, url, contentType, userAgent string) transport {
-	t := transport{url: url, contentType: contentType, userAgent: userAgent, tenantID: cfg.TenantID}
+	t := transport{url: url, contentType: contentType, userAgent: userAgent}
 	switch {
 	case cfg.AuthToken != "":
 		t.authorization = "Bearer " + string(cfg.AuthToken)
@@ -38,7 +37,10 @@ func newTransport(cfg *Config, url, contentType, userAgent string) transport {
 	return t
 }
 
-func (t *transport) send(ctx context.Context, body []byte) error {
+// send posts body for tenant (X-Scope-OrgID; "" sends no header). Grafana Loki, Mimir-style gateways and
+// VictoriaLogs all read this header (VictoriaLogs as AccountID[:ProjectID], when its own AccountID/ProjectID
+// headers are absent).
+func (t *transport) send(ctx context.Context, body []byte, tenant string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
 		return consumererror.NewPermanent(err)
@@ -47,8 +49,8 @@ func (t *transport) send(ctx context.Context, body []byte) error {
 	// "Content-Encoding: snappy").
 	req.Header.Set("Content-Type", t.contentType)
 	req.Header.Set("User-Agent", t.userAgent)
-	if t.tenantID != "" {
-		req.Header.Set("X-Scope-OrgID", t.tenantID)
+	if tenant != "" {
+		req.Header.Set("X-Scope-OrgID", tenant)
 	}
 	if t.authorization != "" {
 		req.Header.Set("Authorization", t.authorization)

@@ -162,3 +162,36 @@ func TestVictoriaLogs_OneStreamRefusedWith400TheOthersAreStored(t *testing.T) {
 	assert.EqualValues(t, 400, refusals[0].ContextMap()["status"])
 	assert.Contains(t, refusals[0].ContextMap()["response"], "too big data size", "VictoriaLogs' own answer")
 }
+
+// Each service's records land in the VictoriaLogs tenant its resource names: VictoriaLogs reads X-Scope-OrgID as
+// <AccountID>[:<ProjectID>] (numbers) when its own AccountID/ProjectID headers are absent, as Grafana Loki reads it
+// as the tenant. A tenant VictoriaLogs cannot read is refused by it with a real 400, and only that tenant's records
+// are lost (counted); the others are stored.
+func TestVictoriaLogs_EachTenantLandsInItsOwnAccount(t *testing.T) {
+	v := victorialogstest.Start(t)
+	cfg := victoriaLogsConfig(v)
+	cfg.QueueConfig = syncConfig(v.LokiEndpoint()).QueueConfig
+	cfg.TenantID = "{vl.account}"
+	cfg.Destinations.PlaceholderDefault = "0"
+	o := startObserved(t, cfg)
+
+	accounts := []string{"11", "12", "13", "14", "15", "ops"}
+	ld := servicesLogs(6, "svc-11", "svc-12", "svc-13", "svc-14", "svc-15", "svc-ops")
+	for i, rl := range ld.ResourceLogs().All() {
+		rl.Resource().Attributes().PutStr("vl.account", accounts[i])
+	}
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld), "one tenant refused is a partial success")
+
+	for _, account := range accounts[:5] {
+		rows := v.Rows(t, account)
+		require.Equal(t, 6, len(rows), "account %s", account)
+		for _, row := range rows {
+			assert.Equal(t, "svc-"+account, row["diagnostics_service"], "account %s holds its service only", account)
+		}
+	}
+	assert.Empty(t, v.Rows(t, "0"), "nothing in the default account")
+	assert.EqualValues(t, 6, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
+	refusals := o.logs.FilterMessage("Log records rejected for good").All()
+	require.Len(t, refusals, 1)
+	assert.Contains(t, refusals[0].ContextMap()["response"], "cannot parse accountID", "VictoriaLogs' own answer")
+}
