@@ -30,4 +30,22 @@
 // instead, so a record encoded once by version 1 and again by version 2 (a batch retried across the upgrade, or
 // replayed from a persistent queue written before it) gets a different id, and a backend that deduplicates on
 // message_id can store it twice.
+//
+// # Timestamps
+//
+// An OTLP timestamp at or above 2^63 ns cannot be represented (it used to be written as a date in 1677 or 1969).
+// It is treated like a missing one: the envelope's timestamp falls back to ObservedTimestamp, then to the receive
+// time, and the original value is kept in the envelope, exact and as a decimal string as OTLP/JSON writes 64-bit
+// integers, under diagnostics.unrepresentable_time.time_unix_nano (and .observed_time_unix_nano). The pretty
+// console shows the fallback time only. The derived message_id hashes the original values.
+//
+// # Bounded work
+//
+// Every encoder's time and memory grow linearly with the record's size, whatever its nesting depth or width:
+// nested values are walked with explicit stacks rather than recursion, so the goroutine stack does not grow with
+// depth, and scratch that one huge record grew is not kept for the next. The pretty console flattens nested maps
+// into dotted keys down to 8 keys and only while the dotted key is at most 256 bytes; a map below that is written
+// as compact JSON under the last flattened key (every flattened leaf repeats its key path, so an unbounded path
+// would grow the line with depth times leaves). Keys and values on the console have control characters escaped,
+// so a record stays one line.
 package envelope

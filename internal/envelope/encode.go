@@ -29,7 +29,7 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 	dst = e.appendMessage(dst)
 	if e.hasTags {
 		dst = append(dst, `,"tags":`...)
-		dst = e.scratch.appendValue(dst, e.tags, 1)
+		dst = e.scratch.appendValue(dst, e.tags)
 	}
 	dst = append(dst, `,"timestamp":"`...)
 	dst = appendTimestamp(dst, e.timestamp)
@@ -42,7 +42,7 @@ func (e *Entry) appendContext(dst []byte) []byte {
 	dst = e.appendOptional(dst, e.context.correlationID, "null")
 	dst = append(dst, `,"message_id":`...)
 	if e.context.messageID.ok {
-		dst = e.scratch.appendValue(dst, e.context.messageID.value, 2)
+		dst = e.scratch.appendValue(dst, e.context.messageID.value)
 	} else {
 		dst = append(dst, '"')
 		dst = append(dst, e.derivedMessageID()...)
@@ -94,7 +94,7 @@ func (e *Entry) appendOptional(dst []byte, o optionalValue, absent string) []byt
 	if !o.ok {
 		return append(dst, absent...)
 	}
-	return e.scratch.appendValue(dst, o.value, 2)
+	return e.scratch.appendValue(dst, o.value)
 }
 
 func (e *Entry) appendOptionalField(dst []byte, key string, o optionalValue) []byte {
@@ -104,7 +104,7 @@ func (e *Entry) appendOptionalField(dst []byte, key string, o optionalValue) []b
 	dst = append(dst, ',', '"')
 	dst = append(dst, key...)
 	dst = append(dst, '"', ':')
-	return e.scratch.appendValue(dst, o.value, 2)
+	return e.scratch.appendValue(dst, o.value)
 }
 
 func (e *Entry) appendMessage(dst []byte) []byte {
@@ -114,49 +114,64 @@ func (e *Entry) appendMessage(dst []byte) []byte {
 	return appendJSONString(dst, e.message)
 }
 
-// appendRenderedBody writes a body that is neither string nor map as the message text (lists as compact JSON).
-// Such bodies are rare, so this path may allocate.
+// appendRenderedBody writes a body that is neither string nor map as the message text.
 func (e *Entry) appendRenderedBody(dst []byte) []byte {
-	v := e.messageBody
+	return appendJSONString(dst, e.renderBody())
+}
+
+// renderBody renders a body that is neither string nor map into e.rendered: numbers and booleans as text, bytes
+// as base64, lists as the compact JSON the envelope uses everywhere else.
+func (e *Entry) renderBody() []byte {
+	v, b := e.messageBody, e.rendered[:0]
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
-		dst = append(dst, '"')
-		dst = strconv.AppendInt(dst, v.Int(), 10)
-		return append(dst, '"')
+		b = strconv.AppendInt(b, v.Int(), 10)
 	case pcommon.ValueTypeBool:
-		dst = append(dst, '"')
-		dst = strconv.AppendBool(dst, v.Bool())
-		return append(dst, '"')
+		b = strconv.AppendBool(b, v.Bool())
+	case pcommon.ValueTypeSlice:
+		b = e.scratch.appendValue(b, v)
+	default:
+		// Doubles and bytes, rare as a body, keep pdata's text; this may allocate.
+		b = append(b, v.AsString()...)
 	}
-	return appendJSONString(dst, v.AsString())
+	e.rendered = b
+	return b
+}
+
+// text is a value's text: a string as it is, anything else as compact JSON. It allocates unless v is a string.
+func (e *Entry) text(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	e.rendered = e.scratch.appendValue(e.rendered[:0], v)
+	return string(e.rendered)
 }
 
 // appendData writes record attributes (without those lifted into the envelope) merged with the fields of a
 // map body (without its message key). On a key present in both, the attribute wins.
 func (e *Entry) appendData(dst []byte) []byte {
-	kvs := e.collectData(e.scratch.take(1))
-	dst = e.scratch.appendSortedObject(dst, kvs, 1)
-	e.scratch.give(1, kvs)
-	return dst
+	base := len(e.scratch.stack)
+	e.pushData()
+	return e.scratch.appendSortedObject(dst, base)
 }
 
-// collectData appends the data fields, attributes first so that they win over body fields of the same name.
-func (e *Entry) collectData(kvs []keyedValue) []keyedValue {
+// pushData pushes the data fields onto the scratch stack, attributes first so that they win over body fields of
+// the same name.
+func (e *Entry) pushData() {
 	for k, v := range e.attributes.All() {
 		if bit := liftBitOfAttribute(k); bit != 0 && e.liftedAttrs&bit != 0 {
 			continue
 		}
-		kvs = append(kvs, keyedValue{k, v})
+		e.scratch.push(k, v)
 	}
 	if e.hasBodyData {
 		for k, v := range e.bodyData.All() {
 			if k == e.messageKey && e.messageKey != "" {
 				continue
 			}
-			kvs = append(kvs, keyedValue{k, v})
+			e.scratch.push(k, v)
 		}
 	}
-	return kvs
 }
 
 func (e *Entry) appendDiagnostics(dst []byte) []byte {
@@ -164,7 +179,7 @@ func (e *Entry) appendDiagnostics(dst []byte) []byte {
 	dst = append(dst, '{')
 	if d.env.ok {
 		dst = append(dst, `"env":`...)
-		dst = e.scratch.appendValue(dst, d.env.value, 2)
+		dst = e.scratch.appendValue(dst, d.env.value)
 		dst = append(dst, ',')
 	}
 	if e.exception.present() {
@@ -183,48 +198,71 @@ func (e *Entry) appendDiagnostics(dst []byte) []byte {
 			sep = true
 			dst = appendJSONString(dst, f.key)
 			dst = append(dst, ':')
-			dst = e.scratch.appendValue(dst, f.val.value, 3)
+			dst = e.scratch.appendValue(dst, f.val.value)
 		}
 		dst = append(dst, `},`...)
 	}
 	if d.host.ok {
 		dst = append(dst, `"host":`...)
-		dst = e.scratch.appendValue(dst, d.host.value, 2)
+		dst = e.scratch.appendValue(dst, d.host.value)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"origin":"`+Origin+`"`...)
 	if d.pid.ok {
 		dst = append(dst, `,"pid":`...)
-		dst = e.scratch.appendValue(dst, d.pid.value, 2)
+		dst = e.scratch.appendValue(dst, d.pid.value)
 	}
 	if e.resource.Len() > bitCount(e.liftedRes) {
 		dst = e.appendOtherResource(dst)
 	}
 	if d.service.ok {
 		dst = append(dst, `,"service":`...)
-		dst = e.scratch.appendValue(dst, d.service.value, 2)
+		dst = e.scratch.appendValue(dst, d.service.value)
+	}
+	if e.unrepresentable.present() {
+		dst = e.appendUnrepresentableTime(dst)
 	}
 	if d.version.ok {
 		dst = append(dst, `,"version":`...)
-		dst = e.scratch.appendValue(dst, d.version.value, 2)
+		dst = e.scratch.appendValue(dst, d.version.value)
 	}
 	return append(dst, '}')
 }
 
 func (e *Entry) appendOtherResource(dst []byte) []byte {
-	kvs := e.scratch.take(2)
+	base := len(e.scratch.stack)
 	for k, v := range e.resource.All() {
 		if bit := liftBitOfResource(k); bit != 0 && e.liftedRes&bit != 0 {
 			continue
 		}
-		kvs = append(kvs, keyedValue{k, v})
+		e.scratch.push(k, v)
 	}
-	if len(kvs) > 0 {
+	if len(e.scratch.stack) > base {
 		dst = append(dst, `,"resource":`...)
-		dst = e.scratch.appendSortedObject(dst, kvs, 2)
+		dst = e.scratch.appendSortedObject(dst, base)
 	}
-	e.scratch.give(2, kvs)
 	return dst
+}
+
+// appendUnrepresentableTime keeps the original timestamps that could not be used, as decimal strings (as OTLP/JSON
+// writes its 64-bit integers) so that no JSON reader rounds them.
+func (e *Entry) appendUnrepresentableTime(dst []byte) []byte {
+	u := e.unrepresentable
+	dst = append(dst, `,"unrepresentable_time":{`...)
+	if u.observed != 0 {
+		dst = append(dst, `"observed_time_unix_nano":"`...)
+		dst = strconv.AppendUint(dst, uint64(u.observed), 10)
+		dst = append(dst, '"')
+		if u.timestamp != 0 {
+			dst = append(dst, ',')
+		}
+	}
+	if u.timestamp != 0 {
+		dst = append(dst, `"time_unix_nano":"`...)
+		dst = strconv.AppendUint(dst, uint64(u.timestamp), 10)
+		dst = append(dst, '"')
+	}
+	return append(dst, '}')
 }
 
 func bitCount(x uint32) int {

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -136,10 +137,23 @@ type Entry struct {
 	res    pcommon.Resource
 	prefix idPrefix
 
+	// unrepresentable holds the timestamps at or above 2^63 ns, which the envelope keeps under diagnostics.
+	unrepresentable unrepresentableTime
+
 	scratch sortScratch
-	// idScratch holds the canonical encoding hashed into the derived message_id.
-	idScratch []byte
+	// idScratch holds the canonical encoding hashed into the derived message_id, hashPending the nested values
+	// still to encode.
+	idScratch   []byte
+	hashPending []hashItem
+	// rendered holds a value rendered as text (a list body, a pretty value); prettyKey the dotted key path.
+	rendered, prettyKey []byte
 }
+
+type unrepresentableTime struct {
+	timestamp, observed pcommon.Timestamp
+}
+
+func (u unrepresentableTime) present() bool { return u.timestamp != 0 || u.observed != 0 }
 
 type optionalValue struct {
 	value pcommon.Value
@@ -171,7 +185,7 @@ func (x *exceptionFields) present() bool {
 }
 
 // Reset points the entry at a new record. receivedAt stands in for the timestamp when the record has neither
-// Timestamp nor ObservedTimestamp.
+// Timestamp nor ObservedTimestamp (a timestamp at or above 2^63 ns counts as missing; see doc.go).
 func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
 	e.prefix = idPrefix{}
 	e.reset(resource, scope, record, receivedAt)
@@ -179,16 +193,28 @@ func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 
 // reset is Reset without forgetting the message_id prefix: ForEach calls it for the records of one ScopeLogs.
 func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
-	scratch, idScratch, prefix := e.scratch, e.idScratch, e.prefix
-	*e = Entry{scratch: scratch, idScratch: idScratch, prefix: prefix, record: record, scope: scope, res: resource}
+	scratch, idScratch, hashPending, rendered, prettyKey, prefix := e.scratch, e.idScratch, e.hashPending, e.rendered, e.prettyKey, e.prefix
+	scratch.releaseIfHuge()
+	*e = Entry{
+		scratch: scratch, idScratch: idScratch, hashPending: hashPending,
+		rendered: releaseIfHuge(rendered), prettyKey: releaseIfHuge(prettyKey),
+		prefix: prefix, record: record, scope: scope, res: resource,
+	}
 
+	ts, observed := record.Timestamp(), record.ObservedTimestamp()
 	switch {
-	case record.Timestamp() != 0:
-		e.timestamp = record.Timestamp().AsTime()
-	case record.ObservedTimestamp() != 0:
-		e.timestamp = record.ObservedTimestamp().AsTime()
+	case representable(ts):
+		e.timestamp = ts.AsTime()
+	case representable(observed):
+		e.timestamp = observed.AsTime()
 	default:
 		e.timestamp = receivedAt
+	}
+	if !representable(ts) && ts != 0 {
+		e.unrepresentable.timestamp = ts
+	}
+	if !representable(observed) && observed != 0 {
+		e.unrepresentable.observed = observed
 	}
 	e.level = levelOf(record.SeverityText(), record.SeverityNumber())
 	e.setBody(record.Body())
@@ -208,6 +234,10 @@ func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 	e.resource = resource.Attributes()
 	e.liftResource()
 }
+
+// representable reports whether ts is set and fits time.Time's int64 nanoseconds: OTLP timestamps are unsigned,
+// and one at or above 2^63 would otherwise be written as a date in 1677 or 1969.
+func representable(ts pcommon.Timestamp) bool { return ts != 0 && ts <= math.MaxInt64 }
 
 func (e *Entry) setBody(body pcommon.Value) {
 	switch body.Type() {
@@ -376,7 +406,7 @@ func (e *Entry) Logger() string { return e.logger }
 // Message is the envelope's message.
 func (e *Entry) Message() string {
 	if e.hasMessageBody {
-		return e.messageBody.AsString()
+		return string(e.renderBody())
 	}
 	return e.message
 }

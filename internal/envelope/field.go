@@ -26,7 +26,7 @@ func (e *Entry) Field(path string) (value string, ok bool) {
 			return e.Message(), true
 		case "tags":
 			if e.hasTags {
-				return e.render(e.tags), true
+				return e.text(e.tags), true
 			}
 		}
 		return "", false
@@ -38,7 +38,7 @@ func (e *Entry) Field(path string) (value string, ok bool) {
 		return e.diagnosticsField(rest)
 	case "data":
 		if v, found := e.dataValue(rest); found {
-			return e.render(v), true
+			return e.text(v), true
 		}
 	}
 	return "", false
@@ -90,7 +90,7 @@ func (e *Entry) diagnosticsField(key string) (string, bool) {
 			return "", false
 		}
 		if v, found := lookupPath(e.resource, attr); found {
-			return e.render(v), true
+			return e.text(v), true
 		}
 	}
 	return "", false
@@ -135,14 +135,6 @@ func optionalString(o optionalValue) (string, bool) {
 		return "", false
 	}
 	return o.value.AsString(), true
-}
-
-// render gives a value's text: strings as they are, everything else as the JSON the envelope holds.
-func (e *Entry) render(v pcommon.Value) string {
-	if v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return string(e.scratch.appendValue(nil, v, 1))
 }
 
 // ValidFieldPath reports whether Field can ever resolve path, for validating configured paths at start:

@@ -142,25 +142,72 @@ func compareKeys(a, b keyedValue) int { return strings.Compare(a.key, b.key) }
 // sortKeyed orders entries by key, stably, so that among duplicates the first listed comes first.
 func sortKeyed(kvs []keyedValue) { slices.SortStableFunc(kvs, compareKeys) }
 
-// sortScratch holds one reusable slice per nesting depth so that sorting map keys does not allocate once warm.
+// sortScratch writes nested values without recursion, so that neither the goroutine stack nor the time grows
+// faster than the value: stack holds the entries of every open map (a map pushes its entries, sorts and writes
+// them, then pops them), frames one entry per open map or list. Once warm, writing allocates nothing.
 type sortScratch struct {
-	levels [][]keyedValue
+	stack  []keyedValue
+	frames []jsonFrame
 }
 
-func (s *sortScratch) take(depth int) []keyedValue {
-	for len(s.levels) <= depth {
-		s.levels = append(s.levels, make([]keyedValue, 0, 16))
+// jsonFrame is a map or list being written: a map's entries lie on the scratch stack from base to end; a list's
+// elements are read from list.
+type jsonFrame struct {
+	list      pcommon.Slice
+	isList    bool
+	base      int
+	next, end int
+}
+
+// maxKeptEntries bounds the scratch an Entry keeps between records, so that one huge record does not pin it for
+// the life of the exporter.
+const maxKeptEntries = 4096
+
+func (s *sortScratch) push(k string, v pcommon.Value) {
+	s.stack = append(growDoubling(s.stack, 1), keyedValue{k, v})
+}
+
+// growDoubling makes room for n more elements, doubling the capacity when it grows: append's own growth (1.25x
+// for large slices) would allocate five times the final size in total while a huge record is written.
+func growDoubling[T any](s []T, n int) []T {
+	if len(s)+n <= cap(s) {
+		return s
 	}
-	return s.levels[depth][:0]
+	return slices.Grow(s, max(n, len(s)))
 }
 
-func (s *sortScratch) give(depth int, kv []keyedValue) {
-	clear(kv) // drop references into pdata so a finished batch can be collected
-	s.levels[depth] = kv[:0]
+// pop drops the entries from base up, clearing them so that a finished batch can be collected.
+func (s *sortScratch) pop(base int) {
+	clear(s.stack[base:])
+	s.stack = s.stack[:base]
+}
+
+// releaseIfHuge forgets scratch that one exceptional record grew.
+func (s *sortScratch) releaseIfHuge() {
+	if cap(s.stack) > maxKeptEntries {
+		s.stack = nil
+	}
+	if cap(s.frames) > maxKeptEntries {
+		s.frames = nil
+	}
 }
 
 // appendValue writes a pdata value as JSON; maps are written with sorted keys at every level.
-func (s *sortScratch) appendValue(dst []byte, v pcommon.Value, depth int) []byte {
+func (s *sortScratch) appendValue(dst []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		return s.walk(s.open(dst, v))
+	}
+	return appendScalar(dst, v)
+}
+
+// appendSortedObject writes the entries from base to the top of the stack as an object and pops them. The sort
+// is stable and later duplicates of a key are skipped, so when callers push the preferred source first, it wins.
+func (s *sortScratch) appendSortedObject(dst []byte, base int) []byte {
+	return s.walk(s.openObject(dst, base))
+}
+
+func appendScalar(dst []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return appendJSONString(dst, v.Str())
@@ -174,50 +221,82 @@ func (s *sortScratch) appendValue(dst []byte, v pcommon.Value, depth int) []byte
 		dst = append(dst, '"')
 		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes().AsRaw())
 		return append(dst, '"')
-	case pcommon.ValueTypeMap:
-		return s.appendMap(dst, v.Map(), depth)
-	case pcommon.ValueTypeSlice:
-		sl := v.Slice()
-		dst = append(dst, '[')
-		for i := 0; i < sl.Len(); i++ {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = s.appendValue(dst, sl.At(i), depth+1)
-		}
-		return append(dst, ']')
 	default:
 		return append(dst, "null"...)
 	}
 }
 
-func (s *sortScratch) appendMap(dst []byte, m pcommon.Map, depth int) []byte {
-	kvs := s.take(depth)
-	for k, v := range m.All() {
-		kvs = append(kvs, keyedValue{k, v})
+// open writes the opening bracket of a map or list and starts its frame.
+func (s *sortScratch) open(dst []byte, v pcommon.Value) []byte {
+	if v.Type() == pcommon.ValueTypeSlice {
+		sl := v.Slice()
+		s.frames = append(growDoubling(s.frames, 1), jsonFrame{list: sl, isList: true, end: sl.Len()})
+		return append(dst, '[')
 	}
-	dst = s.appendSortedObject(dst, kvs, depth)
-	s.give(depth, kvs)
+	m := v.Map()
+	base := len(s.stack)
+	s.stack = growDoubling(s.stack, m.Len())
+	for k, v := range m.All() {
+		s.push(k, v)
+	}
+	return s.openObject(dst, base)
+}
+
+func (s *sortScratch) openObject(dst []byte, base int) []byte {
+	sortKeyed(s.stack[base:])
+	s.frames = append(growDoubling(s.frames, 1), jsonFrame{base: base, next: base, end: len(s.stack)})
+	return append(dst, '{')
+}
+
+// walk writes the remaining entries of the open frames, depth first, until the innermost frame open on entry is
+// closed.
+func (s *sortScratch) walk(dst []byte) []byte {
+	stop := len(s.frames) - 1
+	for len(s.frames) > stop {
+		f := &s.frames[len(s.frames)-1]
+		var child pcommon.Value
+		if f.isList {
+			if f.next == f.end {
+				dst = append(dst, ']')
+				s.closeFrame()
+				continue
+			}
+			if f.next > 0 {
+				dst = append(dst, ',')
+			}
+			child = f.list.At(f.next)
+		} else {
+			for f.next < f.end && f.next > f.base && s.stack[f.next].key == s.stack[f.next-1].key {
+				f.next++ // a later duplicate of a key
+			}
+			if f.next == f.end {
+				dst = append(dst, '}')
+				s.pop(f.base)
+				s.closeFrame()
+				continue
+			}
+			if f.next > f.base {
+				dst = append(dst, ',')
+			}
+			kv := s.stack[f.next]
+			dst = appendJSONString(dst, kv.key)
+			dst = append(dst, ':')
+			child = kv.value
+		}
+		f.next++
+		switch child.Type() {
+		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+			dst = s.open(dst, child)
+		default:
+			dst = appendScalar(dst, child)
+		}
+	}
 	return dst
 }
 
-// appendSortedObject sorts kvs and writes them as an object. The sort is stable and later duplicates of a key
-// are skipped, so when callers list the preferred source first, it wins.
-func (s *sortScratch) appendSortedObject(dst []byte, kvs []keyedValue, depth int) []byte {
-	sortKeyed(kvs)
-	dst = append(dst, '{')
-	for i, kv := range kvs {
-		if i > 0 {
-			if kv.key == kvs[i-1].key {
-				continue
-			}
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, kv.key)
-		dst = append(dst, ':')
-		dst = s.appendValue(dst, kv.value, depth+1)
-	}
-	return append(dst, '}')
+func (s *sortScratch) closeFrame() {
+	s.frames[len(s.frames)-1] = jsonFrame{}
+	s.frames = s.frames[:len(s.frames)-1]
 }
 
 // AppendJSONString appends s as a JSON string with the envelope's escaping rules, for exporters that wrap

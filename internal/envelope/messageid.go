@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"slices"
 
 	"github.com/zeebo/xxh3"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -77,8 +78,8 @@ func (e *Entry) deriveMessageID(id *[uuidLen]byte) {
 	b = appendCanonicalString(b, r.SeverityText())
 	b = appendCanonicalString(b, r.EventName())
 	b = binary.LittleEndian.AppendUint32(b, r.DroppedAttributesCount())
-	b = appendCanonicalMap(b, r.Attributes())
-	b = appendCanonicalValue(b, r.Body())
+	b = e.appendCanonicalMap(b, r.Attributes())
+	b = e.appendCanonicalValue(b, r.Body())
 	digest := xxh3.Hash128(b)
 	e.idScratch = releaseIfHuge(b)
 	formatMessageID(id, digest)
@@ -86,7 +87,7 @@ func (e *Entry) deriveMessageID(id *[uuidLen]byte) {
 
 func (e *Entry) resourceDigest() xxh3.Uint128 {
 	b := append(e.idScratch[:0], idDomain...)
-	b = appendCanonicalMap(b, e.res.Attributes())
+	b = e.appendCanonicalMap(b, e.res.Attributes())
 	b = binary.LittleEndian.AppendUint32(b, e.res.DroppedAttributesCount())
 	digest := xxh3.Hash128(b)
 	e.idScratch = releaseIfHuge(b)
@@ -97,7 +98,7 @@ func (e *Entry) scopeDigest() xxh3.Uint128 {
 	b := appendDigest(e.idScratch[:0], e.prefix.resource)
 	b = appendCanonicalString(b, e.scope.Name())
 	b = appendCanonicalString(b, e.scope.Version())
-	b = appendCanonicalMap(b, e.scope.Attributes())
+	b = e.appendCanonicalMap(b, e.scope.Attributes())
 	b = binary.LittleEndian.AppendUint32(b, e.scope.DroppedAttributesCount())
 	digest := xxh3.Hash128(b)
 	e.idScratch = releaseIfHuge(b)
@@ -125,8 +126,69 @@ func appendCanonicalString[T string | []byte](b []byte, s T) []byte {
 	return append(b, s...)
 }
 
-// appendCanonicalValue appends v's type tag and content; maps and lists with their length, then their entries.
-func appendCanonicalValue(b []byte, v pcommon.Value) []byte {
+// hashItem is a value waiting to be encoded, with the key it has in its map.
+type hashItem struct {
+	key    string
+	value  pcommon.Value
+	hasKey bool
+}
+
+// appendCanonicalMap appends the entry count and the entries in the order the record carries them.
+func (e *Entry) appendCanonicalMap(b []byte, m pcommon.Map) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Len()))
+	for k, v := range m.All() {
+		b = e.appendCanonicalValue(appendCanonicalString(b, k), v)
+	}
+	return b
+}
+
+// appendCanonicalValue appends v's type tag and content, maps and lists as their length and then their entries.
+// Nested values are encoded depth first from an explicit stack of pending items rather than by recursion: a
+// chain of nested maps then needs a stack of one item, however deep, and a wide map one item per entry.
+func (e *Entry) appendCanonicalValue(b []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+	default:
+		return appendCanonicalScalar(b, v)
+	}
+	pending := append(e.hashPending[:0], hashItem{value: v})
+	for len(pending) > 0 {
+		it := pending[len(pending)-1]
+		pending[len(pending)-1] = hashItem{}
+		pending = pending[:len(pending)-1]
+		if it.hasKey {
+			b = appendCanonicalString(b, it.key)
+		}
+		switch it.value.Type() {
+		case pcommon.ValueTypeMap:
+			m := it.value.Map()
+			b = binary.AppendUvarint(append(b, tagMap), uint64(m.Len()))
+			first := len(pending)
+			pending = growDoubling(pending, m.Len())
+			for k, v := range m.All() {
+				pending = append(pending, hashItem{key: k, value: v, hasKey: true})
+			}
+			slices.Reverse(pending[first:]) // the first entry is encoded first
+		case pcommon.ValueTypeSlice:
+			sl := it.value.Slice()
+			b = binary.AppendUvarint(append(b, tagSlice), uint64(sl.Len()))
+			pending = growDoubling(pending, sl.Len())
+			for i := sl.Len() - 1; i >= 0; i-- {
+				pending = append(pending, hashItem{value: sl.At(i)})
+			}
+		default:
+			b = appendCanonicalScalar(b, it.value)
+		}
+	}
+	if cap(pending) > maxKeptEntries {
+		pending = nil
+	}
+	e.hashPending = pending
+	return b
+}
+
+// appendCanonicalScalar appends the type tag and content of a value that is neither map nor list.
+func appendCanonicalScalar(b []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return appendCanonicalString(append(b, tagStr), v.Str())
@@ -141,27 +203,9 @@ func appendCanonicalValue(b []byte, v pcommon.Value) []byte {
 		return append(b, tagBool, 0)
 	case pcommon.ValueTypeBytes:
 		return appendCanonicalString(append(b, tagBytes), v.Bytes().AsRaw())
-	case pcommon.ValueTypeMap:
-		return appendCanonicalMap(append(b, tagMap), v.Map())
-	case pcommon.ValueTypeSlice:
-		sl := v.Slice()
-		b = binary.AppendUvarint(append(b, tagSlice), uint64(sl.Len()))
-		for i := 0; i < sl.Len(); i++ {
-			b = appendCanonicalValue(b, sl.At(i))
-		}
-		return b
 	default:
 		return append(b, tagEmpty)
 	}
-}
-
-// appendCanonicalMap appends the entry count and the entries in the order the record carries them.
-func appendCanonicalMap(b []byte, m pcommon.Map) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Len()))
-	for k, v := range m.All() {
-		b = appendCanonicalValue(appendCanonicalString(b, k), v)
-	}
-	return b
 }
 
 // formatMessageID writes the digest as a UUID: version 8 (custom), the derivation version in the next four bits,

@@ -56,7 +56,11 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 		dst = append(dst, "\x1b[0m"...)
 	}
 	dst = append(dst, " | "...)
-	dst = appendPrettyText(dst, e.Message())
+	if e.hasMessageBody {
+		dst = appendPrettyText(dst, e.renderBody(), false)
+	} else {
+		dst = appendPrettyText(dst, e.message, false)
+	}
 
 	if e.logger != DefaultLogger {
 		dst = appendPrettyPair(dst, "logger", e.logger)
@@ -67,7 +71,7 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 		val optionalValue
 	}{{"correlation_id", ctx.correlationID}, {"request_id", ctx.requestID}, {"tenant_id", ctx.tenantID}, {"user_id", ctx.userID}} {
 		if f.val.ok {
-			dst = appendPrettyPair(dst, f.key, f.val.value.AsString())
+			dst = appendPrettyValue(e, dst, f.key, f.val.value)
 		}
 	}
 	if !e.traceID.IsEmpty() {
@@ -78,20 +82,20 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 		dst = append(dst, " span_id="...)
 		dst = hex.AppendEncode(dst, e.spanID[:])
 	}
-	kvs := e.scratch.take(1)
-	kvs = e.collectData(kvs)
-	dst = e.appendFlattened(dst, kvs, "", 1)
-	e.scratch.give(1, kvs)
+	base := len(e.scratch.stack)
+	e.pushData()
+	dst = e.appendFlattened(dst, base, 1)
+	e.scratch.pop(base)
 
 	if e.exception.errType.ok {
-		dst = appendPrettyPair(dst, "error.type", e.exception.errType.value.AsString())
+		dst = appendPrettyValue(e, dst, "error.type", e.exception.errType.value)
 	}
 	if e.exception.errMessage.ok {
-		dst = appendPrettyPair(dst, "error.message", e.exception.errMessage.value.AsString())
+		dst = appendPrettyValue(e, dst, "error.message", e.exception.errMessage.value)
 	}
 	dst = append(dst, '\n')
 	if e.exception.errStack.ok {
-		for line := range strings.Lines(e.exception.errStack.value.AsString()) {
+		for line := range strings.Lines(e.text(e.exception.errStack.value)) {
 			dst = append(dst, "    "...)
 			dst = append(dst, strings.TrimRight(line, "\r\n")...)
 			dst = append(dst, '\n')
@@ -100,57 +104,93 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 	return dst
 }
 
-// appendFlattened writes sorted kvs as " prefix.key=value" pairs, descending into maps.
-func (e *Entry) appendFlattened(dst []byte, kvs []keyedValue, prefix string, depth int) []byte {
-	sortKeyed(kvs)
-	for i, kv := range kvs {
-		if i > 0 && kv.key == kvs[i-1].key {
+// The console flattens nested maps into dotted keys down to prettyMaxDepth levels, and only while the dotted key
+// stays within prettyMaxKeyLen bytes; a map below that is written as compact JSON under the last flattened key.
+// Every leaf repeats its key path, so without both bounds a deep or long-keyed map would make the line (and the
+// memory to build it) grow with depth times leaves rather than with the record's size.
+const (
+	prettyMaxDepth  = 8
+	prettyMaxKeyLen = 256
+)
+
+// appendFlattened writes the entries from base to the top of the scratch stack, sorted, as " key=value" pairs
+// whose key is e.prettyKey (the dotted path so far) and the entry's own key, descending into maps.
+func (e *Entry) appendFlattened(dst []byte, base, depth int) []byte {
+	s := &e.scratch
+	top := len(s.stack)
+	sortKeyed(s.stack[base:top])
+	for i := base; i < top; i++ {
+		// Index the stack on every step: nested maps push above top and may move it.
+		kv := s.stack[i]
+		if i > base && kv.key == s.stack[i-1].key {
 			continue
 		}
-		key := kv.key
-		if prefix != "" {
-			key = prefix + "." + kv.key
+		parent := len(e.prettyKey)
+		if parent > 0 {
+			e.prettyKey = append(e.prettyKey, '.')
 		}
-		switch kv.value.Type() {
-		case pcommon.ValueTypeMap:
-			inner := e.scratch.take(depth + 1)
+		e.prettyKey = append(e.prettyKey, kv.key...)
+		if kv.value.Type() == pcommon.ValueTypeMap && depth < prettyMaxDepth && len(e.prettyKey) <= prettyMaxKeyLen {
+			inner := len(s.stack)
 			for k, v := range kv.value.Map().All() {
-				inner = append(inner, keyedValue{k, v})
+				s.push(k, v)
 			}
-			dst = e.appendFlattened(dst, inner, key, depth+1)
-			e.scratch.give(depth+1, inner)
-		case pcommon.ValueTypeStr:
-			dst = appendPrettyPair(dst, key, kv.value.Str())
-		case pcommon.ValueTypeInt:
-			dst = append(dst, ' ')
-			dst = append(dst, key...)
-			dst = append(dst, '=')
-			dst = strconv.AppendInt(dst, kv.value.Int(), 10)
-		default:
-			rendered := e.scratch.appendValue(nil, kv.value, depth+1)
-			dst = appendPrettyPair(dst, key, string(rendered))
+			dst = e.appendFlattened(dst, inner, depth+1)
+			s.pop(inner)
+		} else {
+			dst = appendPrettyValue(e, dst, e.prettyKey, kv.value)
 		}
+		e.prettyKey = e.prettyKey[:parent]
 	}
 	return dst
 }
 
-func appendPrettyPair(dst []byte, key, value string) []byte {
+// appendPrettyValue writes one pair: strings as they are, integers bare, anything else as compact JSON.
+func appendPrettyValue[K string | []byte](e *Entry, dst []byte, key K, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendPrettyPair(dst, key, v.Str())
+	case pcommon.ValueTypeInt:
+		dst = append(dst, ' ')
+		dst = appendPrettyText(dst, key, false)
+		dst = append(dst, '=')
+		return strconv.AppendInt(dst, v.Int(), 10)
+	}
+	e.rendered = e.scratch.appendValue(e.rendered[:0], v)
+	return appendPrettyPair(dst, key, e.rendered)
+}
+
+// appendPrettyPair writes " key=value"; a value that is empty or holds a blank is single-quoted, its quotes
+// escaped.
+func appendPrettyPair[K, V string | []byte](dst []byte, key K, value V) []byte {
 	dst = append(dst, ' ')
-	dst = append(dst, key...)
+	dst = appendPrettyText(dst, key, false)
 	dst = append(dst, '=')
-	if value == "" || strings.ContainsAny(value, " \t") {
+	if len(value) == 0 || hasBlank(value) {
 		dst = append(dst, '\'')
-		dst = appendPrettyText(dst, strings.ReplaceAll(value, "'", `\'`))
+		dst = appendPrettyText(dst, value, true)
 		return append(dst, '\'')
 	}
-	return appendPrettyText(dst, value)
+	return appendPrettyText(dst, value, false)
+}
+
+func hasBlank[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 // appendPrettyText keeps the console line one line: control characters are escaped, the rest is raw UTF-8.
-func appendPrettyText(dst []byte, s string) []byte {
+// In a quoted value, single quotes are escaped too.
+func appendPrettyText[T string | []byte](dst []byte, s T, quoted bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == '\'' && quoted:
+			dst = append(dst, '\\', '\'')
 		case c == '\n':
 			dst = append(dst, '\\', 'n')
 		case c == '\r':

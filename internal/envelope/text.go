@@ -23,7 +23,7 @@ func (e *Entry) AppendText(dst []byte) []byte {
 	dst = appendTextString(dst, e.Message())
 	if e.hasTags {
 		dst = append(dst, " tags="...)
-		dst = e.scratch.appendValue(dst, e.tags, 1)
+		dst = e.scratch.appendValue(dst, e.tags)
 	}
 	dst = append(dst, " timestamp="...)
 	dst = appendTimestamp(dst, e.timestamp)
