@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -50,24 +51,31 @@ func benchLogs(n int, resources int) plog.Logs {
 	return ld
 }
 
+func benchRoutes(b *testing.B, cfg *Config) *routes {
+	r, err := newRoutes(cfg, componenttest.NewNopTelemetrySettings(), "web-1", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(r.shutdown)
+	return r
+}
+
 // BenchmarkEncodeAndBuild measures what push does before the network for a 10,000-record batch: encode every
 // record once, then sort, split and materialize the PutLogEvents inputs (about 9 requests of up to 1 MiB).
 func BenchmarkEncodeAndBuild(b *testing.B) {
 	for _, tc := range []struct {
-		name      string
-		template  string
-		resources int
+		name          string
+		group, stream string
+		resources     int
 	}{
-		{"10000_records/one_stream", "app-1", 1},
-		{"10000_records/4_streams_by_service", "{service.name}", 4},
+		{"10000_records/one_stream", "/fapilog/default", "app-1", 1},
+		{"10000_records/4_streams_by_service", "/fapilog/default", "{service.name}", 4},
+		{"10000_records/4_groups_by_service", "/tenants/{service.name}", "app-1", 4},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
-			names, err := parseStreamTemplate(tc.template)
-			if err != nil {
-				b.Fatal(err)
-			}
-			names = names.bind("web-1", time.Now())
+			cfg.LogGroupName, cfg.LogStreamName = tc.group, tc.stream
+			names := benchRoutes(b, cfg)
 			rb := newRequestBuilder(cfg)
 			ld := benchLogs(10_000, tc.resources)
 			var (
@@ -75,13 +83,13 @@ func BenchmarkEncodeAndBuild(b *testing.B) {
 				batch encodedBatch
 				p     plan
 			)
-			batch.encode(ld, time.Now(), &names, &e)
+			batch.encode(context.Background(), ld, time.Now(), names, &e)
 			b.SetBytes(int64(len(batch.body)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
 				now := time.Now()
-				batch.encode(ld, now, &names, &e)
+				batch.encode(context.Background(), ld, now, names, &e)
 				rb.build(&batch, now, &p)
 				p.release()
 			}
@@ -94,13 +102,14 @@ func BenchmarkEncodeAndBuild(b *testing.B) {
 // BenchmarkBuild is the request builder alone on an encoded 10,000-record batch.
 func BenchmarkBuild(b *testing.B) {
 	cfg := createDefaultConfig().(*Config)
-	names, _ := parseStreamTemplate("app-1")
+	cfg.LogStreamName = "app-1"
+	names := benchRoutes(b, cfg)
 	rb := newRequestBuilder(cfg)
 	var (
 		batch encodedBatch
 		p     plan
 	)
-	batch.encode(benchLogs(10_000, 1), time.Now(), &names, new(envelope.Entry))
+	batch.encode(context.Background(), benchLogs(10_000, 1), time.Now(), names, new(envelope.Entry))
 	b.ReportAllocs()
 	requests := 0
 	for b.Loop() {
@@ -130,6 +139,7 @@ func BenchmarkExport_Kumo(b *testing.B) {
 	if err := e.start(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = e.shutdown(context.Background()); e.delivery.Shutdown() })
 	ld := benchLogs(1_000, 1)
 	b.ReportAllocs()
 	b.ResetTimer()

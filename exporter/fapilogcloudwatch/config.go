@@ -14,6 +14,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 )
 
 // OversizeAction says what happens to an event larger than max_event_size.
@@ -57,11 +58,15 @@ type Config struct {
 	// CircuitBreaker holds circuit_breaker_enabled, circuit_breaker_threshold and circuit_breaker_recovery.
 	CircuitBreaker breaker.Config `mapstructure:",squash"`
 
-	// LogGroupName is the log group (default /fapilog/default).
+	// LogGroupName is the log group (default /fapilog/default), with optional {attribute} placeholders: records
+	// then go to the group their resource names, each value sanitised by CloudWatch's group name rules.
 	LogGroupName string `mapstructure:"log_group_name"`
-	// LogStreamName is the log stream, with optional {resource.attribute} placeholders plus {hostname} and
-	// {timestamp}; empty means {hostname}-{timestamp}.
+	// LogStreamName is the log stream, with optional {attribute} placeholders plus {hostname} and {timestamp};
+	// empty means {hostname}-{timestamp}.
 	LogStreamName string `mapstructure:"log_stream_name"`
+	// Destinations holds max_destinations (distinct log groups since start; records of further ones go to the
+	// default group) and placeholder_default (the value of a placeholder whose attribute is missing or empty).
+	Destinations destination.Config `mapstructure:",squash"`
 	// Region is the AWS region; empty: AWS_REGION, then AWS_DEFAULT_REGION, then the shared config profile.
 	Region string `mapstructure:"region"`
 	// EndpointURL replaces the regional endpoint (LocalStack, kumo, a VPC endpoint).
@@ -87,12 +92,7 @@ var _ component.Config = (*Config)(nil)
 // collector on their own.
 func (c *Config) Validate() error {
 	var errs []error
-	if err := validateLogGroupName(c.LogGroupName); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := parseStreamTemplate(c.LogStreamName); err != nil {
-		errs = append(errs, fmt.Errorf("log_stream_name: %w", err))
-	}
+	errs = append(errs, c.validateNames()...)
 	if strings.ContainsAny(c.Region, " \t\n/") {
 		errs = append(errs, fmt.Errorf("region: must be a region name such as us-east-1 (got %q)", c.Region))
 	}
@@ -122,19 +122,51 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateLogGroupName applies CloudWatch's rule: 1 to 512 characters among a-z, A-Z, 0-9, '_', '-', '/', '.', '#'.
-func validateLogGroupName(name string) error {
-	if name == "" || len(name) > maxNameLen {
-		return fmt.Errorf("log_group_name: must be 1 to %d characters (got %d)", maxNameLen, len(name))
-	}
-	for _, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-/.#", r)
-		if !ok {
-			return fmt.Errorf("log_group_name: may only contain a-z, A-Z, 0-9, '_', '-', '/', '.' and '#' (got %q)", name)
+// validateNames checks log_group_name and log_stream_name: each must give a valid name whatever the records
+// hold, and placeholder_default must be a valid value of each kind that has placeholders. max_destinations and
+// placeholder_default themselves are validated by destination.Config, which the collector validates as a
+// nested section.
+func (c *Config) validateNames() []error {
+	var errs []error
+	def := c.Destinations.PlaceholderDefault
+	for _, n := range []struct {
+		key, template string
+		kind          destination.Kind
+	}{
+		{"log_group_name", c.LogGroupName, destination.CloudWatchLogGroup},
+		{"log_stream_name", c.streamTemplate(), destination.CloudWatchLogStream},
+	} {
+		fallback := ""
+		if hasPlaceholders(n.template) {
+			if kept := n.kind.Sanitize(def); kept != def {
+				errs = append(errs, fmt.Errorf("placeholder_default: %q is not a valid value in a %s (it would be %q)", def, n.kind, kept))
+				continue
+			}
+			fallback = def
+		}
+		if _, err := destination.Parse(n.template, n.kind, fallback); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.key, err))
 		}
 	}
-	return nil
+	if strings.HasPrefix(c.LogGroupName, reservedGroupPrefix) {
+		errs = append(errs, fmt.Errorf("log_group_name: must not start with %q, reserved for AWS services (got %q)", reservedGroupPrefix, c.LogGroupName))
+	}
+	return errs
 }
+
+// reservedGroupPrefix starts the log groups of AWS services; CreateLogGroup refuses it.
+const reservedGroupPrefix = "aws/"
+
+// streamTemplate is log_stream_name, its default when empty.
+func (c *Config) streamTemplate() string {
+	if c.LogStreamName == "" {
+		return defaultLogStreamName
+	}
+	return c.LogStreamName
+}
+
+// hasPlaceholders tells a template from a fixed name (neither a group nor a stream name may hold '{' or '}').
+func hasPlaceholders(name string) bool { return strings.ContainsAny(name, "{}") }
 
 func retentionList() string {
 	parts := make([]string, len(allowedRetentionDays))

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -32,6 +33,8 @@ func TestCreateDefaultConfig_FollowsFapilogAndIsComplete(t *testing.T) {
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	assert.Equal(t, "/fapilog/default", cfg.LogGroupName)
 	assert.Equal(t, "{hostname}-{timestamp}", cfg.LogStreamName)
+	assert.Equal(t, 100, cfg.Destinations.MaxDestinations, "distinct log groups, when log_group_name has placeholders")
+	assert.Equal(t, "unknown", cfg.Destinations.PlaceholderDefault)
 	assert.Empty(t, cfg.Region, "from AWS_REGION / AWS_DEFAULT_REGION")
 	assert.True(t, cfg.CreateLogGroup)
 	assert.True(t, cfg.CreateLogStream)
@@ -88,11 +91,24 @@ func TestUnmarshal_FapilogExampleWithRetention(t *testing.T) {
 	assert.EqualValues(t, 262144, cfg.MaxEventSize)
 }
 
+func TestUnmarshal_OneGroupPerService(t *testing.T) {
+	cfg, err := loadConfig(t, "per_service")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, "/tenants/{service.name}", cfg.LogGroupName)
+	assert.Equal(t, destination.Config{MaxDestinations: 50, PlaceholderDefault: "no-service"}, cfg.Destinations)
+	assert.EqualValues(t, 14, cfg.LogRetentionDays)
+}
+
 func TestValidate_NamesTheKey(t *testing.T) {
 	tests := map[string]string{
-		"bad_group":                        "log_group_name: may only contain",
-		"empty_group":                      "log_group_name: must be 1 to 512 characters",
-		"bad_stream":                       "log_stream_name: must not contain ':' or '*'",
+		"bad_group":                        "log_group_name: ' ' is not allowed in a CloudWatch log group name",
+		"empty_group":                      "log_group_name: must not be empty",
+		"long_group":                       "log_group_name: must be at most 512 bytes",
+		"reserved_group":                   `log_group_name: must not start with "aws/"`,
+		"bad_group_placeholder_default":    `placeholder_default: "n a" is not a valid value in a CloudWatch log group name`,
+		"bad_max_destinations":             "max_destinations: must be at least 1",
+		"bad_stream":                       "log_stream_name: ':' is not allowed in a CloudWatch log stream name",
 		"unclosed_placeholder":             "log_stream_name: '{' without a matching '}'",
 		"bad_retention":                    "log_retention_days: must be 0 (never expire) or one of 1, 3, 5, 7, 14",
 		"retention_without_group_creation": "log_retention_days: only applied when the exporter creates the log group",

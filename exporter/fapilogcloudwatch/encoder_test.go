@@ -1,6 +1,7 @@
 package fapilogcloudwatch
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -29,9 +30,8 @@ func TestEncode_TimestampIsTheRecordsOwnInMillisecondsNotTheSendTime(t *testing.
 	neither.Body().SetStr("no time at all")
 
 	var b encodedBatch
-	names, err := parseStreamTemplate("s")
-	require.NoError(t, err)
-	b.encode(ld, sent, &names, new(envelope.Entry))
+	names := routesFor(t, "/g", "s")
+	b.encode(context.Background(), ld, sent, names, new(envelope.Entry))
 	require.Len(t, b.events, 3)
 	assert.Equal(t, own.UnixMilli(), b.events[0].timestamp, "the record's time, cut to milliseconds")
 	assert.Equal(t, observedAt.UnixMilli(), b.events[1].timestamp)
@@ -41,8 +41,7 @@ func TestEncode_TimestampIsTheRecordsOwnInMillisecondsNotTheSendTime(t *testing.
 func TestEncode_MessageIsTheBareEnvelope(t *testing.T) {
 	ld := testLogs("env", 3, recent(3))
 	var b encodedBatch
-	names, _ := parseStreamTemplate("s")
-	b.encode(ld, time.Now(), &names, new(envelope.Entry))
+	b.encode(context.Background(), ld, time.Now(), routesFor(t, "/g", "s"), new(envelope.Entry))
 
 	var e envelope.Entry
 	i := 0
@@ -55,21 +54,22 @@ func TestEncode_MessageIsTheBareEnvelope(t *testing.T) {
 	assert.Equal(t, 3, i)
 }
 
-func TestEncode_RecordsOfDifferentResourcesGoToTheirStreams(t *testing.T) {
+func TestEncode_RecordsOfDifferentResourcesGoToTheirGroupsAndStreams(t *testing.T) {
 	ld := plog.NewLogs()
-	for _, svc := range []string{"api", "worker", "api"} {
+	for _, r := range [][2]string{{"api", "eu"}, {"worker", "eu"}, {"api", "eu"}, {"api", "us"}} {
 		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr("service.name", svc)
-		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(svc)
+		rl.Resource().Attributes().PutStr("service.name", r[0])
+		rl.Resource().Attributes().PutStr("cloud.region", r[1])
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(r[0])
 	}
-	names, _ := parseStreamTemplate("{service.name}-logs")
+	names := routesFor(t, "/tenants/{service.name}", "{cloud.region}-logs")
 	var b encodedBatch
-	b.encode(ld, time.Now(), &names, new(envelope.Entry))
-	assert.Equal(t, []string{"api-logs", "worker-logs"}, b.streams)
-	assert.Equal(t, []int32{0, 1, 0}, []int32{b.events[0].stream, b.events[1].stream, b.events[2].stream})
+	b.encode(context.Background(), ld, time.Now(), names, new(envelope.Entry))
+	assert.Equal(t, []dest{{"/tenants/api", "eu-logs"}, {"/tenants/worker", "eu-logs"}, {"/tenants/api", "us-logs"}}, b.dests)
+	assert.Equal(t, []int32{0, 1, 0, 2}, []int32{b.events[0].dest, b.events[1].dest, b.events[2].dest, b.events[3].dest})
 
 	// Encoding again reuses the batch and starts from nothing.
-	b.encode(testLogs("again", 1, recent(1)), time.Now(), &names, new(envelope.Entry))
-	assert.Equal(t, []string{"checkout-logs"}, b.streams)
+	b.encode(context.Background(), testLogs("again", 1, recent(1)), time.Now(), names, new(envelope.Entry))
+	assert.Equal(t, []dest{{"/tenants/checkout", "unknown-logs"}}, b.dests)
 	assert.Len(t, b.events, 1)
 }

@@ -364,7 +364,7 @@ func sendOnce(t *testing.T, handler http.HandlerFunc, timeout time.Duration) (er
 	cfg := testConfig(srv.URL, "/g")
 	cfg.TimeoutConfig.Timeout = timeout
 	e := startLogsExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
-	_, err := e.transport.send(context.Background(), "s", []types.InputLogEvent{{Message: aws.String("m"), Timestamp: aws.Int64(time.Now().UnixMilli())}})
+	_, err := e.transport.send(context.Background(), "/g", "s", []types.InputLogEvent{{Message: aws.String("m"), Timestamp: aws.Int64(time.Now().UnixMilli())}})
 	return err, hits.Load()
 }
 
@@ -460,7 +460,7 @@ func TestSend_ConnectionRefusedIsRetryable(t *testing.T) {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	e := startLogsExporter(t, testConfig("http://"+addr, "/g"), exportertest.NewNopSettings(metadata.Type))
-	_, err = e.transport.send(context.Background(), "s", []types.InputLogEvent{{Message: aws.String("m"), Timestamp: aws.Int64(1)}})
+	_, err = e.transport.send(context.Background(), "/g", "s", []types.InputLogEvent{{Message: aws.String("m"), Timestamp: aws.Int64(1)}})
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
 }

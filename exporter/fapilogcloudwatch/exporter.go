@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -31,8 +30,7 @@ import (
 type logsExporter struct {
 	cfg       *Config
 	set       exporter.Settings
-	template  streamTemplate // log_stream_name as written; bound to the host and start time in start
-	streams   streamTemplate
+	routes    *routes
 	builder   requestBuilder
 	transport *transport
 	delivery  *delivery.Deliverer
@@ -43,10 +41,7 @@ type logsExporter struct {
 	// httpClient carries the CloudWatch calls; shutdown closes its idle connections, which the SDK's own client
 	// offers no way to do.
 	httpClient *http.Client
-	// newAPI builds the CloudWatch client at start; tests replace it.
-	newAPI  func(ctx context.Context) (cloudWatchAPI, error)
-	now     func() time.Time
-	scratch sync.Pool // *pushScratch, one per concurrent push
+	scratch    sync.Pool // *pushScratch, one per concurrent push
 }
 
 type pushScratch struct {
@@ -56,61 +51,53 @@ type pushScratch struct {
 }
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
-	tmpl, err := parseStreamTemplate(cfg.LogStreamName)
-	if err != nil {
-		return nil, fmt.Errorf("log_stream_name: %w", err)
-	}
-	d, err := delivery.New(set.TelemetrySettings, metadata.ScopeName, delivery.Settings{
-		ID:            set.ID,
-		Backend:       "CloudWatch",
-		Breaker:       cfg.CircuitBreaker,
-		Describe:      describe,
-		RefusesConfig: refusesConfig,
-		// timeout bounds each API call in the transport (a request may need CreateLogGroup, CreateLogStream and
-		// PutLogEvents again), as the HTTP client's timeout does in the HTTP exporters.
-	})
+	// {hostname} and {timestamp} are fixed now, when the collector creates the exporter.
+	r, err := newRoutes(cfg, set.TelemetrySettings, collectorHostname(), time.Now())
 	if err != nil {
 		return nil, err
 	}
 	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
+		r.shutdown()
 		return nil, err
 	}
 	e := &logsExporter{
 		cfg:       cfg,
 		set:       set,
-		template:  tmpl,
+		routes:    r,
 		builder:   newRequestBuilder(cfg),
-		delivery:  d,
 		telemetry: tel,
 		own:       metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", set.ID.String()))),
-		now:       time.Now,
 	}
-	e.newAPI = e.newSDKClient
+	e.delivery, err = delivery.New(set.TelemetrySettings, metadata.ScopeName, delivery.Settings{
+		ID:            set.ID,
+		Backend:       "CloudWatch",
+		Breaker:       cfg.CircuitBreaker,
+		Describe:      describe,
+		RefusesConfig: e.refusesConfig,
+		Isolated:      isolated,
+		// timeout bounds each API call in the transport (a request may need CreateLogGroup, CreateLogStream and
+		// PutLogEvents again), as the HTTP client's timeout does in the HTTP exporters.
+	})
+	if err != nil {
+		r.shutdown()
+		return nil, err
+	}
 	e.scratch.New = func() any { return new(pushScratch) }
 	return e, nil
 }
 
-// start loads the AWS configuration (region and credentials from the standard chain) and binds {hostname} and
-// {timestamp} of the stream name. Nothing is sent yet: the group and stream are created on first use, so a
-// collector starts even while CloudWatch is unreachable.
+// start loads the AWS configuration (region and credentials from the standard chain). Nothing is sent yet: groups
+// and streams are created on first use, so a collector starts even while CloudWatch is unreachable.
 func (e *logsExporter) start(ctx context.Context, host component.Host) error {
-	api, err := e.newAPI(ctx)
+	api, err := e.newSDKClient(ctx)
 	if err != nil {
 		return err
 	}
-	hostname, err := os.Hostname()
-	if err != nil || hostname == "" {
-		hostname = missingAttributeValue
-	}
-	e.streams = e.template.bind(hostname, e.now())
 	e.transport = newTransport(e.cfg, api, e.set.Logger)
 	e.delivery.Start(host)
-	if name, ok := e.streams.static(); ok {
-		e.set.Logger.Info("Sending logs to CloudWatch", zap.String("log_group", e.cfg.LogGroupName), zap.String("log_stream", name))
-	} else {
-		e.set.Logger.Info("Sending logs to CloudWatch, one stream per resource", zap.String("log_group", e.cfg.LogGroupName), zap.String("log_stream_name", e.cfg.LogStreamName))
-	}
+	group, stream := e.routes.describe()
+	e.set.Logger.Info("Sending logs to CloudWatch", zap.String("log_group", group), zap.String("log_stream", stream))
 	return nil
 }
 
@@ -164,12 +151,26 @@ func (e *logsExporter) shutdown(context.Context) error {
 	if e.httpClient != nil {
 		e.httpClient.CloseIdleConnections()
 	}
+	e.routes.shutdown()
 	e.telemetry.Shutdown()
 	return nil
 }
 
-// push sends ld. Each record is encoded once; the batch goes out as one PutLogEvents request per stream and per
-// 10,000 events / 1 MiB / 24 h; the delivery path sends them, counts what CloudWatch refused and says what to
+// refusesConfig tells a refusal of the configuration (a permanent component status) from one of the data (see
+// the package function). With log groups from the records, a missing group or stream and AccessDenied (IAM
+// policies grant log groups one by one) concern one group: they are counted and logged like other refusals,
+// and do not mark the whole exporter as failed for good while the other groups are delivered.
+func (e *logsExporter) refusesConfig(err error) bool {
+	if e.routes.routed() {
+		if _, missing := errors.AsType[*missingError](err); missing || errorCode(err) == codeAccessDenied {
+			return false
+		}
+	}
+	return refusesConfig(err)
+}
+
+// push sends ld. Each record is encoded once; the batch goes out as one PutLogEvents request per group and stream
+// and per 10,000 events / 1 MiB / 24 h; the delivery path sends them, counts what CloudWatch refused and says what to
 // retry.
 func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	if ld.LogRecordCount() == 0 {
@@ -180,16 +181,16 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 		s.plan.release()
 		e.scratch.Put(s)
 	}()
-	now := e.now()
-	s.batch.encode(ld, now, &e.streams, &s.entry)
+	now := time.Now()
+	s.batch.encode(ctx, ld, now, e.routes, &s.entry)
 	e.builder.build(&s.batch, now, &s.plan)
 	if s.plan.truncated > 0 {
 		e.telemetry.FapilogExporterCloudwatchRecordsTruncated.Add(ctx, int64(s.plan.truncated), e.own)
 	}
 	return e.delivery.Deliver(ctx, ld, &s.plan.Plan, func(ctx context.Context, i int) (delivery.Result, error) {
 		r := &s.plan.requests[i]
-		stream := s.batch.streams[r.stream]
-		refused, err := e.transport.send(ctx, stream, r.events)
-		return delivery.Result{Bytes: r.bytes, Rejected: refused.rejections(e.cfg.LogGroupName, stream)}, err
+		d := s.batch.dests[r.dest]
+		refused, err := e.transport.send(ctx, d.group, d.stream, r.events)
+		return delivery.Result{Bytes: r.bytes, Rejected: refused.rejections(d.group, d.stream)}, err
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/delivery"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
@@ -46,6 +47,7 @@ func createDefaultConfig() component.Config {
 		CircuitBreaker:  breaker.NewDefaultConfig(),
 		LogGroupName:    defaultLogGroupName,
 		LogStreamName:   defaultLogStreamName,
+		Destinations:    destination.NewDefaultConfig(),
 		CreateLogGroup:  true,
 		CreateLogStream: true,
 		MaxEventSize:    defaultMaxEventSize,

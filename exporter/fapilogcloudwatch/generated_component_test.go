@@ -32,7 +32,7 @@ func TestComponentLifecycle(t *testing.T) {
 	fromMetadata := createDefaultConfig().(*Config)
 	require.NoError(t, sub.Unmarshal(fromMetadata))
 	t.Run("metadata.yaml", func(t *testing.T) { lifecycletest.Exporter(t, NewFactory(), fromMetadata) })
-	for _, name := range []string{"", "full", "retention"} {
+	for _, name := range []string{"", "full", "retention", "per_service"} {
 		cfg, err := loadConfig(t, name)
 		require.NoError(t, err)
 		t.Run("testdata "+name, func(t *testing.T) { lifecycletest.Exporter(t, NewFactory(), cfg) })

@@ -42,6 +42,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/delivery"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
@@ -77,7 +78,7 @@ func startKumo(t testing.TB) string {
 var groupSeq atomic.Int64
 
 func uniqueGroup(t *testing.T) string {
-	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
+	name := destination.CloudWatchLogGroup.Sanitize(strings.ReplaceAll(t.Name(), "/", "-"))
 	return fmt.Sprintf("/fapilog/test/%s-%d-%d", name, time.Now().UnixNano(), groupSeq.Add(1))
 }
 
@@ -223,6 +224,22 @@ func testConfig(endpoint, group string) *Config {
 	cfg.RetryConfig.MaxInterval = 50 * time.Millisecond
 	cfg.RetryConfig.MaxElapsedTime = 20 * time.Second
 	return cfg
+}
+
+// routesFor builds the routes of log_group_name group and log_stream_name stream (with the other keys as
+// mutate sets them), {hostname} being web-1 and {timestamp} 1767323045.
+func routesFor(t testing.TB, group, stream string, mutate ...func(*Config)) *routes {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.LogGroupName, cfg.LogStreamName = group, stream
+	for _, m := range mutate {
+		m(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	r, err := newRoutes(cfg, componenttest.NewNopTelemetrySettings(), "web-1", time.Unix(1767323045, 0))
+	require.NoError(t, err)
+	t.Cleanup(r.shutdown)
+	return r
 }
 
 // observed is exporter settings whose logs, metrics (the exporter's own and exporterhelper's) and component
@@ -496,4 +513,17 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(status int) {
 	w.status = status
 	w.ResponseWriter.WriteHeader(status)
+}
+
+// describeGroups lists the names of the groups starting with prefix.
+func describeGroups(t *testing.T, client *cloudwatchlogs.Client, prefix string) []string {
+	t.Helper()
+	resp, err := client.DescribeLogGroups(context.Background(), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(prefix)})
+	require.NoError(t, err)
+	var names []string
+	for _, g := range resp.LogGroups {
+		names = append(names, aws.ToString(g.LogGroupName))
+	}
+	slices.Sort(names)
+	return names
 }

@@ -36,9 +36,10 @@ const (
 	reasonTooLarge = "record_too_large"
 )
 
-// putRequest is one PutLogEvents call: events of one stream, sorted by timestamp, within the service limits.
+// putRequest is one PutLogEvents call: events of one stream of one group, sorted by timestamp, within the
+// service limits.
 type putRequest struct {
-	stream int32
+	dest   int32
 	events []types.InputLogEvent
 	// bytes is the request's size as CloudWatch counts it: the messages plus 26 bytes per event.
 	bytes int
@@ -96,8 +97,8 @@ func (p *plan) release() {
 
 // requestBuilder turns an encoded batch into PutLogEvents requests that obey CloudWatch's limits: at most
 // maxEvents events and maxBytes bytes (each message plus 26) per request, events sorted by timestamp, first
-// and last event at most 24 h apart, one stream per request. An event larger than max_event_size is dropped
-// or truncated; it never fails the batch.
+// and last event at most 24 h apart, one stream of one group per request. An event larger than max_event_size
+// is left out or truncated; it never fails the rest of the batch.
 type requestBuilder struct {
 	maxEvents  int
 	maxBytes   int
@@ -143,10 +144,10 @@ func (rb *requestBuilder) build(b *encodedBatch, now time.Time, p *plan) {
 	if len(p.kept) == 0 {
 		return
 	}
-	// One stream per request and ascending timestamps within it; the record position breaks ties so that
-	// records with the same millisecond keep their order.
+	// One group and stream per request and ascending timestamps within it; the record position breaks ties so
+	// that records with the same millisecond keep their order.
 	slices.SortFunc(p.kept, func(a, b event) int {
-		if c := cmp.Compare(a.stream, b.stream); c != 0 {
+		if c := cmp.Compare(a.dest, b.dest); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.timestamp, b.timestamp); c != 0 {
@@ -182,14 +183,14 @@ func (rb *requestBuilder) split(p *plan) {
 	for i, ev := range p.kept {
 		size := ev.end - ev.start + eventOverhead
 		head := p.kept[first]
-		if i > first && (ev.stream != head.stream || i-first == rb.maxEvents || bytes+size > rb.maxBytes || ev.timestamp-head.timestamp > rb.maxSpan) {
-			p.requests = append(p.requests, putRequest{stream: head.stream, events: p.input[first:i], bytes: bytes})
+		if i > first && (ev.dest != head.dest || i-first == rb.maxEvents || bytes+size > rb.maxBytes || ev.timestamp-head.timestamp > rb.maxSpan) {
+			p.requests = append(p.requests, putRequest{dest: head.dest, events: p.input[first:i], bytes: bytes})
 			first, bytes = i, 0
 		}
 		bytes += size
 		p.Owner[ev.record] = int32(len(p.requests))
 	}
-	p.requests = append(p.requests, putRequest{stream: p.kept[first].stream, events: p.input[first:], bytes: bytes})
+	p.requests = append(p.requests, putRequest{dest: p.kept[first].dest, events: p.input[first:], bytes: bytes})
 }
 
 // truncateMessage cuts the message body[start:end] to at most limit bytes, at a UTF-8 boundary (the envelope is

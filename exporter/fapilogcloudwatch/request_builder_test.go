@@ -18,7 +18,7 @@ var builderNow = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 // batchOf makes an encoded batch directly, without the envelope: record i has a message of sizes[i] bytes and the
 // timestamp at(i), in stream 0.
 func batchOf(sizes []int, at func(i int) int64) *encodedBatch {
-	b := &encodedBatch{streams: []string{"s0"}}
+	b := &encodedBatch{dests: []dest{{"g", "s0"}}}
 	for i, size := range sizes {
 		start := len(b.body)
 		for j := range size {
@@ -150,7 +150,7 @@ func TestBuild_OversizeEventIsCutAtARuneBoundaryWithTruncate(t *testing.T) {
 	// Multi-byte runes straddling the cut point: the message stays valid UTF-8 and within the limit.
 	for shift := range 4 {
 		body := strings.Repeat("x", shift) + strings.Repeat("世🚀é", 400)
-		b := &encodedBatch{streams: []string{"s0"}, body: []byte(body)}
+		b := &encodedBatch{dests: []dest{{"g", "s0"}}, body: []byte(body)}
 		b.events = []event{{start: 0, end: len(body), timestamp: builderNow.UnixMilli()}}
 		p := build(t, rb, b)
 		msg := *p.requests[0].events[0].Message
@@ -203,18 +203,19 @@ func TestBuild_EqualTimestampsKeepTheRecordsOrder(t *testing.T) {
 	assert.Equal(t, []int{2, 4, 1, 3}, sizes)
 }
 
-func TestBuild_OneStreamPerRequest(t *testing.T) {
+func TestBuild_OneGroupAndStreamPerRequest(t *testing.T) {
 	rb := builderFor(defaultMaxEventSize, OversizeDrop)
-	b := batchOf(same(6, 10), atNow)
-	b.streams = []string{"a", "b"}
+	b := batchOf(same(9, 10), atNow)
+	b.dests = []dest{{"g1", "a"}, {"g1", "b"}, {"g2", "a"}}
 	for i := range b.events {
-		b.events[i].stream = int32(i % 2)
+		b.events[i].dest = int32(i % 3)
 	}
 	p := build(t, rb, b)
-	require.Len(t, p.requests, 2)
-	assert.EqualValues(t, 0, p.requests[0].stream)
-	assert.EqualValues(t, 1, p.requests[1].stream)
-	assert.Equal(t, []int32{0, 1, 0, 1, 0, 1}, p.Owner)
+	require.Len(t, p.requests, 3)
+	for i, r := range p.requests {
+		assert.EqualValues(t, i, r.dest)
+	}
+	assert.Equal(t, []int32{0, 1, 2, 0, 1, 2, 0, 1, 2}, p.Owner)
 }
 
 func TestBuild_EventsOutsideTheServiceWindowAreLeftOut(t *testing.T) {

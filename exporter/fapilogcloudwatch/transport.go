@@ -37,6 +37,8 @@ const (
 	codeResourceAlreadyExists = "ResourceAlreadyExistsException"
 	codeInvalidSequenceToken  = "InvalidSequenceTokenException"
 	codeDataAlreadyAccepted   = "DataAlreadyAcceptedException"
+	codeOperationAborted      = "OperationAbortedException"
+	codeAccessDenied          = "AccessDeniedException"
 )
 
 // retryableCodes are CloudWatch errors that say "later", on top of the SDK's own throttling and retryable
@@ -46,7 +48,7 @@ const (
 var retryableCodes = map[string]bool{
 	"ServiceUnavailableException": true,
 	"InternalServerException":     true,
-	"OperationAbortedException":   true,
+	codeOperationAborted:          true,
 	codeResourceNotFound:          true,
 	codeInvalidSequenceToken:      true,
 }
@@ -74,12 +76,11 @@ func (r rejectedEvents) rejections(group, stream string) []delivery.Rejection {
 	}
 }
 
-// transport sends one request to one stream and classifies the outcome: a missing group or stream is created
-// (when allowed) and the request sent again; a legacy sequence-token error is answered with the token the
+// transport sends one request to one stream of one group and classifies the outcome: a missing group or stream is
+// created (when allowed) and the request sent again; a legacy sequence-token error is answered with the token the
 // endpoint expects; throttling, 5xx and network errors are retryable; other rejections are permanent.
 type transport struct {
 	api           cloudWatchAPI
-	group         string
 	createGroup   bool
 	createStream  bool
 	retentionDays int32
@@ -88,36 +89,42 @@ type transport struct {
 
 	mu sync.Mutex
 	// legacy is set once an endpoint answered with a sequence-token error: from then on every request carries
-	// the stream's last token. Modern CloudWatch ignores tokens and never sets it.
+	// the stream's last token (by group and stream). Modern CloudWatch ignores tokens and never sets it.
 	legacy bool
-	tokens map[string]string
-	// retentionPending is set when the exporter created the group but could not set its retention yet.
-	retentionPending bool
+	tokens map[streamKey]string
+	// retentionPending holds the groups the exporter created but could not set the retention of yet.
+	retentionPending map[string]bool
 }
+
+// streamKey names one stream of one group.
+type streamKey struct{ group, stream string }
 
 func newTransport(cfg *Config, api cloudWatchAPI, logger *zap.Logger) *transport {
 	return &transport{
 		api:           api,
-		group:         cfg.LogGroupName,
 		createGroup:   cfg.CreateLogGroup,
 		createStream:  cfg.CreateLogStream,
 		retentionDays: cfg.LogRetentionDays,
 		callTimeout:   cfg.TimeoutConfig.Timeout,
 		logger:        logger,
-		tokens:        map[string]string{},
+		tokens:        map[streamKey]string{},
+
+		retentionPending: map[string]bool{},
 	}
 }
 
-// send delivers events to stream. On success it reports the events CloudWatch refused inside an accepted request.
-func (t *transport) send(ctx context.Context, stream string, events []types.InputLogEvent) (rejectedEvents, error) {
-	t.retryRetention(ctx)
-	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &t.group, LogStreamName: &stream, LogEvents: events}
+// send delivers events to a stream of a group. On success it reports the events CloudWatch refused inside an
+// accepted request.
+func (t *transport) send(ctx context.Context, group, stream string, events []types.InputLogEvent) (rejectedEvents, error) {
+	t.retryRetention(ctx, group)
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: events}
+	key := streamKey{group, stream}
 	recreated, tokenRetries := false, 0
 	for {
-		in.SequenceToken = t.token(stream)
+		in.SequenceToken = t.token(key)
 		out, err := t.put(ctx, in)
 		if err == nil {
-			t.remember(stream, out.NextSequenceToken)
+			t.remember(key, out.NextSequenceToken)
 			return rejectedOf(out.RejectedLogEventsInfo, len(events)), nil
 		}
 		var (
@@ -127,17 +134,17 @@ func (t *transport) send(ctx context.Context, stream string, events []types.Inpu
 		)
 		switch {
 		case errors.As(err, &notFound) && !recreated:
-			if cerr := t.ensureStream(ctx, stream, err); cerr != nil {
+			if cerr := t.ensureStream(ctx, key, err); cerr != nil {
 				return rejectedEvents{}, cerr
 			}
 			recreated = true
 		case errors.As(err, &badToken) && tokenRetries < maxTokenRetries:
-			t.expect(stream, badToken.ExpectedSequenceToken)
+			t.expect(key, badToken.ExpectedSequenceToken)
 			tokenRetries++
 		case errors.As(err, &accepted):
 			// A legacy endpoint already stored this very request (an earlier attempt whose answer was lost):
 			// sending it again with a fresh token would store it twice.
-			t.expect(stream, accepted.ExpectedSequenceToken)
+			t.expect(key, accepted.ExpectedSequenceToken)
 			return rejectedEvents{}, nil
 		default:
 			return rejectedEvents{}, classify(err)
@@ -160,124 +167,124 @@ func (t *transport) callContext(ctx context.Context) (context.Context, context.C
 
 // ensureStream creates the stream, and the group first when it is missing too, as far as the configuration
 // allows. A group or stream that another writer created in the meantime is fine. A missing one the exporter may
-// not create refuses the configuration: permanent, and reported as such in the component status.
-func (t *transport) ensureStream(ctx context.Context, stream string, notFound error) error {
+// not create is refused for good (see refusesConfig).
+func (t *transport) ensureStream(ctx context.Context, key streamKey, notFound error) error {
 	if !t.createStream {
-		return consumererror.NewPermanent(&missingError{key: "create_log_stream", reason: reasonStreamMissing, group: t.group, stream: stream, cause: notFound})
+		return consumererror.NewPermanent(&missingError{key: "create_log_stream", reason: reasonStreamMissing, group: key.group, stream: key.stream, cause: notFound})
 	}
-	err := t.createLogStream(ctx, stream)
+	err := t.createLogStream(ctx, key)
 	if !isCode(err, codeResourceNotFound) {
 		return err
 	}
 	if !t.createGroup {
-		return consumererror.NewPermanent(&missingError{key: "create_log_group", reason: reasonGroupMissing, group: t.group, stream: stream, cause: err})
+		return consumererror.NewPermanent(&missingError{key: "create_log_group", reason: reasonGroupMissing, group: key.group, stream: key.stream, cause: err})
 	}
-	if err := t.createLogGroup(ctx); err != nil {
+	if err := t.createLogGroup(ctx, key.group); err != nil {
 		return err
 	}
-	return t.createLogStream(ctx, stream)
+	return t.createLogStream(ctx, key)
 }
 
-func (t *transport) createLogStream(ctx context.Context, stream string) error {
+func (t *transport) createLogStream(ctx context.Context, key streamKey) error {
 	callCtx, cancel := t.callContext(ctx)
 	defer cancel()
-	_, err := t.api.CreateLogStream(callCtx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &t.group, LogStreamName: &stream})
+	_, err := t.api.CreateLogStream(callCtx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &key.group, LogStreamName: &key.stream})
 	switch {
 	case err == nil:
-		t.forget(stream)
-		t.logger.Info("Created CloudWatch log stream", zap.String("log_group", t.group), zap.String("log_stream", stream))
+		t.forget(key)
+		t.logger.Info("Created CloudWatch log stream", zap.String("log_group", key.group), zap.String("log_stream", key.stream))
 		return nil
 	case isCode(err, codeResourceAlreadyExists):
 		return nil
 	case isCode(err, codeResourceNotFound):
 		return err // the group is missing: the caller decides
 	}
-	return classify(fmt.Errorf("creating log stream %q: %w", stream, err))
+	return classify(fmt.Errorf("creating log stream %q in log group %q: %w", key.stream, key.group, err))
 }
 
-func (t *transport) createLogGroup(ctx context.Context) error {
+func (t *transport) createLogGroup(ctx context.Context, group string) error {
 	callCtx, cancel := t.callContext(ctx)
 	defer cancel()
-	_, err := t.api.CreateLogGroup(callCtx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &t.group})
+	_, err := t.api.CreateLogGroup(callCtx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group})
 	switch {
 	case err == nil:
-		t.logger.Info("Created CloudWatch log group", zap.String("log_group", t.group))
+		t.logger.Info("Created CloudWatch log group", zap.String("log_group", group))
 		if t.retentionDays > 0 {
 			t.mu.Lock()
-			t.retentionPending = true
+			t.retentionPending[group] = true
 			t.mu.Unlock()
-			t.retryRetention(ctx)
+			t.retryRetention(ctx, group)
 		}
 		return nil
 	case isCode(err, codeResourceAlreadyExists):
 		return nil
 	}
-	return classify(fmt.Errorf("creating log group %q: %w", t.group, err))
+	return classify(fmt.Errorf("creating log group %q: %w", group, err))
 }
 
 // retryRetention sets the retention of a group the exporter created, if that is still to do. A failure does not
-// hold back delivery: it is logged and tried again with the next request.
-func (t *transport) retryRetention(ctx context.Context) {
+// hold back delivery: it is logged and tried again with the group's next request.
+func (t *transport) retryRetention(ctx context.Context, group string) {
 	t.mu.Lock()
-	pending := t.retentionPending
+	pending := t.retentionPending[group]
 	t.mu.Unlock()
 	if !pending {
 		return
 	}
 	callCtx, cancel := t.callContext(ctx)
 	defer cancel()
-	_, err := t.api.PutRetentionPolicy(callCtx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &t.group, RetentionInDays: &t.retentionDays})
+	_, err := t.api.PutRetentionPolicy(callCtx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &group, RetentionInDays: &t.retentionDays})
 	if err != nil {
 		t.logger.Warn("Cannot set the log group's retention yet; trying again with the next request",
-			zap.String("log_group", t.group), zap.Int32("log_retention_days", t.retentionDays), zap.Error(err))
+			zap.String("log_group", group), zap.Int32("log_retention_days", t.retentionDays), zap.Error(err))
 		return
 	}
 	t.mu.Lock()
-	t.retentionPending = false
+	delete(t.retentionPending, group)
 	t.mu.Unlock()
-	t.logger.Info("Set CloudWatch log group retention", zap.String("log_group", t.group), zap.Int32("log_retention_days", t.retentionDays))
+	t.logger.Info("Set CloudWatch log group retention", zap.String("log_group", group), zap.Int32("log_retention_days", t.retentionDays))
 }
 
 // token returns the sequence token to send: nil unless the endpoint is a legacy one.
-func (t *transport) token(stream string) *string {
+func (t *transport) token(key streamKey) *string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.legacy {
 		return nil
 	}
-	if tok, ok := t.tokens[stream]; ok {
+	if tok, ok := t.tokens[key]; ok {
 		return &tok
 	}
 	return nil
 }
 
-func (t *transport) remember(stream string, next *string) {
+func (t *transport) remember(key streamKey, next *string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.legacy && next != nil {
-		t.tokens[stream] = *next
+		t.tokens[key] = *next
 	}
 }
 
-func (t *transport) expect(stream string, expected *string) {
+func (t *transport) expect(key streamKey, expected *string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.legacy {
 		t.legacy = true
-		t.logger.Info("The CloudWatch endpoint enforces sequence tokens (legacy behaviour): sending them from now on", zap.String("log_group", t.group))
+		t.logger.Info("The CloudWatch endpoint enforces sequence tokens (legacy behaviour): sending them from now on", zap.String("log_group", key.group))
 	}
 	if expected == nil {
-		delete(t.tokens, stream) // a new stream expects no token
+		delete(t.tokens, key) // a new stream expects no token
 		return
 	}
-	t.tokens[stream] = *expected
+	t.tokens[key] = *expected
 }
 
 // forget drops the token of a stream that was just created (a new stream expects none).
-func (t *transport) forget(stream string) {
+func (t *transport) forget(key streamKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.tokens, stream)
+	delete(t.tokens, key)
 }
 
 // rejectedOf reads rejectedLogEventsInfo for a request of n events. The indexes refer to the request's events in
@@ -298,6 +305,19 @@ func rejectedOf(info *types.RejectedLogEventsInfo, n int) rejectedEvents {
 		r.tooNew = n - min(n, max(0, int(*info.TooNewLogEventStartIndex)))
 	}
 	return r
+}
+
+// isolated tells the delivery path which retryable failures concern their own group or stream only, CloudWatch
+// itself answering: a group or stream still missing just after it was created (eventual consistency), a
+// concurrent change to it (OperationAborted), a legacy sequence token other writers keep changing. The requests
+// of the other groups and streams of the push still go; only the failed ones are retried. Throttling is not
+// among them: PutLogEvents quotas are per account and region.
+func isolated(err error) bool {
+	switch errorCode(err) {
+	case codeResourceNotFound, codeOperationAborted, codeInvalidSequenceToken:
+		return true
+	}
+	return false
 }
 
 // Reasons of a request refused because its destination is missing and the exporter may not create it.
@@ -326,7 +346,7 @@ func (e *missingError) Unwrap() error { return e.cause }
 // configCodes are the API errors that refuse the exporter's credentials or permissions: no request can succeed
 // until someone changes the configuration or the IAM policy.
 var configCodes = map[string]bool{
-	"AccessDeniedException":       true,
+	codeAccessDenied:              true,
 	"UnrecognizedClientException": true,
 	"InvalidClientTokenId":        true,
 	"InvalidSignatureException":   true,
