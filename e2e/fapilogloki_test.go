@@ -34,7 +34,13 @@ exporters:
 service:
   telemetry:
     metrics:
-      level: none
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {{.MetricsPort}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -45,7 +51,8 @@ func TestE2E_LokiExporterDeliversEveryRecordOnceThroughAnOutage(t *testing.T) {
 	vl := victorialogstest.Start(t)
 	t.Setenv("FAPILOG_LOKI__URL", vl.LokiEndpoint())
 	t.Setenv("FAPILOG_LOKI__TENANT_ID", "42") // VictoriaLogs reads X-Scope-OrgID as its AccountID
-	c := Start(t, lokiConfig, nil)
+	metricsPort := FreePort(t)
+	c := Start(t, lokiConfig, map[string]any{"MetricsPort": metricsPort})
 
 	c.SendGRPC(t, NumberedLogs("loki-grpc", 200))
 	c.SendHTTP(t, NumberedLogs("loki-http", 100), false)
@@ -97,5 +104,22 @@ func TestE2E_LokiExporterDeliversEveryRecordOnceThroughAnOutage(t *testing.T) {
 	}
 	if rows := vl.Rows(t, "0"); len(rows) != 0 {
 		t.Errorf("%d records landed in the default tenant: FAPILOG_LOKI__TENANT_ID was not sent", len(rows))
+	}
+	// The collector's own counters agree with what VictoriaLogs holds, and the outage is visible in them.
+	m := scrapeUntil(t, metricsPort, "otelcol_exporter_sent_log_records", 450)
+	for name, want := range map[string]float64{
+		"otelcol_exporter_send_failed_log_records":       0,
+		"otelcol_fapilog_exporter_records_rejected":      0,
+		"otelcol_fapilog_exporter_circuit_breaker_state": 0,
+	} {
+		if got := m.Sum(name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if m.Sum("otelcol_fapilog_exporter_circuit_breaker_transitions", "to", "open") == 0 {
+		t.Errorf("the breaker never opened during the outage")
+	}
+	if m.Sum("otelcol_fapilog_exporter_records_retried", "exporter", "fapilogloki") == 0 {
+		t.Errorf("no record was retried during the outage")
 	}
 }
