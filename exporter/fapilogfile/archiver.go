@@ -29,7 +29,6 @@ var errCompressionAborted = errors.New("compression interrupted by shutdown")
 
 // archiverSettings is what the archiver needs from the configuration.
 type archiverSettings struct {
-	dir, base, ext   string
 	compress         bool
 	compressionLevel int
 	maxFiles         int
@@ -37,8 +36,28 @@ type archiverSettings struct {
 	maxAge           time.Duration
 }
 
-// archiver compresses rotated files and enforces retention in one background goroutine, so that neither ever
-// blocks a write. Work is serialised: retention always sees the result of the compression before it.
+// family is one active file and its rotated files: <dir>/<base><ext> and <dir>/<base>-<time>[-N]<ext>[.gz].
+type family struct {
+	dir, base, ext string
+}
+
+// familyOf is the family whose active file is path.
+func familyOf(path string) family {
+	dir, name := filepath.Split(path)
+	ext := filepath.Ext(name)
+	return family{dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext}
+}
+
+// archiveJob is a rotated file to compress, or (path "") a family opened: compress what an earlier run left
+// uncompressed. Retention follows either.
+type archiveJob struct {
+	family family
+	path   string
+}
+
+// archiver compresses rotated files and enforces retention in one background goroutine for every family of the
+// exporter, so that neither ever blocks a write. Work is serialised: retention always sees the result of the
+// compression before it.
 type archiver struct {
 	settings archiverSettings
 	logger   *zap.Logger
@@ -49,7 +68,7 @@ type archiver struct {
 	compress func(path string, level int, abort <-chan struct{}) error
 
 	mu      sync.Mutex
-	pending []string // rotated files waiting for compression
+	pending []archiveJob
 	wake    chan struct{}
 	stop    chan struct{}
 	// abort interrupts a compression when shutdown runs out of time.
@@ -61,44 +80,22 @@ func newArchiver(s archiverSettings, tel *metadata.TelemetryBuilder, logger *zap
 	return &archiver{settings: s, telemetry: tel, logger: logger, now: time.Now, compress: gzipFile, wake: make(chan struct{}, 1)}
 }
 
-// start begins with the family's leftovers: rotated files an earlier run could not compress before its shutdown
-// deadline (or before a crash) are compressed now, and retention is enforced.
 func (a *archiver) start() {
 	a.stop, a.abort, a.done = make(chan struct{}), make(chan struct{}), make(chan struct{})
-	if a.settings.compress {
-		a.mu.Lock()
-		a.pending = append(a.uncompressedLeftovers(), a.pending...)
-		a.mu.Unlock()
-	}
 	go a.run()
 	a.signal()
 }
 
-// uncompressedLeftovers returns the family's rotated files that are not compressed, oldest first, and removes
-// partial archives an interrupted compression left behind.
-func (a *archiver) uncompressedLeftovers() []string {
-	files, err := a.listRotated()
-	if err != nil {
-		a.logger.Warn("Listing rotated log files to compress failed", zap.String("dir", a.settings.dir), zap.Error(err))
-		return nil
-	}
-	var paths []string
-	for _, f := range files {
-		if strings.HasSuffix(f.path, gzipSuffix) {
-			continue
-		}
-		if err := os.Remove(f.path + gzipSuffix + tmpSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-			a.logger.Warn("Removing a partial archive failed", zap.String("file", f.path+gzipSuffix+tmpSuffix), zap.Error(err))
-		}
-		paths = append(paths, f.path)
-	}
-	return paths
-}
+// opened queues a family's first look: rotated files an earlier run could not compress before its shutdown
+// deadline (or before a crash) are compressed, and retention is enforced.
+func (a *archiver) opened(f family) { a.queue(archiveJob{family: f}) }
 
-// rotated queues a freshly rotated file.
-func (a *archiver) rotated(path string) {
+// rotated queues a freshly rotated file of family f.
+func (a *archiver) rotated(f family, path string) { a.queue(archiveJob{family: f, path: path}) }
+
+func (a *archiver) queue(job archiveJob) {
 	a.mu.Lock()
-	a.pending = append(a.pending, path)
+	a.pending = append(a.pending, job)
 	a.mu.Unlock()
 	a.signal()
 }
@@ -128,12 +125,20 @@ func (a *archiver) work() {
 	pending := a.pending
 	a.pending = nil
 	a.mu.Unlock()
-	if a.settings.compress {
-		for i, path := range pending {
+	for i, job := range pending {
+		var toCompress []string
+		switch {
+		case !a.settings.compress:
+		case job.path != "":
+			toCompress = []string{job.path}
+		default:
+			toCompress = a.uncompressedLeftovers(job.family)
+		}
+		for _, path := range toCompress {
 			err := a.compress(path, a.settings.compressionLevel, a.abort)
 			if errors.Is(err, errCompressionAborted) {
 				a.logger.Warn("Shutdown deadline reached; rotated log files stay uncompressed until the next start",
-					zap.Strings("files", pending[i:]))
+					zap.String("file", path), zap.Int("jobs_left", len(pending)-i-1))
 				return
 			}
 			if err != nil {
@@ -141,8 +146,29 @@ func (a *archiver) work() {
 				a.logger.Warn("Compressing a rotated log file failed; keeping it uncompressed", zap.String("file", path), zap.Error(err))
 			}
 		}
+		a.enforceRetention(job.family)
 	}
-	a.enforceRetention()
+}
+
+// uncompressedLeftovers returns the family's rotated files that are not compressed, oldest first, and removes
+// partial archives an interrupted compression left behind.
+func (a *archiver) uncompressedLeftovers(f family) []string {
+	files, err := a.listRotated(f)
+	if err != nil {
+		a.logger.Warn("Listing rotated log files to compress failed", zap.String("dir", f.dir), zap.Error(err))
+		return nil
+	}
+	var paths []string
+	for _, rf := range files {
+		if strings.HasSuffix(rf.path, gzipSuffix) {
+			continue
+		}
+		if err := os.Remove(rf.path + gzipSuffix + tmpSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			a.logger.Warn("Removing a partial archive failed", zap.String("file", rf.path+gzipSuffix+tmpSuffix), zap.Error(err))
+		}
+		paths = append(paths, rf.path)
+	}
+	return paths
 }
 
 // shutdown waits for queued compression and retention to finish, or until ctx is done: then the compression
@@ -220,15 +246,15 @@ type rotatedFile struct {
 }
 
 // listRotated returns the family's rotated files, oldest first.
-func (a *archiver) listRotated() ([]rotatedFile, error) {
-	entries, err := os.ReadDir(a.settings.dir)
+func (a *archiver) listRotated(fam family) ([]rotatedFile, error) {
+	entries, err := os.ReadDir(fam.dir)
 	if err != nil {
 		return nil, err
 	}
 	var files []rotatedFile
 	for _, de := range entries {
 		name := de.Name()
-		stamp, seq, ok := a.parseRotatedName(name)
+		stamp, seq, ok := fam.parseRotatedName(name)
 		if !ok || !de.Type().IsRegular() {
 			continue
 		}
@@ -236,7 +262,7 @@ func (a *archiver) listRotated() ([]rotatedFile, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		files = append(files, rotatedFile{path: filepath.Join(a.settings.dir, name), rotated: stamp, seq: seq, size: info.Size()})
+		files = append(files, rotatedFile{path: filepath.Join(fam.dir, name), rotated: stamp, seq: seq, size: info.Size()})
 	}
 	slices.SortFunc(files, func(x, y rotatedFile) int {
 		if c := x.rotated.Compare(y.rotated); c != 0 {
@@ -247,13 +273,13 @@ func (a *archiver) listRotated() ([]rotatedFile, error) {
 	return files, nil
 }
 
-func (a *archiver) parseRotatedName(name string) (time.Time, int, bool) {
-	rest, ok := strings.CutPrefix(name, a.settings.base+"-")
+func (fam family) parseRotatedName(name string) (time.Time, int, bool) {
+	rest, ok := strings.CutPrefix(name, fam.base+"-")
 	if !ok {
 		return time.Time{}, 0, false
 	}
 	rest = strings.TrimSuffix(rest, gzipSuffix)
-	if rest, ok = strings.CutSuffix(rest, a.settings.ext); !ok || len(rest) < len(rotatedTimeLayout) {
+	if rest, ok = strings.CutSuffix(rest, fam.ext); !ok || len(rest) < len(rotatedTimeLayout) {
 		return time.Time{}, 0, false
 	}
 	stamp, err := time.Parse(rotatedTimeLayout, rest[:len(rotatedTimeLayout)])
@@ -273,14 +299,14 @@ func (a *archiver) parseRotatedName(name string) (time.Time, int, bool) {
 
 // enforceRetention deletes the oldest rotated files until max_files, max_total_bytes and max_age all hold,
 // counting every rotated file (compressed or not); the active file is never touched.
-func (a *archiver) enforceRetention() {
+func (a *archiver) enforceRetention(fam family) {
 	s := a.settings
 	if s.maxFiles <= 0 && s.maxTotalBytes <= 0 && s.maxAge <= 0 {
 		return
 	}
-	files, err := a.listRotated()
+	files, err := a.listRotated(fam)
 	if err != nil {
-		a.logger.Warn("Listing rotated log files for retention failed", zap.String("dir", s.dir), zap.Error(err))
+		a.logger.Warn("Listing rotated log files for retention failed", zap.String("dir", fam.dir), zap.Error(err))
 		return
 	}
 	var total int64

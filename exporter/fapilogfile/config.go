@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 )
 
 // Special values of path.
@@ -47,11 +48,19 @@ type Config struct {
 	QueueConfig                  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	RetryConfig                  configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 
-	// Path is the active file, or stdout / stderr. Mutually exclusive with Directory.
+	// Path is the active file, or stdout / stderr. Mutually exclusive with Directory. Path, Directory and
+	// FilenamePrefix may hold {resource.attribute} placeholders: each record goes to the file its resource names.
 	Path string `mapstructure:"path"`
 	// Directory and FilenamePrefix are fapilog's way to name the file: <directory>/<prefix>.jsonl (.log for text).
 	Directory      string `mapstructure:"directory"`
 	FilenamePrefix string `mapstructure:"filename_prefix"`
+
+	// Destinations caps the files placeholders can name (max_destinations) and sets what stands in for a
+	// missing attribute (placeholder_default).
+	Destinations destination.Config `mapstructure:",squash"`
+	// MaxOpenFiles bounds the files open at once; the least recently used one is closed and opened again
+	// (appending) when written to.
+	MaxOpenFiles int `mapstructure:"max_open_files"`
 
 	// Format is json (fapilog's JSON lines), text (key=value) or pretty (human console lines).
 	Format string `mapstructure:"format"`
@@ -112,6 +121,12 @@ func (cfg *Config) Validate() error {
 	if strings.ContainsAny(cfg.FilenamePrefix, `/\`) {
 		add("filename_prefix: must not contain a path separator")
 	}
+	if !cfg.isConsole() {
+		errs = append(errs, cfg.validateTemplates())
+	}
+	if cfg.MaxOpenFiles < 1 {
+		add("max_open_files: must be at least 1")
+	}
 	if cfg.Mode != nil {
 		if *cfg.Mode != FormatJSON && *cfg.Mode != FormatText {
 			add("mode: must be one of json, text")
@@ -162,6 +177,39 @@ func (cfg *Config) Validate() error {
 }
 
 func (cfg *Config) isConsole() bool { return cfg.Path == PathStdout || cfg.Path == PathStderr }
+
+// validateTemplates checks the placeholders of the keys that name the file, each under its own name.
+func (cfg *Config) validateTemplates() error {
+	if err := cfg.Destinations.Validate(); err != nil {
+		return err
+	}
+	if def := cfg.Destinations.PlaceholderDefault; destination.PathSegment.Sanitize(def) != def {
+		return fmt.Errorf("placeholder_default: %q is not a valid file name part (letters, digits, '-', '_', '.', no leading '.')", def)
+	}
+	var errs []error
+	for key, value := range map[string]string{"path": cfg.Path, "directory": cfg.Directory, "filename_prefix": cfg.FilenamePrefix} {
+		if value == "" {
+			continue
+		}
+		if _, err := destination.Parse(value, destination.PathSegment, cfg.Destinations.PlaceholderDefault); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pathTemplate is the active file's path with its placeholders.
+func (cfg *Config) pathTemplate() (*destination.Template, error) {
+	return destination.Parse(cfg.filePath(), destination.PathSegment, cfg.Destinations.PlaceholderDefault)
+}
+
+// rootOf is the directory no file of t may leave: the one its text before the first placeholder ends in.
+func rootOf(t *destination.Template) string {
+	if path, static := t.Static(); static {
+		return filepath.Dir(path)
+	}
+	return filepath.Dir(t.LiteralPrefix() + "x") // x: the first placeholder's value, never a separator
+}
 
 func (cfg *Config) format() string {
 	if cfg.Mode != nil && (cfg.Format == "" || cfg.Format == FormatJSON) {

@@ -31,21 +31,43 @@ func newEncoder(format string, pretty envelope.PrettyOptions) *encoder {
 	return &encoder{format: format, pretty: pretty, pool: sync.Pool{New: func() any { return &encodedBatch{} }}}
 }
 
+// encode encodes every record of ld.
 func (enc *encoder) encode(ld plog.Logs, receivedAt time.Time) *encodedBatch {
+	return enc.encodeResources(ld.ResourceLogs(), nil, receivedAt)
+}
+
+// encodeResources encodes the records of the resource logs at the given indexes (all of them when indexes is
+// nil), in that order: the part of a batch that goes to one destination.
+func (enc *encoder) encodeResources(rls plog.ResourceLogsSlice, indexes []int, receivedAt time.Time) *encodedBatch {
 	b := enc.pool.Get().(*encodedBatch)
 	b.buf, b.ends = b.buf[:0], b.ends[:0]
-	envelope.ForEach(ld, receivedAt, &b.entry, func(e *envelope.Entry, _ plog.LogRecord) {
-		switch enc.format {
-		case FormatText:
-			b.buf = e.AppendText(b.buf)
-		case FormatPretty:
-			b.buf = e.AppendPretty(b.buf, enc.pretty)
-		default:
-			b.buf = e.AppendJSONLine(b.buf)
+	if indexes == nil {
+		for i := 0; i < rls.Len(); i++ {
+			enc.appendResource(b, rls.At(i), receivedAt)
 		}
-		b.ends = append(b.ends, len(b.buf))
-	})
+		return b
+	}
+	for _, i := range indexes {
+		enc.appendResource(b, rls.At(i), receivedAt)
+	}
 	return b
+}
+
+func (enc *encoder) appendResource(b *encodedBatch, rl plog.ResourceLogs, receivedAt time.Time) {
+	for _, sl := range rl.ScopeLogs().All() {
+		for _, lr := range sl.LogRecords().All() {
+			b.entry.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
+			switch enc.format {
+			case FormatText:
+				b.buf = b.entry.AppendText(b.buf)
+			case FormatPretty:
+				b.buf = b.entry.AppendPretty(b.buf, enc.pretty)
+			default:
+				b.buf = b.entry.AppendJSONLine(b.buf)
+			}
+			b.ends = append(b.ends, len(b.buf))
+		}
+	}
 }
 
 func (enc *encoder) release(b *encodedBatch) {

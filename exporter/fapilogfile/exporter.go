@@ -3,9 +3,10 @@ package fapilogfile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
+	"slices"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -13,25 +14,25 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/plogsubset"
 )
-
-// sink receives encoded batches; ends[i] is the offset just past record i. It returns how many of the first
-// records it wrote, all of them unless it also returns an error.
-type sink interface {
-	write(records []byte, ends []int) (int, error)
-}
 
 type fileExporter struct {
 	cfg       *Config
 	settings  component.TelemetrySettings
 	telemetry *metadata.TelemetryBuilder
-	encoder   *encoder
-	sink      sink
-	rotator   *rotator
-	archiver  *archiver
 	fs        fileSystem
+	encoder   *encoder
+
+	// Exactly one of console and files is set after start.
+	console *consoleSink
+	files   *fileSet
+	// staticPath is the only file when the path has no placeholders; router resolves it per resource otherwise.
+	staticPath string
+	router     *destination.Router
+	routes     sync.Pool // *routedBatch
 }
 
 func newFileExporter(cfg *Config, set component.TelemetrySettings) (*fileExporter, error) {
@@ -39,55 +40,176 @@ func newFileExporter(cfg *Config, set component.TelemetrySettings) (*fileExporte
 	if err != nil {
 		return nil, err
 	}
-	return &fileExporter{cfg: cfg, settings: set, telemetry: tel, fs: osFileSystem}, nil
+	fe := &fileExporter{cfg: cfg, settings: set, telemetry: tel, fs: osFileSystem}
+	fe.routes.New = func() any { return &routedBatch{byPath: map[string]int{}} }
+	return fe, nil
 }
 
 func (fe *fileExporter) start(context.Context, component.Host) error {
 	cfg := fe.cfg
 	pretty := envelope.PrettyOptions{Location: time.Local}
-	switch cfg.Path {
-	case PathStdout, PathStderr:
+	fe.encoder = newEncoder(cfg.format(), pretty)
+	if cfg.isConsole() {
 		out := os.Stdout
 		if cfg.Path == PathStderr {
 			out = os.Stderr
 		}
-		pretty.Colors = useColors(cfg.Colors, out)
-		fe.sink = &consoleSink{out: out}
-	default:
-		pretty.Colors = useColors(cfg.Colors, nil)
-		path := cfg.filePath()
-		dir, name := filepath.Split(path)
-		ext := filepath.Ext(name)
-		loc := time.UTC
-		if cfg.LocalTime {
-			loc = time.Local
-		}
-		fe.archiver = newArchiver(archiverSettings{
-			dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
-			compress: cfg.compressRotated(), compressionLevel: cfg.CompressionLevel,
-			maxFiles: cfg.maxFiles(), maxTotalBytes: int64(cfg.MaxTotalBytes), maxAge: cfg.MaxAge,
-		}, fe.telemetry, fe.settings.Logger)
-		fe.rotator = newRotator(rotatorSettings{
-			path: path, writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
-			flushInterval: cfg.FlushInterval, fsync: cfg.Fsync,
-		}, fe.archiver, fe.telemetry, fe.settings.Logger)
-		fe.rotator.fs = fe.fs
-		if err := fe.rotator.start(); err != nil {
+		fe.encoder.pretty.Colors = useColors(cfg.Colors, out)
+		fe.console = &consoleSink{out: out}
+		return nil
+	}
+	fe.encoder.pretty.Colors = useColors(cfg.Colors, nil)
+	tmpl, err := cfg.pathTemplate()
+	if err != nil {
+		return err
+	}
+	loc := time.UTC
+	if cfg.LocalTime {
+		loc = time.Local
+	}
+	arch := newArchiver(archiverSettings{
+		compress: cfg.compressRotated(), compressionLevel: cfg.CompressionLevel,
+		maxFiles: cfg.maxFiles(), maxTotalBytes: int64(cfg.MaxTotalBytes), maxAge: cfg.MaxAge,
+	}, fe.telemetry, fe.settings.Logger)
+	root := rootOf(tmpl)
+	fe.files = newFileSet(rotatorSettings{
+		writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
+		flushInterval: cfg.FlushInterval, fsync: cfg.Fsync,
+	}, root, cfg.MaxOpenFiles, arch, fe.telemetry, fe.settings.Logger, fe.fs)
+	// Fail before any goroutine starts: a directory that cannot be created is a start error, not a retried
+	// write error.
+	if path, static := tmpl.Static(); static {
+		fe.staticPath = path
+		f, err := fe.files.acquire(path)
+		if err != nil {
 			return err
 		}
-		fe.archiver.start()
-		fe.sink = fe.rotator
+		fe.files.release(f)
+	} else {
+		if err := os.MkdirAll(root, directoryMode); err != nil {
+			return fmt.Errorf("creating directory %s: %w", root, err)
+		}
+		if fe.router, err = destination.NewRouter(tmpl, cfg.Destinations.MaxDestinations, fe.settings, metadata.ScopeName); err != nil {
+			return err
+		}
 	}
-	fe.encoder = newEncoder(cfg.format(), pretty)
-	return nil
+	return fe.files.start()
 }
 
 func (fe *fileExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	if fe.router != nil {
+		return fe.pushRouted(ctx, ld)
+	}
 	batch := fe.encoder.encode(ld, time.Now())
 	defer fe.encoder.release(batch)
-	written, err := fe.sink.write(batch.buf, batch.ends)
+	var written int
+	var err error
+	if fe.console != nil {
+		written, err = fe.console.write(batch.buf, batch.ends)
+	} else {
+		written, err = fe.files.write(fe.staticPath, batch.buf, batch.ends)
+	}
 	fe.countWritten(ctx, batch.ends[:written], err)
-	return retryUnwritten(err, ld, written)
+	if err == nil || written == 0 {
+		return err // nothing written: exporterhelper retries the batch it has
+	}
+	return consumererror.NewLogs(err, plogsubset.Select(ld, func(i int) bool { return i >= written }))
+}
+
+// routedBatch is a batch split by destination; one is pooled per concurrent push.
+type routedBatch struct {
+	byPath  map[string]int // path -> index in groups
+	groups  []routeGroup
+	failed  []bool // per record of the batch, set only after a failure
+	records []int  // index of each ResourceLogs' first record in the batch
+}
+
+type routeGroup struct {
+	path      string
+	resources []int
+}
+
+// pushRouted writes each resource's records to the file its attributes name: the name is resolved once per
+// ResourceLogs, the records of one destination are encoded together and written with one call. A destination
+// that fails does not stop the others; only its unwritten records are handed back for retry.
+func (fe *fileExporter) pushRouted(ctx context.Context, ld plog.Logs) error {
+	rb := fe.routes.Get().(*routedBatch)
+	defer fe.routes.Put(rb)
+	rls := ld.ResourceLogs()
+	rb.records, rb.groups, rb.failed = rb.records[:0], rb.groups[:0], rb.failed[:0]
+	clear(rb.byPath)
+	total := 0
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		n := 0
+		for _, sl := range rl.ScopeLogs().All() {
+			n += sl.LogRecords().Len()
+		}
+		rb.records = append(rb.records, total)
+		total += n
+		path := notLikeRotated(fe.router.Route(ctx, rl.Resource(), n))
+		g, ok := rb.byPath[path]
+		if !ok {
+			g = len(rb.groups)
+			rb.byPath[path] = g
+			if g < cap(rb.groups) {
+				rb.groups = rb.groups[:g+1]
+				rb.groups[g].path, rb.groups[g].resources = path, rb.groups[g].resources[:0]
+			} else {
+				rb.groups = append(rb.groups, routeGroup{path: path})
+			}
+		}
+		rb.groups[g].resources = append(rb.groups[g].resources, i)
+	}
+
+	now := time.Now()
+	var errs []error
+	anyWritten := false
+	for gi := range rb.groups {
+		g := &rb.groups[gi]
+		indexes := g.resources
+		if len(rb.groups) == 1 {
+			indexes = nil // the common case: the whole batch, in order
+		}
+		batch := fe.encoder.encodeResources(rls, indexes, now)
+		written, err := fe.files.write(g.path, batch.buf, batch.ends)
+		fe.countWritten(ctx, batch.ends[:written], err)
+		fe.encoder.release(batch)
+		anyWritten = anyWritten || written > 0
+		if err != nil {
+			errs = append(errs, err)
+			rb.markFailed(total, g.resources, written)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	if !anyWritten {
+		return err
+	}
+	return consumererror.NewLogs(err, plogsubset.Select(ld, func(i int) bool { return rb.failed[i] }))
+}
+
+// markFailed marks the records of a destination's resources from its written-th record on as not written.
+func (rb *routedBatch) markFailed(total int, resources []int, written int) {
+	if len(rb.failed) == 0 { // the push's first failure
+		rb.failed = slices.Grow(rb.failed, total)[:total]
+		clear(rb.failed)
+	}
+	seen := 0
+	for _, r := range resources {
+		end := total
+		if r+1 < len(rb.records) {
+			end = rb.records[r+1]
+		}
+		for i := rb.records[r]; i < end; i++ {
+			if seen >= written {
+				rb.failed[i] = true
+			}
+			seen++
+		}
+	}
 }
 
 // countWritten records the written records of a batch (ends are theirs) and the failure that stopped it.
@@ -106,22 +228,13 @@ func (fe *fileExporter) countWritten(ctx context.Context, ends []int, err error)
 	}
 }
 
-// retryUnwritten turns a failed write into the error that makes exporterhelper retry only the records after
-// the first written ones: a whole-batch retry would write those twice.
-func retryUnwritten(err error, ld plog.Logs, written int) error {
-	if err == nil || written == 0 {
-		return err
-	}
-	return consumererror.NewLogs(err, plogsubset.Select(ld, func(i int) bool { return i >= written }))
-}
-
 func (fe *fileExporter) shutdown(ctx context.Context) error {
 	var err error
-	if fe.rotator != nil {
-		err = fe.rotator.shutdown()
+	if fe.files != nil {
+		err = fe.files.shutdown(ctx)
 	}
-	if fe.archiver != nil {
-		fe.archiver.shutdown(ctx)
+	if fe.router != nil {
+		fe.router.Shutdown()
 	}
 	fe.telemetry.Shutdown()
 	return err

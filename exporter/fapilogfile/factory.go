@@ -13,6 +13,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
@@ -21,6 +22,8 @@ const (
 	defaultMaxBytes         = 10 << 20
 	defaultCompressionLevel = 5
 	defaultFlushInterval    = time.Second
+	// defaultMaxOpenFiles matches contrib fileexporter's group_by.max_open_files.
+	defaultMaxOpenFiles = 100
 )
 
 // NewFactory creates the fapilogfile exporter factory.
@@ -41,6 +44,8 @@ func createDefaultConfig() component.Config {
 		CompressionLevel: defaultCompressionLevel,
 		FlushInterval:    defaultFlushInterval,
 		WriteMode:        WriteModeBuffered,
+		Destinations:     destination.NewDefaultConfig(),
+		MaxOpenFiles:     defaultMaxOpenFiles,
 	}
 }
 

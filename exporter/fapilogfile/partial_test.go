@@ -103,7 +103,7 @@ func startFaultyExporter(t *testing.T, f *faults, mutate func(*Config)) (*fileEx
 // line that is not a whole JSON record.
 func familyMessages(t *testing.T, fe *fileExporter) []string {
 	t.Helper()
-	rotated, err := fe.archiver.listRotated()
+	rotated, err := fe.files.archiver.listRotated(familyOf(fe.staticPath))
 	require.NoError(t, err)
 	paths := make([]string, 0, len(rotated)+1)
 	for _, r := range rotated {
@@ -193,9 +193,10 @@ func TestPartialFailure_RetriesOnlyTheRecordsNotWritten(t *testing.T) {
 func TestPartialFailure_NothingWrittenRetriesTheBatchAsIs(t *testing.T) {
 	f := &faults{failOpen: 2}
 	fe, _ := startFaultyExporter(t, f, func(*Config) {})
-	fe.rotator.mu.Lock()
-	fe.rotator.abandon() // as after an earlier failure: the next write reopens
-	fe.rotator.mu.Unlock()
+	rot := staticRotator(t, fe)
+	rot.mu.Lock()
+	rot.abandon() // as after an earlier failure: the next write reopens
+	rot.mu.Unlock()
 	err := fe.pushLogs(context.Background(), testLogs(5))
 	require.ErrorIs(t, err, errInjected)
 	var partial consumererror.Logs
@@ -206,4 +207,13 @@ func TestPartialFailure_NothingWrittenRetriesTheBatchAsIs(t *testing.T) {
 
 func firstMessage(ld plog.Logs) string {
 	return ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str()
+}
+
+// staticRotator is the rotator of an exporter whose path has no placeholders.
+func staticRotator(t *testing.T, fe *fileExporter) *rotator {
+	t.Helper()
+	f, err := fe.files.acquire(fe.staticPath)
+	require.NoError(t, err)
+	fe.files.release(f)
+	return f.rotator
 }

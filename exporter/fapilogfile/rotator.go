@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,9 +35,7 @@ type rotatorSettings struct {
 // quiet file still rotates at midnight), and hands rotated files to the archiver.
 type rotator struct {
 	settings rotatorSettings
-	dir      string
-	base     string // file name without extension
-	ext      string
+	family   family
 	archiver *archiver
 	logger   *zap.Logger
 	now      func() time.Time
@@ -55,24 +52,20 @@ type rotator struct {
 	// lastStamp and lastSeq name the latest rotated file, to number several rotations within one second.
 	lastStamp string
 	lastSeq   int
-
-	stop chan struct{}
-	done chan struct{}
 }
 
 func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilder, logger *zap.Logger) *rotator {
-	dir, name := filepath.Split(s.path)
-	ext := filepath.Ext(name)
 	return &rotator{
-		settings: s, dir: filepath.Clean(dir), base: strings.TrimSuffix(name, ext), ext: ext,
+		settings: s, family: familyOf(s.path),
 		archiver: arch, logger: logger, now: time.Now, fs: osFileSystem, telemetry: tel,
 	}
 }
 
-// start opens the active file (appending to an existing one) and starts the flush/rotation timer.
+// start opens the active file (appending to an existing one) and has the archiver look at the family's
+// rotated files. The owner's timer calls tick between batches.
 func (r *rotator) start() error {
-	if err := os.MkdirAll(r.dir, directoryMode); err != nil {
-		return fmt.Errorf("creating directory %s: %w", r.dir, err)
+	if err := os.MkdirAll(r.family.dir, directoryMode); err != nil {
+		return fmt.Errorf("creating directory %s: %w", r.family.dir, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -89,8 +82,7 @@ func (r *rotator) start() error {
 	if err := r.open(); err != nil {
 		return err
 	}
-	r.stop, r.done = make(chan struct{}), make(chan struct{})
-	go r.runTimer()
+	r.archiver.opened(r.family)
 	return nil
 }
 
@@ -285,11 +277,11 @@ func (r *rotator) archiveActive(at time.Time, reason string) error {
 		n = r.lastSeq + 1
 	}
 	for ; ; n++ {
-		name := r.base + "-" + stamp
+		name := r.family.base + "-" + stamp
 		if n > 0 {
 			name += "-" + strconv.Itoa(n)
 		}
-		target := filepath.Join(r.dir, name+r.ext)
+		target := filepath.Join(r.family.dir, name+r.family.ext)
 		if exists(target) || exists(target+gzipSuffix) {
 			continue
 		}
@@ -298,7 +290,7 @@ func (r *rotator) archiveActive(at time.Time, reason string) error {
 		}
 		r.lastStamp, r.lastSeq = stamp, n
 		r.telemetry.FapilogExporterFileRotations.Add(context.Background(), 1, reasonAttribute(reason))
-		r.archiver.rotated(target)
+		r.archiver.rotated(r.family, target)
 		return nil
 	}
 }
@@ -308,24 +300,9 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// runTimer looks after the active file between batches, every flush_interval: it rotates at interval
-// boundaries even when nothing is written (fapilog only checks on write) and reopens a file another process
-// moved or truncated.
-func (r *rotator) runTimer() {
-	defer close(r.done)
-	timer := time.NewTimer(r.untilNextTick())
-	defer timer.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-timer.C:
-		}
-		r.tick()
-		timer.Reset(r.untilNextTick())
-	}
-}
-
+// tick looks after the active file between batches, every flush_interval (the file set's timer calls it): it
+// rotates at interval boundaries even when nothing is written (fapilog only checks on write) and reopens a file
+// another process moved or truncated.
 func (r *rotator) tick() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -380,11 +357,12 @@ func (r *rotator) checkPeriod() time.Duration {
 	return defaultFlushInterval
 }
 
+// untilNextTick is how long the timer may wait before this file needs a tick.
 func (r *rotator) untilNextTick() time.Duration {
 	wait := r.checkPeriod()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.settings.interval.Enabled() {
+	if r.settings.interval.Enabled() && !r.closed {
 		if untilBoundary := r.nextBoundary.Sub(r.now()); untilBoundary < wait {
 			wait = max(untilBoundary, time.Millisecond)
 		}
@@ -392,11 +370,12 @@ func (r *rotator) untilNextTick() time.Duration {
 	return wait
 }
 
-// shutdown closes the active file (synced first with fsync).
+// shutdown closes the active file (synced first with fsync). The file set calls it at shutdown and when the
+// file is the least recently used one and another must open.
 func (r *rotator) shutdown() error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.closed {
-		r.mu.Unlock()
 		return nil
 	}
 	r.closed = true
@@ -407,11 +386,6 @@ func (r *rotator) shutdown() error {
 		}
 		err = errors.Join(err, r.out.Close())
 		r.out = nil
-	}
-	r.mu.Unlock()
-	if r.stop != nil {
-		close(r.stop)
-		<-r.done
 	}
 	return err
 }

@@ -35,8 +35,10 @@ func lines(prefix string, n, size int) ([]byte, []int) {
 
 type testFamily struct {
 	dir      string
+	family   family
 	rotator  *rotator
 	archiver *archiver
+	set      *fileSet
 }
 
 func startFamily(t *testing.T, rs rotatorSettings, as archiverSettings) *testFamily {
@@ -49,23 +51,21 @@ func startFamily(t *testing.T, rs rotatorSettings, as archiverSettings) *testFam
 	if rs.location == nil {
 		rs.location = time.UTC
 	}
-	as.dir, as.base, as.ext = dir, "app", ".jsonl"
 	if as.compressionLevel == 0 {
 		as.compressionLevel = 5
 	}
 	arch := newArchiver(as, nopTelemetry(), zap.NewNop())
-	rot := newRotator(rs, arch, nopTelemetry(), zap.NewNop())
-	require.NoError(t, rot.start())
-	arch.start()
-	f := &testFamily{dir: dir, rotator: rot, archiver: arch}
+	set := newFileSet(rs, dir, 10, arch, nopTelemetry(), zap.NewNop(), osFileSystem)
+	require.NoError(t, set.start())
+	file, err := set.acquire(rs.path)
+	require.NoError(t, err)
+	set.release(file)
+	f := &testFamily{dir: dir, family: familyOf(rs.path), rotator: file.rotator, archiver: arch, set: set}
 	t.Cleanup(func() { f.stop() })
 	return f
 }
 
-func (f *testFamily) stop() {
-	_ = f.rotator.shutdown()
-	f.archiver.shutdown(context.Background())
-}
+func (f *testFamily) stop() { _ = f.set.shutdown(context.Background()) }
 
 // files returns the names in the directory, sorted.
 func (f *testFamily) files(t *testing.T) []string {
@@ -96,7 +96,7 @@ func readMaybeGzip(t *testing.T, path string) string {
 // allContent concatenates every file of the family, oldest first, the active file last.
 func (f *testFamily) allContent(t *testing.T) string {
 	t.Helper()
-	rotated, err := f.archiver.listRotated()
+	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
 	var sb strings.Builder
 	for _, r := range rotated {
@@ -114,7 +114,7 @@ func TestRotate_SizeRotationNeverSplitsARecord(t *testing.T) {
 	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
 	f.stop()
 
-	rotated, err := f.archiver.listRotated()
+	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
 	assert.Len(t, rotated, 2)
 	for _, r := range rotated {
@@ -135,7 +135,7 @@ func TestRotate_RecordLargerThanMaxBytesGoesAloneIntoNewFile(t *testing.T) {
 	require.NoError(t, writeErr(f.rotator.write(batch, ends)))
 	f.stop()
 
-	rotated, err := f.archiver.listRotated()
+	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
 	require.Len(t, rotated, 2)
 	assert.Equal(t, string(small), readMaybeGzip(t, rotated[0].path))
@@ -151,7 +151,7 @@ func TestRotate_RotatedNamesAreUTCTimestampsAndUnique(t *testing.T) {
 	buf, ends := lines("r", 4, 100)
 	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
 	assert.Equal(t, []string{"app-20260102-020405-1.jsonl", "app-20260102-020405-2.jsonl", "app-20260102-020405.jsonl", "app.jsonl"}, f.files(t))
-	rotated, err := f.archiver.listRotated()
+	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
 	var order []string
 	for _, r := range rotated {
@@ -168,15 +168,15 @@ func TestRotate_IntervalRotatesWithoutAnyWriteAtTheBoundary(t *testing.T) {
 	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
 	// No further write: the timer alone must rotate at the next second boundary.
 	require.Eventually(t, func() bool {
-		rotated, _ := f.archiver.listRotated()
+		rotated, _ := f.archiver.listRotated(f.family)
 		return len(rotated) == 1
 	}, 3*time.Second, 20*time.Millisecond)
-	rotated, _ := f.archiver.listRotated()
+	rotated, _ := f.archiver.listRotated(f.family)
 	assert.Equal(t, string(buf), readMaybeGzip(t, rotated[0].path), "buffered records were flushed into the rotated file")
 
 	// An empty active file is not rotated at the following boundaries.
 	time.Sleep(1200 * time.Millisecond)
-	rotated, _ = f.archiver.listRotated()
+	rotated, _ = f.archiver.listRotated(f.family)
 	assert.Len(t, rotated, 1)
 }
 
@@ -187,11 +187,11 @@ func TestRotate_StaleFileFromAnEarlierIntervalIsRotatedAtStart(t *testing.T) {
 	yesterday := time.Now().Add(-26 * time.Hour)
 	require.NoError(t, os.Chtimes(path, yesterday, yesterday))
 	daily, _ := confunits.ParseInterval("daily")
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, nopTelemetry(), zap.NewNop())
+	arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
 	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, interval: daily, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 	require.NoError(t, rot.start())
 	defer rot.shutdown()
-	rotated, err := arch.listRotated()
+	rotated, err := arch.listRotated(rot.family)
 	require.NoError(t, err)
 	require.Len(t, rotated, 1)
 	assert.Equal(t, yesterday.UTC().Format(rotatedTimeLayout), rotated[0].rotated.Format(rotatedTimeLayout))
@@ -202,7 +202,7 @@ func TestRetention_MaxFilesKeepsExactlyThatMany(t *testing.T) {
 	buf, ends := lines("r", 10, 100) // 9 rotations
 	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
 	f.stop()
-	rotated, err := f.archiver.listRotated()
+	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
 	require.Len(t, rotated, 3, "max_files counts rotated files exactly (fapilog keeps one too many)")
 	assert.True(t, strings.HasPrefix(readMaybeGzip(t, rotated[0].path), "r-6"), "the newest are kept")
@@ -214,7 +214,7 @@ func TestRetention_MaxTotalBytesCountsEveryRotatedFile(t *testing.T) {
 	buf, ends := lines("r", 8, 100)
 	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
 	f.stop()
-	rotated, err := f.archiver.listRotated()
+	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
 	var total int64
 	for _, r := range rotated {
@@ -230,9 +230,9 @@ func TestRetention_MaxAgeDeletesOlderRotatedFiles(t *testing.T) {
 	for _, name := range []string{"app-20260601-000000.jsonl.gz", "app-20260609-000000.jsonl", "app-20260610-110000.jsonl", "other-20200101-000000.jsonl", "app.jsonl"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o640))
 	}
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", maxAge: 48 * time.Hour}, nopTelemetry(), zap.NewNop())
+	arch := newArchiver(archiverSettings{maxAge: 48 * time.Hour}, nopTelemetry(), zap.NewNop())
 	arch.now = func() time.Time { return now }
-	arch.enforceRetention()
+	arch.enforceRetention(family{dir: dir, base: "app", ext: ".jsonl"})
 	entries, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
@@ -270,7 +270,7 @@ func TestCompression_FailureKeepsTheUncompressedFile(t *testing.T) {
 }
 
 func TestWrite_ErrorsSurfaceAndAreRetryable(t *testing.T) {
-	arch := newArchiver(archiverSettings{dir: "/dev", base: "full"}, nopTelemetry(), zap.NewNop())
+	arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
 	rot := newRotator(rotatorSettings{path: "/dev/full", writeMode: WriteModeBuffered, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 	require.NoError(t, rot.start())
 	defer rot.shutdown()
@@ -311,7 +311,7 @@ func TestWrite_AppendsToAnExistingFileAfterRestart(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.jsonl")
 			for run := 0; run < 2; run++ {
-				arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl"}, nopTelemetry(), zap.NewNop())
+				arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
 				rot := newRotator(rotatorSettings{path: path, writeMode: mode, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 				require.NoError(t, rot.start())
 				buf, ends := lines(fmt.Sprintf("run%d", run), 2, 50)
@@ -333,7 +333,7 @@ func TestCompression_ShutdownReturnsByItsDeadlineAndKeepsTheFileUncompressed(t *
 	dir := t.TempDir()
 	rotated := filepath.Join(dir, "app-20260102-030405.jsonl")
 	require.NoError(t, os.WriteFile(rotated, []byte("complete record\n"), 0o640))
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, nopTelemetry(), zap.NewNop())
+	arch := newArchiver(archiverSettings{compress: true, compressionLevel: 5}, nopTelemetry(), zap.NewNop())
 	started := make(chan struct{})
 	arch.compress = func(path string, level int, abort <-chan struct{}) error {
 		close(started)
@@ -341,6 +341,7 @@ func TestCompression_ShutdownReturnsByItsDeadlineAndKeepsTheFileUncompressed(t *
 		return gzipFile(path, level, abort)
 	}
 	arch.start()
+	arch.opened(familyOf(filepath.Join(dir, "app.jsonl")))
 	<-started
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -362,8 +363,9 @@ func TestCompression_LeftoversAreCompressedAtTheNextStart(t *testing.T) {
 	require.NoError(t, os.WriteFile(rotated+gzipSuffix+tmpSuffix, []byte("partial"), 0o640))
 	done := filepath.Join(dir, "app-20260101-000000.jsonl.gz")
 	require.NoError(t, os.WriteFile(done, []byte("already compressed"), 0o640))
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, nopTelemetry(), zap.NewNop())
+	arch := newArchiver(archiverSettings{compress: true, compressionLevel: 5}, nopTelemetry(), zap.NewNop())
 	arch.start()
+	arch.opened(familyOf(filepath.Join(dir, "app.jsonl")))
 	arch.shutdown(context.Background()) // waits for the queued work
 	assert.NoFileExists(t, rotated)
 	assert.NoFileExists(t, rotated+gzipSuffix+tmpSuffix)

@@ -77,10 +77,9 @@ func TestTelemetry_RetentionCountsEachRemovalByItsLimit(t *testing.T) {
 			set, metrics := telemetrytest.NewSettings(t)
 			tel, err := metadata.NewTelemetryBuilder(set)
 			require.NoError(t, err)
-			tt.settings.dir, tt.settings.base, tt.settings.ext = dir, "app", ".jsonl"
 			arch := newArchiver(tt.settings, tel, zap.NewNop())
 			arch.now = func() time.Time { return now }
-			arch.enforceRetention()
+			arch.enforceRetention(family{dir: dir, base: "app", ext: ".jsonl"})
 			assert.Equal(t, tt.removed, metrics.Int(t, "otelcol_fapilog_exporter_file_files_removed", attribute.String("reason", name)))
 			assert.Equal(t, tt.removed, metrics.Int(t, "otelcol_fapilog_exporter_file_files_removed"), "no other reason counted")
 		})
@@ -93,9 +92,10 @@ func TestTelemetry_CompressionFailureIsCounted(t *testing.T) {
 	set, metrics := telemetrytest.NewSettings(t)
 	tel, err := metadata.NewTelemetryBuilder(set)
 	require.NoError(t, err)
-	arch := newArchiver(archiverSettings{dir: dir, base: "app", ext: ".jsonl", compress: true, compressionLevel: 5}, tel, zap.NewNop())
+	arch := newArchiver(archiverSettings{compress: true, compressionLevel: 5}, tel, zap.NewNop())
 	arch.compress = func(string, int, <-chan struct{}) error { return errors.New("disk full") }
 	arch.start()
+	arch.opened(family{dir: dir, base: "app", ext: ".jsonl"})
 	arch.shutdown(context.Background())
 	assert.EqualValues(t, 1, metrics.Int(t, "otelcol_fapilog_exporter_file_compression_failures"))
 	assert.FileExists(t, filepath.Join(dir, "app-20260102-030405.jsonl"), "kept uncompressed")

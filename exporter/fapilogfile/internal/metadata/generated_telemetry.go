@@ -5,10 +5,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -31,6 +33,7 @@ type TelemetryBuilder struct {
 	FapilogExporterFileBytesWritten        metric.Int64Counter
 	FapilogExporterFileCompressionFailures metric.Int64Counter
 	FapilogExporterFileFilesRemoved        metric.Int64Counter
+	FapilogExporterFileOpenFiles           metric.Int64ObservableGauge
 	FapilogExporterFileRecordsWritten      metric.Int64Counter
 	FapilogExporterFileReopens             metric.Int64Counter
 	FapilogExporterFileRotations           metric.Int64Counter
@@ -46,6 +49,31 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterFapilogExporterFileOpenFilesCallback sets callback for observable FapilogExporterFileOpenFiles metric.
+func (builder *TelemetryBuilder) RegisterFapilogExporterFileOpenFilesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.FapilogExporterFileOpenFiles, obs: o})
+		return nil
+	}, builder.FapilogExporterFileOpenFiles)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -81,6 +109,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.FapilogExporterFileFilesRemoved, err = builder.meter.Int64Counter(
 		"otelcol_fapilog_exporter_file_files_removed",
 		metric.WithDescription("Rotated files deleted by retention, by the limit that removed them (max_files, max_total_bytes, max_age)."),
+		metric.WithUnit("{file}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FapilogExporterFileOpenFiles, err = builder.meter.Int64ObservableGauge(
+		"otelcol_fapilog_exporter_file_open_files",
+		metric.WithDescription("Files the exporter holds open; with placeholders in the path at most max_open_files, unless more batches than that write at once."),
 		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
