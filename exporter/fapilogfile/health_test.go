@@ -108,3 +108,18 @@ func TestWrite_FileMovedAwayIsReopenedAtItsPath(t *testing.T) {
 		})
 	}
 }
+
+func TestWrite_RemovedDirectoryIsCreatedAgain(t *testing.T) {
+	fe, metrics := startFaultyExporter(t, &faults{}, func(c *Config) {
+		c.Directory = filepath.Join(c.Directory, "logs")
+		c.FlushInterval = 20 * time.Millisecond
+	})
+	require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("before", 1)))
+	require.NoError(t, os.RemoveAll(fe.cfg.Directory))
+	require.Eventually(t, func() bool {
+		return metrics.Int(t, "otelcol_fapilog_exporter_file_reopens", attribute.String("reason", "replaced")) == 1
+	}, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("after", 1)))
+	require.NoError(t, fe.shutdown(context.Background()))
+	assert.Equal(t, []string{"after order 0"}, messagesIn(t, fe.cfg.filePath()))
+}

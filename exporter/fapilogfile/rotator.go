@@ -64,9 +64,6 @@ func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilde
 // start opens the active file (appending to an existing one) and has the archiver look at the family's
 // rotated files. The owner's timer calls tick between batches.
 func (r *rotator) start() error {
-	if err := os.MkdirAll(r.family.dir, directoryMode); err != nil {
-		return fmt.Errorf("creating directory %s: %w", r.family.dir, err)
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -87,6 +84,11 @@ func (r *rotator) start() error {
 }
 
 func (r *rotator) open() error {
+	// Every time, not only at start: a directory removed meanwhile (by hand, by a clean-up job) is created again
+	// rather than failing every retry.
+	if err := os.MkdirAll(r.family.dir, directoryMode); err != nil {
+		return fmt.Errorf("creating directory %s: %w", r.family.dir, err)
+	}
 	out, err := openFileWriter(r.fs, r.settings.path, r.settings.writeMode)
 	if err != nil {
 		return &fileError{op: opOpen, path: r.settings.path, err: err}
