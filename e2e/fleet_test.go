@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,11 +25,11 @@ const gatewaysName = "gateways.fapilog.test"
 // fleetMaxConnectionAge is the gateways' max_connection_age in the fleet test (the shipped default is 60 s).
 const fleetMaxConnectionAge = 10 * time.Second
 
-// fleetGateway is one gateway running deploy/gateway/gateway.yaml on its own loopback address.
+// fleetGateway is one gateway running a shipped gateway config on its own loopback address.
 type fleetGateway struct {
 	*Collector
 	ip          string
-	metricsAddr string
+	metricsPort int
 	accepted    atomic.Int64 // last value read from its otelcol_receiver_accepted_log_records
 }
 
@@ -44,39 +42,26 @@ func startFleetGateway(t *testing.T, ip string, port int) *fleetGateway {
 		"FAPILOG_MAX_CONNECTION_AGE="+fleetMaxConnectionAge.String())
 }
 
-// startGateway runs a shipped gateway config with its health and metrics endpoints on ip and env added.
+// startGateway runs a shipped gateway config with its health endpoint on ip, its metrics on 127.0.0.1 and env
+// added.
 func startGateway(t *testing.T, config, ip string, env ...string) *fleetGateway {
 	t.Helper()
-	g := &fleetGateway{ip: ip, metricsAddr: net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip)))}
-	_, metricsPort, _ := net.SplitHostPort(g.metricsAddr)
+	g := &fleetGateway{ip: ip, metricsPort: FreePort(t)}
 	g.Collector = StartWithEnv(t, ShippedConfig(t, config), nil, append([]string{
 		"FAPILOG_HEALTH_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(freePortOn(t, ip))),
-		"FAPILOG_METRICS_HOST=" + ip,
-		"FAPILOG_METRICS_PORT=" + metricsPort,
+		"FAPILOG_METRICS_HOST=127.0.0.1",
+		"FAPILOG_METRICS_PORT=" + strconv.Itoa(g.metricsPort),
 	}, env...))
 	return g
 }
 
-// readAccepted reads how many records the gateway's OTLP receiver accepted, from its Prometheus endpoint.
-func (g *fleetGateway) readAccepted() int64 {
-	resp, err := http.Get("http://" + g.metricsAddr + "/metrics")
-	if err != nil {
-		return g.accepted.Load()
+// readAccepted reads how many records the gateway's receiver accepted, from its Prometheus endpoint; a gateway
+// that does not answer (killed) keeps the last value read.
+func (g *fleetGateway) readAccepted(t *testing.T) int64 {
+	if samples := ScrapeMetrics(t, g.metricsPort); samples != nil {
+		g.accepted.Store(int64(samples.Sum("otelcol_receiver_accepted_log_records")))
 	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "otelcol_receiver_accepted_log_records") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
-			sum += v
-		}
-	}
-	g.accepted.Store(int64(sum))
-	return int64(sum)
+	return g.accepted.Load()
 }
 
 // freePortOn returns a TCP port free on ip a moment ago.
@@ -215,7 +200,7 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 	newGatewayAfter := time.Duration(-1)
 	for time.Since(joined) < bound+10*time.Second {
 		load.send(20)
-		if gateways[3].readAccepted() > 0 {
+		if gateways[3].readAccepted(t) > 0 {
 			newGatewayAfter = time.Since(joined)
 			break
 		}
@@ -223,7 +208,7 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 	}
 
 	d := waitForDelivery(t, pg, load)
-	accepted := readAllAccepted(gateways, killed)
+	accepted := readAllAccepted(t, gateways, killed)
 	perGateway := make([]string, len(gateways))
 	for i, g := range gateways {
 		perGateway[i] = fmt.Sprintf("%s=%d", g.ip, accepted[i])
@@ -249,17 +234,17 @@ func TestE2E_FleetGatewayKilledUnderLoadLosesNothingAndNewGatewayGetsTraffic(t *
 // killGateway reads every gateway's accepted count, then kills gateways[i] with SIGKILL.
 func killGateway(t *testing.T, gateways []*fleetGateway, i int) (killed *fleetGateway, beforeKill []int64) {
 	t.Helper()
-	beforeKill = readAllAccepted(gateways, nil)
+	beforeKill = readAllAccepted(t, gateways, nil)
 	gateways[i].Kill(t)
 	return gateways[i], beforeKill
 }
 
 // readAllAccepted reads each gateway's accepted count; a killed gateway keeps its last one.
-func readAllAccepted(gateways []*fleetGateway, killed *fleetGateway) []int64 {
+func readAllAccepted(t *testing.T, gateways []*fleetGateway, killed *fleetGateway) []int64 {
 	counts := make([]int64, len(gateways))
 	for i, g := range gateways {
 		if g != killed {
-			g.readAccepted()
+			g.readAccepted(t)
 		}
 		counts[i] = g.accepted.Load()
 	}

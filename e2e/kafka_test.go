@@ -53,7 +53,7 @@ func TestE2E_KafkaTierConsumerKilledUnderLoadLosesNothingAndStoresNothingTwice(t
 	<-done
 
 	d := waitForDelivery(t, pg, load)
-	consumed := readAllAccepted(gateways, killed)
+	consumed := readAllAccepted(t, gateways, killed)
 	perGateway := make([]string, len(gateways))
 	for i := range gateways {
 		perGateway[i] = fmt.Sprintf("gateway-%d=%d", i+1, consumed[i])
