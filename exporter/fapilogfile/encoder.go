@@ -33,41 +33,42 @@ func newEncoder(format string, pretty envelope.PrettyOptions) *encoder {
 
 // encode encodes every record of ld.
 func (enc *encoder) encode(ld plog.Logs, receivedAt time.Time) *encodedBatch {
-	return enc.encodeResources(ld.ResourceLogs(), nil, receivedAt)
+	return enc.encodeResources(ld, nil, receivedAt)
 }
 
-// encodeResources encodes the records of the resource logs at the given indexes (all of them when indexes is
-// nil), in that order: the part of a batch that goes to one destination.
-func (enc *encoder) encodeResources(rls plog.ResourceLogsSlice, indexes []int, receivedAt time.Time) *encodedBatch {
+// encodeResources encodes the records of the resource logs of ld at the given indexes (all of them when
+// indexes is nil), in that order: the part of a batch that goes to one destination.
+func (enc *encoder) encodeResources(ld plog.Logs, indexes []int, receivedAt time.Time) *encodedBatch {
 	b := enc.pool.Get().(*encodedBatch)
 	b.buf, b.ends = b.buf[:0], b.ends[:0]
 	if indexes == nil {
-		for i := 0; i < rls.Len(); i++ {
-			enc.appendResource(b, rls.At(i), receivedAt)
-		}
+		// envelope.ForEach computes the message_id's resource and scope part once per group, not per record.
+		envelope.ForEach(ld, receivedAt, &b.entry, func(e *envelope.Entry, _ plog.LogRecord) { enc.append(b, e) })
 		return b
 	}
+	rls := ld.ResourceLogs()
 	for _, i := range indexes {
-		enc.appendResource(b, rls.At(i), receivedAt)
+		rl := rls.At(i)
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				b.entry.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
+				enc.append(b, &b.entry)
+			}
+		}
 	}
 	return b
 }
 
-func (enc *encoder) appendResource(b *encodedBatch, rl plog.ResourceLogs, receivedAt time.Time) {
-	for _, sl := range rl.ScopeLogs().All() {
-		for _, lr := range sl.LogRecords().All() {
-			b.entry.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
-			switch enc.format {
-			case FormatText:
-				b.buf = b.entry.AppendText(b.buf)
-			case FormatPretty:
-				b.buf = b.entry.AppendPretty(b.buf, enc.pretty)
-			default:
-				b.buf = b.entry.AppendJSONLine(b.buf)
-			}
-			b.ends = append(b.ends, len(b.buf))
-		}
+func (enc *encoder) append(b *encodedBatch, e *envelope.Entry) {
+	switch enc.format {
+	case FormatText:
+		b.buf = e.AppendText(b.buf)
+	case FormatPretty:
+		b.buf = e.AppendPretty(b.buf, enc.pretty)
+	default:
+		b.buf = e.AppendJSONLine(b.buf)
 	}
+	b.ends = append(b.ends, len(b.buf))
 }
 
 func (enc *encoder) release(b *encodedBatch) {

@@ -171,7 +171,7 @@ func (fe *fileExporter) pushRouted(ctx context.Context, ld plog.Logs) error {
 		if len(rb.groups) == 1 {
 			indexes = nil // the common case: the whole batch, in order
 		}
-		batch := fe.encoder.encodeResources(rls, indexes, now)
+		batch := fe.encoder.encodeResources(ld, indexes, now)
 		written, err := fe.files.write(g.path, batch.buf, batch.ends)
 		fe.countWritten(ctx, batch.ends[:written], err)
 		fe.encoder.release(batch)
