@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,5 +235,32 @@ func TestConfig_PlaceholderKeysAreValidatedAndNamed(t *testing.T) {
 		cfg.Path = "/l/app.jsonl"
 		tt.mutate(cfg)
 		assert.ErrorContains(t, confmap.Validate(cfg), tt.want)
+	}
+}
+
+func TestRoute_ConcurrentPushesWithFewOpenFilesLoseAndDuplicateNothing(t *testing.T) {
+	for _, mode := range []string{WriteModeBuffered, WriteModeMmap} {
+		t.Run(mode, func(t *testing.T) {
+			fe, _ := startRouted(t, func(c *Config) { c.FilenamePrefix, c.MaxOpenFiles, c.WriteMode = "{service.name}", 2, mode })
+			const pushers, pushes = 4, 30
+			services := []string{"a", "b", "c", "d", "e"}
+			var wg sync.WaitGroup
+			for p := 0; p < pushers; p++ {
+				wg.Go(func() {
+					for i := 0; i < pushes; i++ {
+						// Two services per batch, rotating through five: files keep closing and reopening.
+						ld := servicesLogs(2, services[(p+i)%5], services[(p+i+1)%5])
+						assert.NoError(t, fe.pushLogs(context.Background(), ld))
+					}
+				})
+			}
+			wg.Wait()
+			require.NoError(t, fe.shutdown(context.Background()))
+			total := 0
+			for _, messages := range allFiles(t, fe.cfg.Directory) {
+				total += len(messages)
+			}
+			assert.Equal(t, pushers*pushes*2*2, total)
+		})
 	}
 }
