@@ -147,6 +147,7 @@ type Entry struct {
 	hashPending []hashItem
 	// rendered holds a value rendered as text (a list body, a pretty value); prettyKey the dotted key path.
 	rendered, prettyKey []byte
+	prettyTime          prettyTimeCache
 }
 
 type unrepresentableTime struct {
@@ -193,12 +194,12 @@ func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 
 // reset is Reset without forgetting the message_id prefix: ForEach calls it for the records of one ScopeLogs.
 func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
-	scratch, idScratch, hashPending, rendered, prettyKey, prefix := e.scratch, e.idScratch, e.hashPending, e.rendered, e.prettyKey, e.prefix
+	scratch, idScratch, hashPending, rendered, prettyKey, prefix, prettyTime := e.scratch, e.idScratch, e.hashPending, e.rendered, e.prettyKey, e.prefix, e.prettyTime
 	scratch.releaseIfHuge()
 	*e = Entry{
 		scratch: scratch, idScratch: idScratch, hashPending: hashPending,
 		rendered: releaseIfHuge(rendered), prettyKey: releaseIfHuge(prettyKey),
-		prefix: prefix, record: record, scope: scope, res: resource,
+		prefix: prefix, record: record, scope: scope, res: resource, prettyTime: prettyTime,
 	}
 
 	ts, observed := record.Timestamp(), record.ObservedTimestamp()

@@ -466,3 +466,15 @@ func TestValidFieldPath(t *testing.T) {
 		assert.Error(t, ValidFieldPath(bad), bad)
 	}
 }
+
+func TestPretty_TimeCacheMatchesTimeFormat(t *testing.T) {
+	var c prettyTimeCache
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	start := time.Date(2026, 3, 29, 0, 59, 58, 0, time.UTC) // across the switch to summer time in Paris
+	for i := 0; i < 5_000; i++ {
+		ts := start.Add(time.Duration(i) * 987_654_321 * time.Nanosecond)
+		loc := []*time.Location{time.UTC, paris, paris}[i%3]
+		require.Equal(t, ts.In(loc).Format(prettyTimeLayout), string(c.appendPrettyTime(nil, ts, loc)), "%v in %v", ts, loc)
+	}
+}

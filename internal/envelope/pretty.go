@@ -37,7 +37,7 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 	if loc == nil {
 		loc = time.Local
 	}
-	dst = e.timestamp.In(loc).AppendFormat(dst, prettyTimeLayout)
+	dst = e.prettyTime.appendPrettyTime(dst, e.timestamp, loc)
 	dst = append(dst, " | "...)
 	color := ""
 	if opts.Colors {

@@ -21,3 +21,20 @@ func appendTimestamp(dst []byte, t time.Time) []byte {
 		byte('0'+sec/10), byte('0'+sec%10), '.',
 		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
+
+// prettyTimeCache keeps the console's "2006-01-02 15:04:05" of the last second written: the records of a batch
+// mostly fall within one second, and time.AppendFormat in a location is the costly part of the console line.
+type prettyTimeCache struct {
+	second   int64
+	location *time.Location
+	text     []byte
+}
+
+// appendPrettyTime writes t's second in loc as the console shows it.
+func (c *prettyTimeCache) appendPrettyTime(dst []byte, t time.Time, loc *time.Location) []byte {
+	if sec := t.Unix(); c.text == nil || sec != c.second || loc != c.location {
+		c.text = t.In(loc).AppendFormat(c.text[:0], prettyTimeLayout)
+		c.second, c.location = sec, loc
+	}
+	return append(dst, c.text...)
+}
