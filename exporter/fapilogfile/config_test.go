@@ -71,6 +71,23 @@ func TestConfig_LoadsEveryKey(t *testing.T) {
 	assert.Equal(t, ColorsAlways, console.Colors)
 }
 
+func TestConfig_TenantKeysLoad(t *testing.T) {
+	cfg := loadExporterConfig(t, "config.yaml", "tenants")
+	assert.Equal(t, "/var/log/tenants/{service.name}/{deployment.environment.name}.jsonl", cfg.filePath())
+	assert.Equal(t, 200, cfg.Destinations.MaxDestinations)
+	assert.Equal(t, "none", cfg.Destinations.PlaceholderDefault)
+	assert.Equal(t, 64, cfg.MaxOpenFiles)
+	tmpl, err := cfg.pathTemplate()
+	require.NoError(t, err)
+	assert.Equal(t, "/var/log/tenants", rootOf(tmpl))
+	assert.Equal(t, "/var/log/tenants/none/none.jsonl", tmpl.DefaultName())
+
+	def := createDefaultConfig().(*Config)
+	assert.Equal(t, 100, def.Destinations.MaxDestinations)
+	assert.Equal(t, "unknown", def.Destinations.PlaceholderDefault)
+	assert.Equal(t, 100, def.MaxOpenFiles)
+}
+
 func TestConfig_SeedFactoryParametersAreAliases(t *testing.T) {
 	cfg := loadExporterConfig(t, "config.yaml", "seed_aliases")
 	assert.Equal(t, int64(10<<20), cfg.maxBytes())

@@ -28,7 +28,7 @@ func inTempDir(t *testing.T, cfg *Config) *Config {
 	switch {
 	case cfg.isConsole():
 	case cfg.Directory != "":
-		cfg.Directory = t.TempDir()
+		cfg.Directory = filepath.Join(t.TempDir(), filepath.Base(cfg.Directory)) // keeps a placeholder
 	default:
 		cfg.Path = filepath.Join(t.TempDir(), filepath.Base(cfg.Path))
 	}
@@ -43,7 +43,7 @@ func TestComponentLifecycle(t *testing.T) {
 	fromMetadata := createDefaultConfig().(*Config)
 	require.NoError(t, tests.Unmarshal(fromMetadata))
 	configs := map[string]*Config{"metadata.yaml": fromMetadata}
-	for _, name := range []string{"", "full", "seed_aliases", "console"} {
+	for _, name := range []string{"", "full", "seed_aliases", "console", "tenants"} {
 		configs["testdata "+name] = loadExporterConfig(t, "config.yaml", name)
 	}
 	for _, format := range []string{FormatJSON, FormatText, FormatPretty} {
