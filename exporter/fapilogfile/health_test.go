@@ -10,14 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
-
-	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
-	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 // prefixedLogs is testLogs with messages "<prefix> <i>", to tell batches apart in a file.
@@ -53,12 +48,7 @@ func TestMmap_TruncationUnderARunningExporterIsNoticedAndTheFileReopened(t *test
 	path := filepath.Join(t.TempDir(), "app.jsonl")
 	cfg := createDefaultConfig().(*Config)
 	cfg.Path, cfg.WriteMode, cfg.FlushInterval = path, WriteModeMmap, 20*time.Millisecond
-	set := exportertest.NewNopSettings(metadata.Type)
-	var metrics *telemetrytest.Metrics
-	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
-	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	exp, metrics := startExporterWithMetrics(t, cfg)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), prefixedLogs("before", 3)))
 	require.Eventually(t, func() bool { return metrics.Int(t, "otelcol_fapilog_exporter_file_records_written") == 3 }, 5*time.Second, 10*time.Millisecond)
 

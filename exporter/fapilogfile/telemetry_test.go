@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
@@ -36,12 +37,7 @@ func TestTelemetry_CountsRecordsBytesRotationsAndRemovals(t *testing.T) {
 	cfg.Interval, _ = confunits.ParseInterval("daily")
 	cfg.MaxBytes = confunits.ByteSize(len(want.buf) / 3) // three or four files for the batch
 	cfg.MaxFiles = 1
-	set := exportertest.NewNopSettings(metadata.Type)
-	var metrics *telemetrytest.Metrics
-	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
-	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	exp, metrics := startExporterWithMetrics(t, cfg)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs(records)))
 	require.NoError(t, exp.Shutdown(context.Background()), "drains the queue, waits for retention")
 
@@ -54,6 +50,19 @@ func TestTelemetry_CountsRecordsBytesRotationsAndRemovals(t *testing.T) {
 	assert.Equal(t, 1+bySize-1, metrics.Int(t, "otelcol_fapilog_exporter_file_files_removed", attribute.String("reason", "max_files")))
 	assert.Zero(t, metrics.Int(t, "otelcol_fapilog_exporter_file_write_errors"))
 	metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
+}
+
+// startExporterWithMetrics creates and starts the exporter (with exporterhelper's queue) from cfg, its metrics
+// read by the returned Metrics.
+func startExporterWithMetrics(t *testing.T, cfg *Config) (exporter.Logs, *telemetrytest.Metrics) {
+	t.Helper()
+	set := exportertest.NewNopSettings(metadata.Type)
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	return exp, metrics
 }
 
 func TestTelemetry_RetentionCountsEachRemovalByItsLimit(t *testing.T) {
