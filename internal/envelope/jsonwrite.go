@@ -194,11 +194,12 @@ func (s *sortScratch) releaseIfHuge() {
 
 // appendValue writes a pdata value as JSON; maps are written with sorted keys at every level.
 func (s *sortScratch) appendValue(dst []byte, v pcommon.Value) []byte {
-	switch v.Type() {
+	switch t := v.Type(); t {
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-		return s.walk(s.open(dst, v))
+		return s.walk(s.open(dst, v, t))
+	default:
+		return appendScalar(dst, v, t)
 	}
-	return appendScalar(dst, v)
 }
 
 // appendSortedObject writes the entries from base to the top of the stack as an object and pops them. The sort
@@ -207,8 +208,10 @@ func (s *sortScratch) appendSortedObject(dst []byte, base int) []byte {
 	return s.walk(s.openObject(dst, base))
 }
 
-func appendScalar(dst []byte, v pcommon.Value) []byte {
-	switch v.Type() {
+// appendScalar writes a value of type t (neither map nor list): Value.Type is a type switch on every call, so
+// callers that know the type pass it.
+func appendScalar(dst []byte, v pcommon.Value, t pcommon.ValueType) []byte {
+	switch t {
 	case pcommon.ValueTypeStr:
 		return appendJSONString(dst, v.Str())
 	case pcommon.ValueTypeInt:
@@ -227,8 +230,8 @@ func appendScalar(dst []byte, v pcommon.Value) []byte {
 }
 
 // open writes the opening bracket of a map or list and starts its frame.
-func (s *sortScratch) open(dst []byte, v pcommon.Value) []byte {
-	if v.Type() == pcommon.ValueTypeSlice {
+func (s *sortScratch) open(dst []byte, v pcommon.Value, t pcommon.ValueType) []byte {
+	if t == pcommon.ValueTypeSlice {
 		sl := v.Slice()
 		s.frames = append(growDoubling(s.frames, 1), jsonFrame{list: sl, isList: true, end: sl.Len()})
 		return append(dst, '[')
@@ -284,11 +287,11 @@ func (s *sortScratch) walk(dst []byte) []byte {
 			child = kv.value
 		}
 		f.next++
-		switch child.Type() {
+		switch t := child.Type(); t {
 		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-			dst = s.open(dst, child)
+			dst = s.open(dst, child, t)
 		default:
-			dst = appendScalar(dst, child)
+			dst = appendScalar(dst, child, t)
 		}
 	}
 	return dst

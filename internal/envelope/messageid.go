@@ -146,10 +146,10 @@ func (e *Entry) appendCanonicalMap(b []byte, m pcommon.Map) []byte {
 // Nested values are encoded depth first from an explicit stack of pending items rather than by recursion: a
 // chain of nested maps then needs a stack of one item, however deep, and a wide map one item per entry.
 func (e *Entry) appendCanonicalValue(b []byte, v pcommon.Value) []byte {
-	switch v.Type() {
+	switch t := v.Type(); t {
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
 	default:
-		return appendCanonicalScalar(b, v)
+		return appendCanonicalScalar(b, v, t)
 	}
 	pending := append(e.hashPending[:0], hashItem{value: v})
 	for len(pending) > 0 {
@@ -159,7 +159,7 @@ func (e *Entry) appendCanonicalValue(b []byte, v pcommon.Value) []byte {
 		if it.hasKey {
 			b = appendCanonicalString(b, it.key)
 		}
-		switch it.value.Type() {
+		switch t := it.value.Type(); t {
 		case pcommon.ValueTypeMap:
 			m := it.value.Map()
 			b = binary.AppendUvarint(append(b, tagMap), uint64(m.Len()))
@@ -177,7 +177,7 @@ func (e *Entry) appendCanonicalValue(b []byte, v pcommon.Value) []byte {
 				pending = append(pending, hashItem{value: sl.At(i)})
 			}
 		default:
-			b = appendCanonicalScalar(b, it.value)
+			b = appendCanonicalScalar(b, it.value, t)
 		}
 	}
 	if cap(pending) > maxKeptEntries {
@@ -187,9 +187,9 @@ func (e *Entry) appendCanonicalValue(b []byte, v pcommon.Value) []byte {
 	return b
 }
 
-// appendCanonicalScalar appends the type tag and content of a value that is neither map nor list.
-func appendCanonicalScalar(b []byte, v pcommon.Value) []byte {
-	switch v.Type() {
+// appendCanonicalScalar appends the type tag and content of a value of type t, neither map nor list.
+func appendCanonicalScalar(b []byte, v pcommon.Value, t pcommon.ValueType) []byte {
+	switch t {
 	case pcommon.ValueTypeStr:
 		return appendCanonicalString(append(b, tagStr), v.Str())
 	case pcommon.ValueTypeInt:
