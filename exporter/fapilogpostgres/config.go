@@ -74,6 +74,9 @@ type Config struct {
 	// Deduplicate stores context.message_id in a message_id column with a unique index so that a batch retried
 	// after an ambiguous failure does not create duplicate rows.
 	Deduplicate bool `mapstructure:"deduplicate"`
+	// Partitioning, when set, makes the table natively partitioned by timestamp, with partitions made ahead of
+	// time and dropped after retention.
+	Partitioning configoptional.Optional[PartitioningConfig] `mapstructure:"partitioning"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -119,6 +122,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("extract_fields: %q is listed twice", name))
 		}
 		seen[name] = true
+	}
+	if p := c.Partitioning.Get(); p != nil {
+		errs = append(errs, p.validate(c))
 	}
 	switch c.GinOpclass {
 	case GinOpclassDefault, GinOpclassJSONBOps, GinOpclassPathOps:

@@ -93,6 +93,16 @@ func TestConfig_LoadsEveryKey(t *testing.T) {
 	want.RetryConfig.MaxElapsedTime = time.Minute
 	assert.Equal(t, want, got)
 
+	partitioned, err := unmarshalConfig(t, "partitioned")
+	require.NoError(t, err)
+	assert.Equal(t, &PartitioningConfig{Interval: PartitionWeek, Retention: Retention(30 * 24 * time.Hour), Premake: 2},
+		partitioned.Partitioning.Get())
+	defaults, err := unmarshalConfig(t, "partitioned_defaults")
+	require.NoError(t, err)
+	assert.Equal(t, &PartitioningConfig{Interval: PartitionDay, Premake: 4}, defaults.Partitioning.Get(),
+		"daily partitions, 4 made ahead, none dropped")
+	assert.False(t, want.Partitioning.HasValue(), "no partitioning unless asked for")
+
 	dsn, err := unmarshalConfig(t, "dsn")
 	require.NoError(t, err)
 	assert.Equal(t, configopaque.String("postgresql://user:pass@host:5432/dbname"), dsn.DSN)
@@ -100,20 +110,42 @@ func TestConfig_LoadsEveryKey(t *testing.T) {
 
 func TestConfig_BadValuesNameTheKey(t *testing.T) {
 	tests := map[string]string{
-		"bad_extract_fields":  `extract_fields: unknown field "severity"; must be one of timestamp, level, logger, correlation_id, message, message_id,`,
-		"bad_dsn":             "dsn: cannot parse the connection string: invalid port",
-		"bad_gin_opclass":     "gin_opclass: must be one of jsonb_ops, jsonb_path_ops",
-		"bad_pool":            "min_pool_size: must not exceed max_pool_size (10), got 20",
-		"bad_port":            "port: must be between 1 and 65535, got 70000",
-		"bad_acquire_timeout": "pool_acquire_timeout: must be a duration of at least 1ms such as 10s",
-		"bad_table_name":      "table_name: must not be empty",
-		"bad_breaker":         "circuit_breaker_threshold: must be at least 1",
+		"bad_extract_fields":     `extract_fields: unknown field "severity"; must be one of timestamp, level, logger, correlation_id, message, message_id,`,
+		"bad_dsn":                "dsn: cannot parse the connection string: invalid port",
+		"bad_gin_opclass":        "gin_opclass: must be one of jsonb_ops, jsonb_path_ops",
+		"bad_pool":               "min_pool_size: must not exceed max_pool_size (10), got 20",
+		"bad_port":               "port: must be between 1 and 65535, got 70000",
+		"bad_acquire_timeout":    "pool_acquire_timeout: must be a duration of at least 1ms such as 10s",
+		"bad_table_name":         "table_name: must not be empty",
+		"bad_breaker":            "circuit_breaker_threshold: must be at least 1",
+		"bad_partition_interval": `partitioning.interval: must be one of day, week, month, got "hourly"`,
+		"bad_partition_premake":  "partitioning.premake: must be between 1 and 1000, got 0",
+		"bad_partition_key":      "partitioning: needs timestamp in extract_fields (the partition key)",
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := unmarshalConfig(t, name)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), want)
+		})
+	}
+}
+
+func TestConfig_BadPartitioningKeysFailToDecodeNamingThem(t *testing.T) {
+	for name, want := range map[string][]string{
+		"bad_partition_retention":   {"'partitioning' decoding failed", `'retention' invalid retention "2 days"`},
+		"bad_partition_unknown_key": {"'partitioning' decoding failed", "has invalid keys: intervall"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+			require.NoError(t, err)
+			sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
+			require.NoError(t, err)
+			err = sub.Unmarshal(createDefaultConfig().(*Config))
+			require.Error(t, err)
+			for _, w := range want {
+				assert.Contains(t, err.Error(), w)
+			}
 		})
 	}
 }

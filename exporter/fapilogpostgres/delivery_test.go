@@ -21,6 +21,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/pgtest"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 // End-to-end through the factory-built exporter: its sending queue, batching and retries, against the real server.
@@ -39,6 +40,32 @@ func newFactoryExporter(t *testing.T, cfg *Config, logger *zap.Logger) exporter.
 	once := &shutdownOnce{Logs: exp}
 	t.Cleanup(func() { _ = once.Shutdown(context.Background()) })
 	return once
+}
+
+// observedFactory is an exporter built by the factory, as the collector does, with everything it reports: logs
+// (its own and the exporter helper's), metrics (its own, the delivery path's and exporterhelper's) and status.
+type observedFactory struct {
+	exporter.Logs
+	logs    *observer.ObservedLogs
+	metrics *telemetrytest.Metrics
+	host    *telemetrytest.StatusHost
+}
+
+func startObservedFactory(t *testing.T, cfg *Config) *observedFactory {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	core, logs := observer.New(zapcore.DebugLevel)
+	set := exportertest.NewNopSettings(metadata.Type)
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	host := telemetrytest.NewStatusHost()
+	require.NoError(t, exp.Start(context.Background(), host))
+	once := &shutdownOnce{Logs: exp}
+	t.Cleanup(func() { _ = once.Shutdown(context.Background()) })
+	return &observedFactory{Logs: once, logs: logs, metrics: metrics, host: host}
 }
 
 // shutdownOnce shuts the exporter down on the first call only: the exporter helper must not be shut down twice.
@@ -113,6 +140,24 @@ func waitForLogs(t *testing.T, logs *observer.ObservedLogs, snippet string, n in
 	}
 }
 
+// awaitCutsRetried waits until table holds total rows and the cuts COPYs the proxy cut after their commit have been
+// retried, shuts the exporter down, and checks that the retries skipped exactly the committed rows. The committed
+// rows are in the table before their batches are retried, hence the wait for the retries (a shutdown abandons a
+// batch waiting for its retry): each meets its rows already stored, so it goes through the duplicate-safe path,
+// which logs what it skipped.
+func awaitCutsRetried(t *testing.T, o *observedFactory, proxy *faultProxy, table string, total int, cuts int32) {
+	t.Helper()
+	waitForRows(t, table, total)
+	waitForLogs(t, o.logs, "Skipped rows already stored", int(cuts))
+	require.NoError(t, o.Shutdown(context.Background()))
+	// Each cut COPY was committed (the proxy cuts on PostgreSQL's CommandComplete) and retried: without duplicate
+	// protection its rows would be stored twice (TestFactory_WithoutDeduplicationAnAmbiguousFailureDuplicatesRows).
+	require.Equal(t, cuts, proxy.cuts.Load(), "ambiguous failures happened")
+	assert.Equal(t, total, queryInt(t, connectTestDB(t), "SELECT count(*) FROM "+table), "rows")
+	assert.Equal(t, proxy.cutRows.Load(), o.metrics.Int(t, metricDuplicatesSkipped), "the retries skipped exactly the committed rows")
+	assert.Zero(t, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "nothing dropped")
+}
+
 // skippedRows sums the rows the duplicate-safe path found already stored, from its debug log entries.
 func skippedRows(logs *observer.ObservedLogs) int64 {
 	var n int64
@@ -142,6 +187,15 @@ func testServerAddr(t *testing.T) string {
 	return net.JoinHostPort(u.Hostname(), port)
 }
 
+// throughProxy points cfg at the test server through a new fault proxy, with retries fast enough for a test.
+func throughProxy(t *testing.T, cfg *Config) *faultProxy {
+	t.Helper()
+	proxy := newFaultProxy(t, testServerAddr(t))
+	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
+	fastRetries(cfg)
+	return proxy
+}
+
 // fastRetries makes the helper retry quickly, as a test cannot wait for the 5 s default.
 func fastRetries(cfg *Config) {
 	cfg.RetryConfig.InitialInterval = 20 * time.Millisecond
@@ -154,27 +208,16 @@ func fastRetries(cfg *Config) {
 func TestFactory_ConnectionLostAfterCommittedCopyIsRetriedWithoutDuplicates(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	proxy := newFaultProxy(t, testServerAddr(t))
 	cfg := testConfig(t, schema)
-	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
-	fastRetries(cfg)
-	core, logs := observer.New(zapcore.DebugLevel)
-	exp := newFactoryExporter(t, cfg, zap.New(core))
+	proxy := throughProxy(t, cfg)
+	o := startObservedFactory(t, cfg)
+	exp, logs := o.Logs, o.logs
 
 	// The first two COPYs are committed by PostgreSQL, then their connections die before the answer arrives.
 	proxy.cutAfterCopy.Store(2)
 	sendInChunks(t, exp, 3000, 100)
-	waitForRows(t, quoteQualified(schema, "logs"), 3000)
-	// The committed rows are in the table before their batches are retried: wait for both retries to finish (a
-	// shutdown abandons a batch waiting for its retry). Each retry meets its rows already stored, so it goes
-	// through the duplicate-safe path, which logs what it skipped.
-	waitForLogs(t, logs, "Skipped rows already stored", 2)
-	require.NoError(t, exp.Shutdown(context.Background()))
-
-	// Each cut COPY was committed (the proxy cuts on PostgreSQL's CommandComplete) and retried: without duplicate
-	// protection its rows would be stored twice (see the next test).
-	require.Equal(t, int32(2), proxy.cuts.Load(), "two ambiguous failures happened")
-	assert.Equal(t, proxy.cutRows.Load(), skippedRows(logs), "the retries found exactly the committed rows")
+	awaitCutsRetried(t, o, proxy, quoteQualified(schema, "logs"), 3000, 2)
+	assert.Equal(t, proxy.cutRows.Load(), skippedRows(logs), "the retries logged exactly the committed rows")
 	assertExactlyOnce(t, quoteQualified(schema, "logs"), 3000)
 	assert.Zero(t, logs.FilterMessageSnippet("Dropping data").Len(), "nothing dropped")
 }
@@ -183,11 +226,9 @@ func TestFactory_WithoutDeduplicationAnAmbiguousFailureDuplicatesRows(t *testing
 	// The cost of deduplicate: false, shown with the same fault as above: the retried batch is stored twice.
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	proxy := newFaultProxy(t, testServerAddr(t))
 	cfg := testConfig(t, schema)
-	cfg.DSN = configopaque.String(dsnThrough(t, proxy.port()))
 	cfg.Deduplicate = false
-	fastRetries(cfg)
+	proxy := throughProxy(t, cfg)
 	core, logs := observer.New(zapcore.InfoLevel)
 	exp := newFactoryExporter(t, cfg, zap.New(core))
 	proxy.cutAfterCopy.Store(1)

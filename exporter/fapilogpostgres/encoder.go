@@ -3,6 +3,7 @@ package fapilogpostgres
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -36,20 +37,11 @@ type rowBatch struct {
 	entry envelope.Entry
 }
 
-var batchPool = sync.Pool{New: func() any { return &rowBatch{} }}
-
 // maxPooledBytes keeps a pathological batch's buffer out of the pool.
 const maxPooledBytes = 64 << 20
 
-func getBatch() *rowBatch { return batchPool.Get().(*rowBatch) }
-
-func putBatch(b *rowBatch) {
-	if cap(b.tuples) > maxPooledBytes {
-		return
-	}
-	b.tuples, b.ends = b.tuples[:0], b.ends[:0]
-	batchPool.Put(b)
-}
+// reset empties b, keeping its memory.
+func (b *rowBatch) reset() { b.tuples, b.ends = b.tuples[:0], b.ends[:0] }
 
 func (b *rowBatch) len() int { return len(b.ends) }
 
@@ -195,15 +187,30 @@ func replaceNULEscapes(js []byte) {
 }
 
 // copyStream is the binary COPY data for rows [lo, hi) of a batch: header, tuples, trailer.
+//
+// pgconn.CopyFrom reads it from a goroutine of its own, and on some failures (the connection breaks, the server
+// errors while data is still going out) returns without waiting for that goroutine. close, called when CopyFrom has
+// returned, waits for a Read in progress and makes later ones read nothing, so that the batch can be encoded again
+// (the next COPY of the same push, or the next push) while pgx's goroutine winds down.
 type copyStream struct {
-	parts [3][]byte
+	mu     sync.Mutex
+	parts  [3][]byte
+	closed bool
 }
+
+// errStreamClosed ends a read of a COPY whose CopyFrom has already returned.
+var errStreamClosed = errors.New("COPY data stream closed")
 
 func newCopyStream(b *rowBatch, lo, hi int) *copyStream {
 	return &copyStream{parts: [3][]byte{copyHeader, b.rows(lo, hi), copyTrailer}}
 }
 
 func (s *copyStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, errStreamClosed
+	}
 	n := 0
 	for i := range s.parts {
 		if len(s.parts[i]) == 0 {
@@ -220,4 +227,10 @@ func (s *copyStream) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+func (s *copyStream) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed, s.parts = true, [3][]byte{}
 }

@@ -62,15 +62,14 @@ func planFor(t *testing.T, mutate func(*Config)) *tablePlan {
 			cols = append(cols, tableColumn{name: f.name, dataType: "text", nullable: true})
 		}
 	}
-	p, err := buildPlan(&s, cols, true)
+	p, err := buildPlan(&s, cols, plainTable, uniqueOnMessageID)
 	require.NoError(t, err)
 	return p
 }
 
 func encodeAll(t *testing.T, p *tablePlan, ld plog.Logs) ([][][]byte, map[string]int) {
 	t.Helper()
-	b := getBatch()
-	defer putBatch(b)
+	b := &rowBatch{}
 	p.encode(b, ld, receivedAt)
 	var stream bytes.Buffer
 	_, err := io.Copy(&stream, newCopyStream(b, 0, b.len()))
@@ -214,8 +213,7 @@ func TestEncode_JSONColumnHasNoVersionByte(t *testing.T) {
 
 func TestEncode_RowRangesAreSelfContainedCopyStreams(t *testing.T) {
 	p := planFor(t, nil)
-	b := getBatch()
-	defer putBatch(b)
+	b := &rowBatch{}
 	p.encode(b, seqLogs(0, 10), receivedAt)
 	require.Equal(t, 10, b.len())
 	var stream bytes.Buffer
@@ -233,8 +231,7 @@ func TestEncode_TypicalRowAllocatesOnlyTheMessageID(t *testing.T) {
 	rl := ld.ResourceLogs().At(0)
 	sl := rl.ScopeLogs().At(0)
 	lr := sl.LogRecords().At(0)
-	b := getBatch()
-	defer putBatch(b)
+	b := &rowBatch{}
 	buf := make([]byte, 0, 4096)
 	allocs := testing.AllocsPerRun(200, func() {
 		b.entry.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
@@ -251,4 +248,18 @@ func (p *tablePlan) columnIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+func TestCopyStream_ReadsNothingOnceClosed(t *testing.T) {
+	b := &rowBatch{}
+	planFor(t, nil).encode(b, seqLogs(0, 3), time.Now())
+	stream := newCopyStream(b, 0, b.len())
+	head := make([]byte, 4)
+	n, err := stream.Read(head)
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	stream.close() // pgx's reader goroutine may still call Read after CopyFrom returned
+	n, err = stream.Read(make([]byte, 64))
+	assert.Zero(t, n, "the batch is not read once the COPY is over")
+	assert.ErrorIs(t, err, errStreamClosed)
 }

@@ -2,7 +2,6 @@ package fapilogpostgres
 
 import (
 	"context"
-	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
+	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
 // Defaults of fapilog's postgres sink.
@@ -35,7 +36,7 @@ const (
 	defaultBatchMinSize      = 1000
 	defaultBatchMaxSize      = 5000
 	defaultBatchFlushTimeout = time.Second
-	// defaultTimeout bounds one push (acquire + COPY of up to defaultBatchMaxSize rows).
+	// defaultTimeout bounds one request (table check, acquire and COPY of up to defaultBatchMaxSize rows).
 	defaultTimeout = 30 * time.Second
 )
 
@@ -65,6 +66,7 @@ func createDefaultConfig() component.Config {
 		IncludeRawJSON:     true,
 		ExtractFields:      defaultExtractFields(),
 		Deduplicate:        true,
+		Partitioning:       configoptional.Default(newDefaultPartitioningConfig()),
 	}
 }
 
@@ -82,12 +84,18 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, pe.pushLogs,
+	logs, err := exporterhelper.NewLogs(ctx, set, cfg, pe.pushLogs,
 		exporterhelper.WithStart(pe.start),
 		exporterhelper.WithShutdown(pe.shutdown),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
+		// timeout bounds each request, applied by the delivery path: a push held behind an open circuit breaker
+		// is not cut short.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.WithEarlyShutdown(logs, pe.delivery), nil
 }

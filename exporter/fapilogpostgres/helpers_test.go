@@ -10,14 +10,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/fapilog/fapilog-otelcol/internal/pgtest"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 // testDSN is the URL of the test process's PostgreSQL server: FAPILOG_TEST_POSTGRES_URL, or else a private
@@ -84,6 +88,31 @@ func queryInt(t testing.TB, db *pgx.Conn, sql string, args ...any) int {
 	return n
 }
 
+func queryString(t testing.TB, db *pgx.Conn, sql string, args ...any) string {
+	t.Helper()
+	var s string
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+// seedTable creates the seed's table in schema, as fapilog itself creates it (no message_id column).
+func seedTable(t testing.TB, db *pgx.Conn, schema string) tableSpec {
+	t.Helper()
+	spec := defaultSpec()
+	spec.schema = schema
+	mustExec(t, db, spec.createTableSQL())
+	return spec
+}
+
+// refusePoison makes the table refuse every row whose message contains "poison" (SQLSTATE 23514, constraint
+// no_poison): a row PostgreSQL can never accept.
+func refusePoison(t testing.TB, db *pgx.Conn, spec tableSpec) {
+	t.Helper()
+	mustExec(t, db, "ALTER TABLE "+spec.qualified()+" ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%poison%')")
+}
+
 // testConfig is the default configuration pointed at the test server and a table in schema.
 func testConfig(t testing.TB, schema string) *Config {
 	t.Helper()
@@ -101,14 +130,48 @@ func startExporter(t testing.TB, cfg *Config, logger *zap.Logger) *postgresExpor
 	}
 	set := componenttest.NewNopTelemetrySettings()
 	set.Logger = logger
+	return startWith(t, cfg, set, componenttest.NewNopHost(), nil)
+}
+
+// observedExporter is a started exporter (without the exporter helper) with what it reports to the collector:
+// logs, metrics and component status.
+type observedExporter struct {
+	*postgresExporter
+	logs    *observer.ObservedLogs
+	metrics *telemetrytest.Metrics
+	host    *telemetrytest.StatusHost
+}
+
+// startObservedExporter is startExporter, observed. prepare, when set, runs before start (to set a test clock).
+func startObservedExporter(t testing.TB, cfg *Config, prepare func(*postgresExporter)) *observedExporter {
+	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	set, metrics := telemetrytest.NewSettings(t)
+	set.Logger = zap.New(core)
+	host := telemetrytest.NewStatusHost()
+	x := startWith(t, cfg, set, host, prepare)
+	return &observedExporter{postgresExporter: x, logs: logs, metrics: metrics, host: host}
+}
+
+func startWith(t testing.TB, cfg *Config, set component.TelemetrySettings, host component.Host, prepare func(*postgresExporter)) *postgresExporter {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	x, err := newPostgresExporter(cfg, set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := x.start(context.Background(), componenttest.NewNopHost()); err != nil {
+	if prepare != nil {
+		prepare(x)
+	}
+	if err := x.start(context.Background(), host); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = x.shutdown(context.Background()) })
+	t.Cleanup(func() {
+		x.delivery.Shutdown()
+		_ = x.shutdown(context.Background())
+	})
 	return x
 }
 

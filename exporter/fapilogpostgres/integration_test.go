@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -22,11 +23,13 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
+	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 )
 
 // Integration tests: they run against a real PostgreSQL server (FAPILOG_TEST_POSTGRES_URL, or else a private
@@ -218,9 +221,7 @@ func TestCreateTableFalse_MissingOrMismatchedTableIsAStartupError(t *testing.T) 
 func TestCreateTableFalse_SeedTableWithoutMessageIDLoadsWithPlainCopyAndWarns(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	spec := defaultSpec()
-	spec.schema = schema
-	mustExec(t, db, spec.createTableSQL())
+	spec := seedTable(t, db, schema)
 	core, logs := observer.New(zapcore.WarnLevel)
 	cfg := testConfig(t, schema)
 	cfg.CreateTable = false
@@ -338,17 +339,14 @@ func TestPush_ValuesPostgreSQLWouldRejectAreStored(t *testing.T) {
 	assert.Equal(t, "NOTICE-OF-SOMETHING", eventLevel)
 }
 
-func TestPush_RowTheTableRejectsIsDroppedAndCountedTheRestStored(t *testing.T) {
+func TestPush_RowsTheTableRejectsAreReportedByReasonTheRestStored(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	spec := defaultSpec()
-	spec.schema = schema
-	mustExec(t, db, spec.createTableSQL())
-	mustExec(t, db, "ALTER TABLE "+spec.qualified()+" ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%poison%')")
-	core, logs := observer.New(zapcore.WarnLevel)
+	spec := seedTable(t, db, schema)
+	refusePoison(t, db, spec)
 	cfg := testConfig(t, schema)
 	cfg.CreateTable, cfg.Deduplicate = false, false
-	x := startExporter(t, cfg, zap.New(core))
+	x := startObservedExporter(t, cfg, nil)
 
 	ld := seqLogs(0, 100)
 	poisoned := map[int]bool{0: true, 37: true, 38: true, 99: true}
@@ -366,52 +364,80 @@ func TestPush_RowTheTableRejectsIsDroppedAndCountedTheRestStored(t *testing.T) {
 	require.NoError(t, x.pushLogs(context.Background(), ld), "the rest of the batch is stored; nothing to retry")
 	assert.Equal(t, 96, queryInt(t, db, "SELECT count(*) FROM "+spec.qualified()))
 	assert.Equal(t, 0, queryInt(t, db, "SELECT count(*) FROM "+spec.qualified()+" WHERE message LIKE 'poison%'"))
-	assert.Equal(t, int64(4), x.drops.Total())
-	drop := logs.FilterMessage("Dropped log records").All()
-	require.NotEmpty(t, drop)
-	assert.Equal(t, "23514", drop[0].ContextMap()["sqlstate"])
-	assert.Equal(t, "no_poison", drop[0].ContextMap()["constraint"])
-	assert.Len(t, drop[0].ContextMap()["message_id"], 36)
+	assert.EqualValues(t, 4, x.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "sqlstate_23514")))
+	assert.EqualValues(t, 1, x.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
+	rejections := x.logs.FilterMessage("Log records rejected for good").All()
+	require.Len(t, rejections, 1, "one line for the four rows: the log is rate-limited by reason")
+	fields := rejections[0].ContextMap()
+	assert.Equal(t, "sqlstate_23514", fields["reason"])
+	assert.Equal(t, "23514", fields["sqlstate"])
+	assert.Equal(t, "no_poison", fields["constraint"])
+	assert.Len(t, fields["message_id"], 36)
+	assert.EqualValues(t, 4, fields["rejected_records"])
+	assert.False(t, x.host.Seen(componentstatus.StatusRecoverableError), "a refused row says nothing about PostgreSQL's health")
+	assert.False(t, x.host.Seen(componentstatus.StatusPermanentError))
 }
 
 func TestPush_SameBatchTwiceIsStoredOnce(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	x := startExporter(t, testConfig(t, schema), nil)
+	x := startObservedExporter(t, testConfig(t, schema), nil)
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 300)))
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(200, 300)), "overlapping retry")
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 500)), "full replay")
 	tbl := quoteQualified(schema, "logs")
 	assert.Equal(t, 500, queryInt(t, db, "SELECT count(*) FROM "+tbl))
 	assert.Equal(t, 500, queryInt(t, db, "SELECT count(DISTINCT event->'data'->>'seq') FROM "+tbl))
-	assert.Equal(t, int64(2), x.transport.merges.Load())
-	assert.Equal(t, int64(100+500), x.transport.skipped.Load())
+	assert.Equal(t, 2, x.logs.FilterMessageSnippet("Skipped rows already stored").Len(), "two batches merged")
+	assert.EqualValues(t, 100+500, x.metrics.Int(t, metricDuplicatesSkipped))
+	assert.Zero(t, x.metrics.Int(t, delivery.MetricRecordsRejected), "a duplicate is not a rejection")
 }
 
 func TestPush_TableDroppedWhileRunningIsRecreated(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	x := startExporter(t, testConfig(t, schema), nil)
+	x := startObservedExporter(t, testConfig(t, schema), nil)
 	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 10)))
 	mustExec(t, db, "DROP TABLE "+quoteQualified(schema, "logs"))
 
-	err := x.pushLogs(context.Background(), seqLogs(10, 10))
-	require.Error(t, err, "the batch is retried, not lost")
-	assert.False(t, consumererror.IsPermanent(err))
-	require.NoError(t, x.pushLogs(context.Background(), seqLogs(10, 10)))
+	require.NoError(t, x.pushLogs(context.Background(), seqLogs(10, 10)), "the table is checked again, re-created, and the batch loaded")
 	assert.Equal(t, 10, queryInt(t, db, "SELECT count(*) FROM "+quoteQualified(schema, "logs")))
+	assert.Equal(t, 2, x.logs.FilterMessageSnippet("Created PostgreSQL objects").Len(), "at start, and again after the drop")
+	assert.Zero(t, x.metrics.Int(t, delivery.MetricRecordsRetried), "nothing went back to the retry policy")
+}
+
+func TestPush_TableDroppedWithoutCreateTableRefusesTheConfiguration(t *testing.T) {
+	db := connectTestDB(t)
+	schema := newTestSchema(t, db)
+	spec := seedTable(t, db, schema)
+	cfg := testConfig(t, schema)
+	cfg.CreateTable, cfg.Deduplicate = false, false
+	x := startObservedExporter(t, cfg, nil)
+	require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 10)))
+	mustExec(t, db, "DROP TABLE "+spec.qualified())
+
+	err := x.pushLogs(context.Background(), seqLogs(10, 10))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "no retry can bring the table back: %v", err)
+	assert.Contains(t, err.Error(), "does not exist (create_table is false)")
+	assert.EqualValues(t, 10, x.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "table_mismatch")))
+	assert.Equal(t, componentstatus.StatusPermanentError, x.host.Last())
+
+	// Once an operator has restored the table, the next batch is loaded (the status stays permanent: it is final
+	// in the collector's model).
+	mustExec(t, db, spec.createTableSQL())
+	require.NoError(t, x.pushLogs(context.Background(), seqLogs(20, 10)))
+	assert.Equal(t, 10, queryInt(t, db, "SELECT count(*) FROM "+spec.qualified()))
 }
 
 func TestPush_PartialFailureHandsBackOnlyTheRowsNotStored(t *testing.T) {
 	db := connectTestDB(t)
 	schema := newTestSchema(t, db)
-	spec := defaultSpec()
-	spec.schema = schema
-	mustExec(t, db, spec.createTableSQL())
-	mustExec(t, db, "ALTER TABLE "+spec.qualified()+" ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%poison%')")
+	spec := seedTable(t, db, schema)
+	refusePoison(t, db, spec)
 	cfg := testConfig(t, schema)
 	cfg.CreateTable, cfg.Deduplicate = false, false
-	x := startExporter(t, cfg, nil)
+	x := startObservedExporter(t, cfg, nil)
 	// Row 0 is rejected, so the exporter splits the batch: [0,4) is stored without row 0, then the connection
 	// fails for [4,8). Only rows 4-7 may come back for retry; rows 1-3 must not be sent again.
 	ld := seqLogs(0, 8)
@@ -439,7 +465,8 @@ func TestPush_PartialFailureHandsBackOnlyTheRowsNotStored(t *testing.T) {
 	}
 	assert.Equal(t, []int64{4, 5, 6, 7}, seqs)
 	assert.Equal(t, 3, queryInt(t, db, "SELECT count(*) FROM "+spec.qualified()))
-	assert.Equal(t, int64(1), x.drops.Total())
+	assert.EqualValues(t, 1, x.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "sqlstate_23514")))
+	assert.EqualValues(t, 4, x.metrics.Int(t, delivery.MetricRecordsRetried), "only the rows not stored go back")
 
 	x.transport.beforeCopy = nil
 	require.NoError(t, x.pushLogs(context.Background(), failed.Data()))
@@ -488,7 +515,7 @@ func TestPassword_NeverAppearsInLogsOrErrors(t *testing.T) {
 	require.Contains(t, string(cfg.DSN), password)
 	x := startExporter(t, cfg, logger)
 	errs = append(errs, x.pushLogs(context.Background(), seqLogs(0, 5)))
-	mustExec(t, db, "DROP TABLE "+quoteQualified(schema, "logs"))
+	mustExec(t, db, "ALTER TABLE "+quoteQualified(schema, "logs")+" DROP COLUMN level")
 	errs = append(errs, x.pushLogs(context.Background(), seqLogs(5, 5)))
 
 	// 2. An unreachable server, password as its own key: start warns, pushes fail.

@@ -2,6 +2,7 @@ package fapilogpostgres
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -29,8 +30,8 @@ type copyColumn struct {
 
 // tablePlan is how rows are loaded into one verified table. It is immutable once built.
 type tablePlan struct {
-	// columns in COPY order: event first (its encoding derives message_id, which later columns may need),
-	// then the extracted fields, then message_id when it is stored only for duplicate protection.
+	// columns in COPY order: event first, then the extracted fields, then message_id when it is stored only for
+	// duplicate protection.
 	columns []copyColumn
 	// includeRaw: event holds the whole envelope; otherwise the extracted fields as a JSON object.
 	includeRaw bool
@@ -53,15 +54,28 @@ type tablePlan struct {
 // stageTable is the per-transaction staging table of the duplicate-safe path.
 const stageTable = "pg_temp.fapilog_stage"
 
+// tableMismatchError is a table that is missing or does not match the configuration: the configuration is refused
+// until an operator changes the table or the configuration, so it is a startup error, and a permanent one (with a
+// permanent component status) when it is found while running.
+type tableMismatchError struct{ msg string }
+
+func (e *tableMismatchError) Error() string { return e.msg }
+
+func mismatch(format string, args ...any) error {
+	return &tableMismatchError{msg: fmt.Sprintf(format, args...)}
+}
+
 // buildPlan checks the table's columns against the spec and plans the COPY. A missing table, a missing column,
-// a column of an unusable type, or a NOT NULL column the exporter cannot fill is an error, reported at start.
-func buildPlan(s *tableSpec, cols []tableColumn, uniqueMessageID bool) (*tablePlan, error) {
+// a column of an unusable type, a NOT NULL column the exporter cannot fill, or (with partitioning) a table that is
+// not partitioned by timestamp is an error, reported at start. uniqueKeys are the key columns of the table's unique
+// indexes; duplicate protection needs one on info.dedupKey().
+func buildPlan(s *tableSpec, cols []tableColumn, info tableInfo, uniqueKeys [][]string) (*tablePlan, error) {
 	tbl := s.qualified()
 	if len(cols) == 0 {
 		if s.createTable {
-			return nil, fmt.Errorf("table %s does not exist or is not visible to this user", tbl)
+			return nil, mismatch("table %s does not exist or is not visible to this user", tbl)
 		}
-		return nil, fmt.Errorf("table %s does not exist (create_table is false): create it with the DDL in the README or set create_table: true", tbl)
+		return nil, mismatch("table %s does not exist (create_table is false): create it with the DDL in the README or set create_table: true", tbl)
 	}
 	byName := make(map[string]tableColumn, len(cols))
 	for _, c := range cols {
@@ -136,8 +150,13 @@ func buildPlan(s *tableSpec, cols []tableColumn, uniqueMessageID bool) (*tablePl
 			problems = append(problems, fmt.Sprintf("column %q is NOT NULL without a default, and fapilogpostgres does not write it", c.name))
 		}
 	}
+	if s.partitioning != nil {
+		if err := s.checkPartitioned(info); err != nil {
+			return nil, err
+		}
+	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("table %s does not match the configuration: %s", tbl, strings.Join(problems, "; "))
+		return nil, mismatch("table %s does not match the configuration: %s", tbl, strings.Join(problems, "; "))
 	}
 
 	names := make([]string, len(p.columns))
@@ -150,19 +169,37 @@ func buildPlan(s *tableSpec, cols []tableColumn, uniqueMessageID bool) (*tablePl
 	p.copySQL = "COPY " + tbl + " (" + list + ") FROM STDIN (FORMAT binary)"
 
 	if s.dedup {
-		if written[messageIDColumn] && uniqueMessageID {
+		key := info.dedupKey()
+		if written[messageIDColumn] && hasUniqueKey(uniqueKeys, key) {
 			p.dedup = true
 			p.stageSQL = "CREATE TEMP TABLE fapilog_stage (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
 			p.stageCopySQL = "COPY " + stageTable + " (" + list + ") FROM STDIN (FORMAT binary)"
 			p.mergeSQL = "INSERT INTO " + tbl + " (" + list + ") SELECT " + list + " FROM " + stageTable +
-				" ON CONFLICT (" + quoteIdent(messageIDColumn) + ") DO NOTHING"
+				" ON CONFLICT (" + quoteList(key) + ") DO NOTHING"
 		} else {
-			fix := fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS message_id TEXT; CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (message_id)",
-				tbl, quoteIdent(indexName(s.table, indexMessageID)), tbl)
+			fix := fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS message_id TEXT; CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)",
+				tbl, quoteIdent(indexName(s.table, indexMessageID)), tbl, quoteList(key))
 			p.warnings = append(p.warnings, fmt.Sprintf("deduplicate is on but table %s has no message_id column with a unique index: "+
 				"loading with plain COPY, so a batch retried after an ambiguous failure (connection lost after COPY was sent) "+
 				"may be stored twice. To enable duplicate protection run: %s", tbl, fix))
 		}
 	}
 	return p, nil
+}
+
+// hasUniqueKey reports whether one of keys has exactly the columns of want, in any order.
+func hasUniqueKey(keys [][]string, want []string) bool {
+	for _, k := range keys {
+		if len(k) != len(want) {
+			continue
+		}
+		match := true
+		for _, c := range want {
+			match = match && slices.Contains(k, c)
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }

@@ -69,6 +69,20 @@ func (p *faultProxy) close() {
 	p.wg.Wait()
 }
 
+// down makes the server unreachable through the proxy: new connections are refused and open ones are cut, as when
+// the server or the network fails.
+func (p *faultProxy) down() {
+	p.refuse.Store(true)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.closeBoth()
+	}
+}
+
+// up lets connections through again.
+func (p *faultProxy) up() { p.refuse.Store(false) }
+
 // takeCut uses up one of the cuts asked for in cutAfterCopy, if any is left.
 func (p *faultProxy) takeCut() bool {
 	for {

@@ -19,6 +19,8 @@ type tableSpec struct {
 	ginOpclass    string
 	dedup         bool
 	extract       []extractField
+	// partitioning is nil unless the table is to be partitioned by time (partitioning is set).
+	partitioning *partitionScheme
 }
 
 func newTableSpec(c *Config) tableSpec {
@@ -30,6 +32,9 @@ func newTableSpec(c *Config) tableSpec {
 		f, _ := lookupExtractField(name) // names checked by Validate
 		s.extract = append(s.extract, f)
 	}
+	if p := c.Partitioning.Get(); p != nil {
+		s.partitioning = newPartitionScheme(*p)
+	}
 	return s
 }
 
@@ -39,22 +44,28 @@ func quoteQualified(schema, table string) string { return pgx.Identifier{schema,
 
 func (s *tableSpec) qualified() string { return quoteQualified(s.schema, s.table) }
 
-// indexName is idx_<table>_<suffix> as the seed names its indexes. A name longer than PostgreSQL's 63 bytes would
-// be truncated by the server, and the four indexes of a long table name would collide; such a name keeps a prefix
-// of the table name plus a hash of the whole name.
-func indexName(table, suffix string) string {
-	name := "idx_" + table + "_" + suffix
+// indexName is idx_<table>_<suffix> as the seed names its indexes.
+func indexName(table, suffix string) string { return boundedName("idx_", table, suffix) }
+
+// partitionName is <table>_<suffix> (logs_p20260102, logs_default).
+func partitionName(table, suffix string) string { return boundedName("", table, suffix) }
+
+// boundedName is <prefix><table>_<suffix>. A name longer than PostgreSQL's 63 bytes would be truncated by the
+// server, and the names derived from a long table name would collide; such a name keeps a prefix of the table name
+// plus a hash of the whole name.
+func boundedName(prefix, table, suffix string) string {
+	name := prefix + table + "_" + suffix
 	if len(name) <= maxIdentifierBytes {
 		return name
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(table))
 	tail := fmt.Sprintf("_%08x_%s", h.Sum32(), suffix)
-	keep := maxIdentifierBytes - len("idx_") - len(tail)
+	keep := maxIdentifierBytes - len(prefix) - len(tail)
 	for keep > 0 && !utf8.RuneStart(table[keep]) {
 		keep--
 	}
-	return "idx_" + table[:keep] + tail
+	return prefix + table[:keep] + tail
 }
 
 // Index name suffixes.
@@ -99,11 +110,17 @@ func (s *tableSpec) createSchemaSQL() string {
 }
 
 // createTableSQL is the seed's CREATE TABLE, text for text; extracted fields beyond the seed's are TEXT columns
-// placed before event. With the default extract_fields it is exactly the statement the seed documents.
+// placed before event. With the default extract_fields it is exactly the statement the seed documents. With
+// partitioning, the table is partitioned by range on timestamp, and its primary key becomes (id, timestamp):
+// PostgreSQL requires every unique key of a partitioned table to include the partition key.
 func (s *tableSpec) createTableSQL() string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + s.qualified() + " (\n")
-	b.WriteString("    id BIGSERIAL PRIMARY KEY,\n")
+	if s.partitioning != nil {
+		b.WriteString("    id BIGSERIAL,\n")
+	} else {
+		b.WriteString("    id BIGSERIAL PRIMARY KEY,\n")
+	}
 	b.WriteString("    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),\n")
 	for _, name := range seedColumns {
 		f, _ := lookupExtractField(name)
@@ -112,8 +129,24 @@ func (s *tableSpec) createTableSQL() string {
 	for _, f := range s.extraColumns() {
 		b.WriteString("    " + f.name + " " + f.sqlType + ",\n")
 	}
-	b.WriteString("    event " + s.eventType() + " NOT NULL\n)")
+	b.WriteString("    event " + s.eventType() + " NOT NULL")
+	if s.partitioning != nil {
+		b.WriteString(",\n    PRIMARY KEY (id, " + quoteIdent(partitionColumn) + ")\n) PARTITION BY RANGE (" + quoteIdent(partitionColumn) + ")")
+		return b.String()
+	}
+	b.WriteString("\n)")
 	return b.String()
+}
+
+// partitionColumn is the partition key of a table the exporter partitions.
+const partitionColumn = "timestamp"
+
+// defaultPartitionSQL creates the default partition: it holds the rows no range partition covers (records from
+// before the oldest partition or after the newest, such as those of a client with a wrong clock), so that no
+// record is ever refused for its timestamp.
+func (s *tableSpec) defaultPartitionSQL() string {
+	return "CREATE TABLE IF NOT EXISTS " + quoteQualified(s.schema, partitionName(s.table, "default")) +
+		" PARTITION OF " + s.qualified() + " DEFAULT"
 }
 
 // addColumnSQL adds an extracted column an existing table lacks (create_table only).
@@ -127,8 +160,9 @@ type indexDDL struct {
 	sql  string
 }
 
-// indexes are the seed's four indexes (GIN only with JSONB) plus, with deduplicate, the unique message_id index.
-func (s *tableSpec) indexes() []indexDDL {
+// indexes are the seed's four indexes (GIN only with JSONB) plus, with deduplicate, the unique message_id index,
+// which on a partitioned table includes the partition key (dedupKey).
+func (s *tableSpec) indexes(t tableInfo) []indexDDL {
 	tbl := s.qualified()
 	mk := func(suffix, def string, unique bool) indexDDL {
 		name := indexName(s.table, suffix)
@@ -151,9 +185,66 @@ func (s *tableSpec) indexes() []indexDDL {
 		idx = append(idx, mk(indexEventGIN, "USING GIN (event"+opclass+")", false))
 	}
 	if s.dedup {
-		idx = append(idx, mk(indexMessageID, "(message_id)", true))
+		idx = append(idx, mk(indexMessageID, "("+quoteList(t.dedupKey())+")", true))
 	}
 	return idx
+}
+
+func quoteList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = quoteIdent(n)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// tableInfo is what the catalogs say about the table itself.
+type tableInfo struct {
+	exists      bool
+	partitioned bool
+	// strategy is pg_partitioned_table.partstrat ("r" for range); partitionKey its key columns.
+	strategy     string
+	partitionKey []string
+}
+
+// dedupKey is the key of the unique index duplicate protection uses: message_id, plus on a partitioned table its
+// partition key, which PostgreSQL requires in every unique index of a partitioned table.
+func (t tableInfo) dedupKey() []string {
+	key := []string{messageIDColumn}
+	for _, c := range t.partitionKey {
+		if c != messageIDColumn {
+			key = append(key, c)
+		}
+	}
+	return key
+}
+
+// partitionedByTimestamp reports whether the table is partitioned the way partitioning needs it.
+func (t tableInfo) partitionedByTimestamp() bool {
+	return t.partitioned && t.strategy == "r" && len(t.partitionKey) == 1 && t.partitionKey[0] == partitionColumn
+}
+
+const tableInfoSQL = `SELECT c.relkind = 'p', COALESCE(pt.partstrat::text, ''),
+	COALESCE((SELECT array_agg(a.attname::text ORDER BY k.ord)
+		FROM unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum), '{}')
+FROM pg_class c LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid
+WHERE c.oid = to_regclass($1)`
+
+func inspectTable(ctx context.Context, q querier, qualified string) (tableInfo, error) {
+	rows, err := q.Query(ctx, tableInfoSQL, qualified)
+	if err != nil {
+		return tableInfo{}, err
+	}
+	defer rows.Close()
+	var t tableInfo
+	for rows.Next() {
+		t.exists = true
+		if err := rows.Scan(&t.partitioned, &t.strategy, &t.partitionKey); err != nil {
+			return tableInfo{}, err
+		}
+	}
+	return t, rows.Err()
 }
 
 // tableColumn is one row of information_schema.columns.
@@ -186,12 +277,32 @@ func inspectColumns(ctx context.Context, q querier, schema, table string) ([]tab
 	return cols, rows.Err()
 }
 
-// uniqueMessageIDSQL tells whether message_id has a unique, immediate, non-partial single-column index: the only
-// kind ON CONFLICT (message_id) can use as its arbiter.
-const uniqueMessageIDSQL = `SELECT EXISTS (
-	SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-	WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indimmediate AND i.indisvalid
-		AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = 'message_id')`
+// uniqueKeysSQL lists the key columns of the table's unique, immediate, non-partial indexes on plain columns: the
+// only kind ON CONFLICT (columns) can use as its arbiter.
+const uniqueKeysSQL = `SELECT array_agg(a.attname::text ORDER BY k.ord)
+FROM pg_index i
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indimmediate AND i.indisvalid
+	AND i.indpred IS NULL AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts
+GROUP BY i.indexrelid`
+
+func inspectUniqueKeys(ctx context.Context, q querier, qualified string) ([][]string, error) {
+	rows, err := q.Query(ctx, uniqueKeysSQL, qualified)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys [][]string
+	for rows.Next() {
+		var key []string
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	return keys, rows.Err()
+}
 
 // querier is what the catalog queries need of a *pgx.Conn or a pgx.Tx.
 type querier interface {
@@ -238,6 +349,25 @@ func ensureTable(ctx context.Context, conn *pgx.Conn, s *tableSpec) (created []s
 			return nil, err
 		}
 	}
+	info, err := inspectTable(ctx, tx, s.qualified())
+	if err != nil {
+		return nil, err
+	}
+	if s.partitioning != nil {
+		if err := s.checkPartitioned(info); err != nil {
+			return nil, err
+		}
+		var hasDefault bool
+		if err := tx.QueryRow(ctx, "SELECT partdefid <> 0 FROM pg_partitioned_table WHERE partrelid = to_regclass($1)",
+			s.qualified()).Scan(&hasDefault); err != nil {
+			return nil, err
+		}
+		if !hasDefault {
+			if err := exec("default partition "+quoteIdent(partitionName(s.table, "default")), s.defaultPartitionSQL()); err != nil {
+				return nil, err
+			}
+		}
+	}
 	have := make(map[string]bool, len(cols))
 	for _, c := range cols {
 		have[c.name] = true
@@ -271,7 +401,7 @@ func ensureTable(ctx context.Context, conn *pgx.Conn, s *tableSpec) (created []s
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, idx := range s.indexes() {
+	for _, idx := range s.indexes(info) {
 		if !existing[idx.name] {
 			if err := exec("index "+quoteIdent(idx.name), idx.sql); err != nil {
 				return nil, err
@@ -279,6 +409,20 @@ func ensureTable(ctx context.Context, conn *pgx.Conn, s *tableSpec) (created []s
 		}
 	}
 	return created, tx.Commit(ctx)
+}
+
+// checkPartitioned refuses, when partitioning is set, a table that is not partitioned by range on timestamp: an
+// existing table is never converted (that rewrites every row under an exclusive lock).
+func (s *tableSpec) checkPartitioned(t tableInfo) error {
+	switch {
+	case !t.partitioned:
+		return mismatch("partitioning is set but table %s exists and is not partitioned: it is left as it is. "+
+			"Use a new table_name (the exporter creates it partitioned) or migrate the rows into a partitioned table (README, Partitioning)", s.qualified())
+	case !t.partitionedByTimestamp():
+		return mismatch("partitioning is set but table %s is partitioned by %s (strategy %s), not by range on %q",
+			s.qualified(), strings.Join(t.partitionKey, ", "), t.strategy, partitionColumn)
+	}
+	return nil
 }
 
 func (s *tableSpec) extracts(name string) bool {

@@ -34,7 +34,7 @@ func TestDDL_DefaultCreateTableIsTheSeedStatement(t *testing.T) {
 func TestDDL_SeedIndexesPlusUniqueMessageID(t *testing.T) {
 	s := defaultSpec()
 	var got []string
-	for _, idx := range s.indexes() {
+	for _, idx := range s.indexes(plainTable) {
 		got = append(got, idx.sql)
 	}
 	assert.Equal(t, []string{
@@ -42,7 +42,7 @@ func TestDDL_SeedIndexesPlusUniqueMessageID(t *testing.T) {
 		`CREATE INDEX IF NOT EXISTS "idx_logs_level" ON "public"."logs" (level)`,
 		`CREATE INDEX IF NOT EXISTS "idx_logs_correlation_id" ON "public"."logs" (correlation_id) WHERE correlation_id IS NOT NULL`,
 		`CREATE INDEX IF NOT EXISTS "idx_logs_event_gin" ON "public"."logs" USING GIN (event)`,
-		`CREATE UNIQUE INDEX IF NOT EXISTS "idx_logs_message_id" ON "public"."logs" (message_id)`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS "idx_logs_message_id" ON "public"."logs" ("message_id")`,
 	}, got)
 }
 
@@ -50,16 +50,16 @@ func TestDDL_JSONHasNoGINIndexAndJSONColumn(t *testing.T) {
 	s := defaultSpec()
 	s.useJSONB, s.dedup = false, false
 	assert.Contains(t, s.createTableSQL(), "    event JSON NOT NULL\n)")
-	for _, idx := range s.indexes() {
+	for _, idx := range s.indexes(plainTable) {
 		assert.NotContains(t, idx.sql, "GIN")
 	}
-	assert.Len(t, s.indexes(), 3)
+	assert.Len(t, s.indexes(plainTable), 3)
 }
 
 func TestDDL_GinOpclassPathOps(t *testing.T) {
 	s := defaultSpec()
 	s.ginOpclass = GinOpclassPathOps
-	assert.Contains(t, s.indexes()[3].sql, `USING GIN (event jsonb_path_ops)`)
+	assert.Contains(t, s.indexes(plainTable)[3].sql, `USING GIN (event jsonb_path_ops)`)
 }
 
 func TestDDL_ExtraExtractedFieldsAreTextColumnsBeforeEvent(t *testing.T) {
@@ -80,7 +80,7 @@ func TestDDL_QuotesAndDotsInNamesStayInsideTheIdentifier(t *testing.T) {
 	cfg.TableName = `logs"; DROP TABLE users; --`
 	s := newTableSpec(cfg)
 	assert.True(t, strings.HasPrefix(s.createTableSQL(), `CREATE TABLE IF NOT EXISTS "my.schema"."logs""; DROP TABLE users; --" (`))
-	assert.Equal(t, `CREATE INDEX IF NOT EXISTS "idx_logs""; DROP TABLE users; --_level" ON "my.schema"."logs""; DROP TABLE users; --" (level)`, s.indexes()[1].sql)
+	assert.Equal(t, `CREATE INDEX IF NOT EXISTS "idx_logs""; DROP TABLE users; --_level" ON "my.schema"."logs""; DROP TABLE users; --" (level)`, s.indexes(plainTable)[1].sql)
 }
 
 func TestIndexName_LongTableNamesStayDistinctWithin63Bytes(t *testing.T) {
@@ -98,6 +98,12 @@ func TestIndexName_LongTableNamesStayDistinctWithin63Bytes(t *testing.T) {
 	}
 	assert.NotEqual(t, indexName(strings.Repeat("a", 63), indexLevel), indexName(strings.Repeat("a", 62)+"b", indexLevel))
 }
+
+// plainTable is an existing table that is not partitioned; uniqueOnMessageID its unique index on message_id.
+var (
+	plainTable        = tableInfo{exists: true}
+	uniqueOnMessageID = [][]string{{"id"}, {"message_id"}}
+)
 
 // seedColumnsAsInformationSchema are the seed table's columns as information_schema.columns reports them.
 func seedColumnsAsInformationSchema(withMessageID bool) []tableColumn {
@@ -119,7 +125,7 @@ func seedColumnsAsInformationSchema(withMessageID bool) []tableColumn {
 
 func TestPlan_SeedTableWithUniqueMessageIDCopiesEventFirstAndDeduplicates(t *testing.T) {
 	s := defaultSpec()
-	p, err := buildPlan(&s, seedColumnsAsInformationSchema(true), true)
+	p, err := buildPlan(&s, seedColumnsAsInformationSchema(true), plainTable, uniqueOnMessageID)
 	require.NoError(t, err)
 	assert.Equal(t, `COPY "public"."logs" ("event", "timestamp", "level", "logger", "correlation_id", "message", "message_id") FROM STDIN (FORMAT binary)`, p.copySQL)
 	assert.True(t, p.dedup)
@@ -132,7 +138,7 @@ func TestPlan_SeedTableWithUniqueMessageIDCopiesEventFirstAndDeduplicates(t *tes
 func TestPlan_TableWithoutMessageIDFallsBackToPlainCopyWithWarning(t *testing.T) {
 	s := defaultSpec()
 	s.createTable = false
-	p, err := buildPlan(&s, seedColumnsAsInformationSchema(false), false)
+	p, err := buildPlan(&s, seedColumnsAsInformationSchema(false), plainTable, nil)
 	require.NoError(t, err)
 	assert.False(t, p.dedup)
 	assert.NotContains(t, p.copySQL, "message_id")
@@ -141,7 +147,7 @@ func TestPlan_TableWithoutMessageIDFallsBackToPlainCopyWithWarning(t *testing.T)
 	assert.Contains(t, p.warnings[0], `CREATE UNIQUE INDEX IF NOT EXISTS "idx_logs_message_id"`)
 
 	// A message_id column without a unique index is written, but cannot arbitrate ON CONFLICT.
-	p, err = buildPlan(&s, seedColumnsAsInformationSchema(true), false)
+	p, err = buildPlan(&s, seedColumnsAsInformationSchema(true), plainTable, nil)
 	require.NoError(t, err)
 	assert.False(t, p.dedup)
 	assert.Contains(t, p.copySQL, `"message_id"`)
@@ -174,7 +180,7 @@ func TestPlan_MismatchedTablesAreStartupErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := defaultSpec()
 			cols := tc.mutate(&s, seedColumnsAsInformationSchema(true))
-			_, err := buildPlan(&s, cols, true)
+			_, err := buildPlan(&s, cols, plainTable, uniqueOnMessageID)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,22 +15,27 @@ import (
 
 // SQLSTATE codes the transport acts on.
 const (
-	sqlstateUniqueViolation   = "23505"
-	sqlstateBinaryFormat      = "22P03" // invalid_binary_representation: a column's type changed under us
-	sqlstateCannotConnectNow  = "57P03"
-	sqlstateTooManyConnection = "53300"
+	sqlstateUniqueViolation      = "23505"
+	sqlstateBinaryFormat         = "22P03" // invalid_binary_representation: a column's type changed under us
+	sqlstateCannotConnectNow     = "57P03"
+	sqlstateTooManyConnection    = "53300"
+	sqlstateDeadlock             = "40P01"
+	sqlstateSerializationFailure = "40001"
+	sqlstateInsufficientPrivs    = "42501"
+	sqlstateUnknownDatabase      = "3D000"
 )
+
+// conflictRetries is how many times a COPY that lost a deadlock or a serialization conflict is sent again at once,
+// before the failure goes back to the retry policy: the conflict is over by then, and the retry policy's first
+// interval (5 s by default) would hold the batch for nothing.
+const conflictRetries = 2
 
 // copyTransport sends row ranges of a batch to PostgreSQL with binary COPY and reports what happened.
 type copyTransport struct {
 	pool           *pgxpool.Pool
 	acquireTimeout time.Duration
 	logger         *zap.Logger
-
-	// merges counts batches loaded through the duplicate-safe staging path; skipped counts rows it found
-	// already stored (a retry after an ambiguous failure, or records with the same message_id).
-	merges  atomic.Int64
-	skipped atomic.Int64
+	telemetry      *postgresTelemetry
 
 	// beforeCopy, when set (tests only), runs before each COPY and can fail it.
 	beforeCopy func(lo, hi int) error
@@ -48,10 +52,23 @@ func (t *copyTransport) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	return conn, nil
 }
 
-// copyRows loads rows [lo, hi) of b with one COPY (atomic: all rows or none). With duplicate protection, a unique
+// copyRows loads rows [lo, hi) of b, sending the COPY again at once after a deadlock or a serialization conflict
+// (up to conflictRetries times).
+func (t *copyTransport) copyRows(ctx context.Context, p *tablePlan, b *rowBatch, lo, hi int) error {
+	for attempt := 0; ; attempt++ {
+		err := t.copyOnce(ctx, p, b, lo, hi)
+		if err == nil || classify(err) != failConflict || attempt == conflictRetries || ctx.Err() != nil {
+			return err
+		}
+		t.logger.Debug("COPY lost a conflict with another transaction; sending it again",
+			zap.String("sqlstate", sqlState(err)), zap.Int("rows", hi-lo))
+	}
+}
+
+// copyOnce loads rows [lo, hi) of b with one COPY (atomic: all rows or none). With duplicate protection, a unique
 // violation means some rows are already stored; the range is then merged through a staging table so that only
 // the new rows are added.
-func (t *copyTransport) copyRows(ctx context.Context, p *tablePlan, b *rowBatch, lo, hi int) error {
+func (t *copyTransport) copyOnce(ctx context.Context, p *tablePlan, b *rowBatch, lo, hi int) error {
 	if t.beforeCopy != nil {
 		if err := t.beforeCopy(lo, hi); err != nil {
 			return err
@@ -62,7 +79,9 @@ func (t *copyTransport) copyRows(ctx context.Context, p *tablePlan, b *rowBatch,
 		return err
 	}
 	defer conn.Release()
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, newCopyStream(b, lo, hi), p.copySQL)
+	stream := newCopyStream(b, lo, hi)
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, p.copySQL)
+	stream.close()
 	if err == nil {
 		if got := tag.RowsAffected(); got != int64(hi-lo) {
 			return fmt.Errorf("COPY stored %d rows of %d", got, hi-lo)
@@ -78,7 +97,6 @@ func (t *copyTransport) copyRows(ctx context.Context, p *tablePlan, b *rowBatch,
 // mergeRows is the duplicate-safe path: in one transaction, COPY into a temporary staging table, then
 // INSERT ... SELECT ... ON CONFLICT (message_id) DO NOTHING.
 func (t *copyTransport) mergeRows(ctx context.Context, pg *pgconn.PgConn, p *tablePlan, b *rowBatch, lo, hi int) error {
-	t.merges.Add(1)
 	committed := false
 	defer func() {
 		if !committed && !pg.IsClosed() {
@@ -90,7 +108,10 @@ func (t *copyTransport) mergeRows(ctx context.Context, pg *pgconn.PgConn, p *tab
 	if _, err := pg.Exec(ctx, "BEGIN; "+p.stageSQL).ReadAll(); err != nil {
 		return err
 	}
-	if _, err := pg.CopyFrom(ctx, newCopyStream(b, lo, hi), p.stageCopySQL); err != nil {
+	stream := newCopyStream(b, lo, hi)
+	_, err := pg.CopyFrom(ctx, stream, p.stageCopySQL)
+	stream.close()
+	if err != nil {
 		return err
 	}
 	results, err := pg.Exec(ctx, p.mergeSQL+"; COMMIT").ReadAll()
@@ -100,35 +121,48 @@ func (t *copyTransport) mergeRows(ctx context.Context, pg *pgconn.PgConn, p *tab
 	committed = true
 	if len(results) > 0 {
 		skipped := int64(hi-lo) - results[0].CommandTag.RowsAffected()
-		t.skipped.Add(skipped)
+		t.telemetry.skipped(ctx, skipped)
 		t.logger.Debug("Skipped rows already stored (a retried or replayed batch)",
 			zap.Int64("skipped", skipped), zap.Int("rows", hi-lo))
 	}
 	return nil
 }
 
-// failureKind is what a failed COPY means for the rows it carried.
+// failureKind is what a failed COPY (or table check) means for the rows it carried.
 type failureKind uint8
 
 const (
 	// failRetryable: the backend or the connection failed; the same rows may succeed later.
 	failRetryable failureKind = iota
+	// failConflict: a deadlock or serialization failure with a concurrent transaction; sent again at once.
+	failConflict
 	// failRejectedData: PostgreSQL rejected a value (data exception, constraint, size limit); some row of the
 	// range can never be stored.
 	failRejectedData
-	// failSchemaChanged: the table is gone or its columns changed since start; the plan must be rebuilt.
+	// failSchemaChanged: the table is gone or its columns changed since it was checked; check it again.
 	failSchemaChanged
+	// failRefusesConfig: the server refuses the configuration itself (credentials, privileges, unknown database,
+	// a table that does not match): no retry can succeed until an operator acts.
+	failRefusesConfig
 )
 
 func classify(err error) failureKind {
+	if errors.As(err, new(*tableMismatchError)) {
+		return failRefusesConfig
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return failRetryable
 	}
+	code := pgErr.Code
 	switch {
-	case pgErr.Code == sqlstateBinaryFormat, strings.HasPrefix(pgErr.Code, "42"):
+	case code == sqlstateDeadlock || code == sqlstateSerializationFailure:
+		return failConflict
+	case strings.HasPrefix(code, "28"), code == sqlstateUnknownDatabase, code == sqlstateInsufficientPrivs:
+		return failRefusesConfig
+	case code == sqlstateBinaryFormat, strings.HasPrefix(code, "42"), strings.HasPrefix(code, "3F"):
 		return failSchemaChanged
-	case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "23"), strings.HasPrefix(pgErr.Code, "54"):
+	case strings.HasPrefix(code, "22"), strings.HasPrefix(code, "23"), strings.HasPrefix(code, "54"):
 		return failRejectedData
 	}
 	return failRetryable
@@ -141,6 +175,26 @@ func sqlState(err error) string {
 	}
 	return ""
 }
+
+// refusesConfig tells the delivery path which permanent errors refuse the configuration rather than the data:
+// they turn the component status into a permanent error.
+func refusesConfig(err error) bool { return classify(err) == failRefusesConfig }
+
+// describe names a permanent error for the rejected-records metric (a short, stable reason) and the log line.
+func describe(err error) (string, []zap.Field) {
+	if errors.As(err, new(*tableMismatchError)) {
+		return "table_mismatch", []zap.Field{zap.Error(err)}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return sqlstateReason(pgErr.Code), []zap.Field{zap.String("sqlstate", pgErr.Code), zap.String("error", pgErr.Message)}
+	}
+	return "rejected", []zap.Field{zap.Error(err)}
+}
+
+// sqlstateReason is the rejected-records reason of a SQLSTATE: "sqlstate_" and the five-character code, a set as
+// small as PostgreSQL's list of codes.
+func sqlstateReason(code string) string { return "sqlstate_" + code }
 
 // isUnreachable tells a server that cannot be reached (yet) from one that answered and refused: the first lets
 // the exporter start and wait for the database, the second is a startup error.

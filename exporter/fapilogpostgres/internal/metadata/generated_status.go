@@ -1,5 +1,7 @@
-// Code written by hand in the shape mdatagen generates (mdatagen is not served by the module proxy here).
+// Written by hand in the shape mdatagen generates (mdatagen is not served by the module proxy here).
+// Keep in sync with ../../metadata.yaml.
 
+// Package metadata contains the telemetry and build information of the exporter/fapilogpostgres component.
 package metadata
 
 import (
