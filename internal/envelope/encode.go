@@ -174,59 +174,81 @@ func (e *Entry) pushData() {
 	}
 }
 
+// appendDiagnostics writes the diagnostics object: the resource's part encoded once per resource, with the
+// record's exception and unrepresentable_time put in where their keys sort.
 func (e *Entry) appendDiagnostics(dst []byte) []byte {
-	d := &e.diag
-	dst = append(dst, '{')
-	if d.env.ok {
-		dst = append(dst, `"env":`...)
-		dst = e.scratch.appendValue(dst, d.env.value)
-		dst = append(dst, ',')
+	if !e.hasDiagnostics {
+		e.encodeResourceDiagnostics()
 	}
+	d, cuts := e.diagnostics, e.diagnosticsCuts
+	dst = append(dst, d[:cuts[0]]...)
 	if e.exception.present() {
-		dst = append(dst, `"exception":{`...)
-		sep := false
-		for _, f := range [...]struct {
-			key string
-			val optionalValue
-		}{{"error.message", e.exception.errMessage}, {"error.stack", e.exception.errStack}, {"error.type", e.exception.errType}} {
-			if !f.val.ok {
-				continue
-			}
-			if sep {
-				dst = append(dst, ',')
-			}
-			sep = true
-			dst = appendJSONString(dst, f.key)
-			dst = append(dst, ':')
-			dst = e.scratch.appendValue(dst, f.val.value)
-		}
-		dst = append(dst, `},`...)
+		dst = e.appendException(dst)
 	}
-	if d.host.ok {
-		dst = append(dst, `"host":`...)
-		dst = e.scratch.appendValue(dst, d.host.value)
-		dst = append(dst, ',')
-	}
-	dst = append(dst, `"origin":"`+Origin+`"`...)
-	if d.pid.ok {
-		dst = append(dst, `,"pid":`...)
-		dst = e.scratch.appendValue(dst, d.pid.value)
-	}
-	if e.resource.Len() > bitCount(e.liftedRes) {
-		dst = e.appendOtherResource(dst)
-	}
-	if d.service.ok {
-		dst = append(dst, `,"service":`...)
-		dst = e.scratch.appendValue(dst, d.service.value)
-	}
+	dst = append(dst, d[cuts[0]:cuts[1]]...)
 	if e.unrepresentable.present() {
 		dst = e.appendUnrepresentableTime(dst)
 	}
-	if d.version.ok {
-		dst = append(dst, `,"version":`...)
-		dst = e.scratch.appendValue(dst, d.version.value)
+	return append(dst, d[cuts[1]:]...)
+}
+
+// encodeResourceDiagnostics encodes the resource's diagnostics fields: {"env":..., | "host":...,"origin":"otlp",
+// "pid":...,"resource":{...},"service":... | ,"version":...}, cut where exception and unrepresentable_time go.
+func (e *Entry) encodeResourceDiagnostics() {
+	d := &e.diag
+	b := append(e.diagnostics[:0], '{')
+	if d.env.ok {
+		b = append(b, `"env":`...)
+		b = e.scratch.appendValue(b, d.env.value)
+		b = append(b, ',')
 	}
-	return append(dst, '}')
+	beforeException := len(b)
+	if d.host.ok {
+		b = append(b, `"host":`...)
+		b = e.scratch.appendValue(b, d.host.value)
+		b = append(b, ',')
+	}
+	b = append(b, `"origin":"`+Origin+`"`...)
+	if d.pid.ok {
+		b = append(b, `,"pid":`...)
+		b = e.scratch.appendValue(b, d.pid.value)
+	}
+	if e.resource.Len() > bitCount(e.liftedRes) {
+		b = e.appendOtherResource(b)
+	}
+	if d.service.ok {
+		b = append(b, `,"service":`...)
+		b = e.scratch.appendValue(b, d.service.value)
+	}
+	beforeUnrepresentable := len(b)
+	if d.version.ok {
+		b = append(b, `,"version":`...)
+		b = e.scratch.appendValue(b, d.version.value)
+	}
+	b = append(b, '}')
+	e.diagnostics, e.diagnosticsCuts, e.hasDiagnostics = b, [2]int{beforeException, beforeUnrepresentable}, true
+}
+
+// appendException writes "exception":{...}, from the record's exception.* attributes.
+func (e *Entry) appendException(dst []byte) []byte {
+	dst = append(dst, `"exception":{`...)
+	sep := false
+	for _, f := range [...]struct {
+		key string
+		val optionalValue
+	}{{"error.message", e.exception.errMessage}, {"error.stack", e.exception.errStack}, {"error.type", e.exception.errType}} {
+		if !f.val.ok {
+			continue
+		}
+		if sep {
+			dst = append(dst, ',')
+		}
+		sep = true
+		dst = appendJSONString(dst, f.key)
+		dst = append(dst, ':')
+		dst = e.scratch.appendValue(dst, f.val.value)
+	}
+	return append(dst, `},`...)
 }
 
 func (e *Entry) appendOtherResource(dst []byte) []byte {

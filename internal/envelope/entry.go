@@ -105,6 +105,25 @@ func liftBitOfResource(key string) uint32 {
 // so Reset costs no allocation; an Entry is reused record after record and is not safe for concurrent use.
 // The record must not change while the Entry refers to it.
 type Entry struct {
+	recordState
+	resourceState
+	scope pcommon.InstrumentationScope
+	// prefix caches the scope's and resource's part of the derived message_id.
+	prefix idPrefix
+
+	scratch sortScratch
+	// idScratch holds the canonical encoding hashed into the derived message_id, hashPending the nested values
+	// still to encode.
+	idScratch   []byte
+	hashPending []hashItem
+	// rendered holds a value rendered as text (a list body, a pretty value); prettyKey the dotted key path.
+	rendered, prettyKey []byte
+	prettyTime          prettyTimeCache
+}
+
+// recordState is what an Entry knows of the record itself; it is replaced whole for every record.
+type recordState struct {
+	record    plog.LogRecord
 	timestamp time.Time
 
 	level   string
@@ -123,31 +142,27 @@ type Entry struct {
 	spanID        pcommon.SpanID
 	attributes    pcommon.Map
 	liftedAttrs   uint32
-	resource      pcommon.Map
-	liftedRes     uint32
-	diag          diagnosticsFields
 	exception     exceptionFields
 	tags          pcommon.Value
 	hasTags       bool
 	messageIDHash messageIDState
 
-	// record, scope and res are what the derived message_id hashes; prefix caches the scope's and resource's part.
-	record plog.LogRecord
-	scope  pcommon.InstrumentationScope
-	res    pcommon.Resource
-	prefix idPrefix
-
 	// unrepresentable holds the timestamps at or above 2^63 ns, which the envelope keeps under diagnostics.
 	unrepresentable unrepresentableTime
+}
 
-	scratch sortScratch
-	// idScratch holds the canonical encoding hashed into the derived message_id, hashPending the nested values
-	// still to encode.
-	idScratch   []byte
-	hashPending []hashItem
-	// rendered holds a value rendered as text (a list body, a pretty value); prettyKey the dotted key path.
-	rendered, prettyKey []byte
-	prettyTime          prettyTimeCache
+// resourceState is what an Entry knows of the record's resource. ForEach sets it once per ResourceLogs, so the
+// resource is lifted into diagnostics and encoded once for all of its records.
+type resourceState struct {
+	res       pcommon.Resource
+	resource  pcommon.Map
+	liftedRes uint32
+	diag      diagnosticsFields
+	// diagnostics is the resource's part of the diagnostics object, encoded on first use; the record's own parts
+	// (exception, unrepresentable_time) go in at diagnosticsCuts, where their keys sort.
+	diagnostics     []byte
+	diagnosticsCuts [2]int
+	hasDiagnostics  bool
 }
 
 type unrepresentableTime struct {
@@ -188,19 +203,26 @@ func (x *exceptionFields) present() bool {
 // Reset points the entry at a new record. receivedAt stands in for the timestamp when the record has neither
 // Timestamp nor ObservedTimestamp (a timestamp at or above 2^63 ns counts as missing; see doc.go).
 func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
-	e.prefix = idPrefix{}
-	e.reset(resource, scope, record, receivedAt)
+	e.setResource(resource)
+	e.setScope(scope)
+	e.setRecord(record, receivedAt)
 }
 
-// reset is Reset without forgetting the message_id prefix: ForEach calls it for the records of one ScopeLogs.
-func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationScope, record plog.LogRecord, receivedAt time.Time) {
-	scratch, idScratch, hashPending, rendered, prettyKey, prefix, prettyTime := e.scratch, e.idScratch, e.hashPending, e.rendered, e.prettyKey, e.prefix, e.prettyTime
-	scratch.releaseIfHuge()
-	*e = Entry{
-		scratch: scratch, idScratch: idScratch, hashPending: hashPending,
-		rendered: releaseIfHuge(rendered), prettyKey: releaseIfHuge(prettyKey),
-		prefix: prefix, record: record, scope: scope, res: resource, prettyTime: prettyTime,
-	}
+func (e *Entry) setResource(resource pcommon.Resource) {
+	e.resourceState = resourceState{res: resource, resource: resource.Attributes(), diagnostics: releaseIfHuge(e.diagnostics)}
+	e.liftResource()
+	e.prefix = idPrefix{}
+}
+
+func (e *Entry) setScope(scope pcommon.InstrumentationScope) {
+	e.scope = scope
+	e.prefix.hasScope = false
+}
+
+func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
+	e.recordState = recordState{record: record}
+	e.scratch.releaseIfHuge()
+	e.rendered, e.prettyKey = releaseIfHuge(e.rendered), releaseIfHuge(e.prettyKey)
 
 	ts, observed := record.Timestamp(), record.ObservedTimestamp()
 	switch {
@@ -223,7 +245,7 @@ func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 	e.spanID = record.SpanID()
 	e.attributes = record.Attributes()
 	e.liftAttributes()
-	e.logger = scope.Name()
+	e.logger = e.scope.Name()
 	if e.logger == "" {
 		if v, ok := e.attributes.Get("logger.name"); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
 			e.logger = v.Str()
@@ -232,8 +254,6 @@ func (e *Entry) reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 			e.logger = DefaultLogger
 		}
 	}
-	e.resource = resource.Attributes()
-	e.liftResource()
 }
 
 // representable reports whether ts is set and fits time.Time's int64 nanoseconds: OTLP timestamps are unsigned,

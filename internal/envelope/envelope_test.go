@@ -3,6 +3,7 @@ package envelope
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -476,5 +477,57 @@ func TestPretty_TimeCacheMatchesTimeFormat(t *testing.T) {
 		ts := start.Add(time.Duration(i) * 987_654_321 * time.Nanosecond)
 		loc := []*time.Location{time.UTC, paris, paris}[i%3]
 		require.Equal(t, ts.In(loc).Format(prettyTimeLayout), string(c.appendPrettyTime(nil, ts, loc)), "%v in %v", ts, loc)
+	}
+}
+
+// ForEach reuses what it computed for a resource and a scope across their records; every record must still
+// encode exactly as a fresh Entry encodes it.
+func TestEnvelope_ForEachEncodesLikeAFreshEntry(t *testing.T) {
+	ld := plog.NewLogs()
+	for r := 0; r < 3; r++ {
+		rl := ld.ResourceLogs().AppendEmpty()
+		a := rl.Resource().Attributes()
+		a.PutStr("service.name", "svc-"+strconv.Itoa(r))
+		if r == 0 {
+			a.PutStr("deployment.environment.name", "prod")
+			a.PutStr("service.version", "1.2.3")
+			a.PutStr("host.name", "web-1")
+			a.PutInt("process.pid", 42)
+			a.PutStr("cloud.region", "eu-west-1")
+		}
+		for s := 0; s < 2; s++ {
+			sl := rl.ScopeLogs().AppendEmpty()
+			sl.Scope().SetName("scope-" + strconv.Itoa(s))
+			for i := 0; i < 3; i++ {
+				lr := sl.LogRecords().AppendEmpty()
+				lr.SetTimestamp(pcommon.Timestamp(1_767_322_245_000_000_000 + i))
+				lr.Body().SetStr("record " + strconv.Itoa(i))
+				lr.SetSeverityText([]string{"", "warn", "Notice"}[i])
+				lr.Attributes().PutInt("i", int64(i))
+				if i == 1 {
+					lr.Attributes().PutStr("exception.type", "ValueError")
+					lr.SetObservedTimestamp(math.MaxUint64)
+				}
+			}
+		}
+	}
+	encoders := map[string]func(e *Entry, dst []byte) []byte{
+		"json line": (*Entry).AppendJSONLine, "text": (*Entry).AppendText,
+		"pretty": func(e *Entry, dst []byte) []byte { return e.AppendPretty(dst, PrettyOptions{Location: time.UTC}) },
+	}
+	for name, encode := range encoders {
+		var got, want []string
+		var shared Entry
+		ForEach(ld, receivedAt, &shared, func(e *Entry, _ plog.LogRecord) { got = append(got, string(encode(e, nil))) })
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					var fresh Entry
+					fresh.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
+					want = append(want, string(encode(&fresh, nil)))
+				}
+			}
+		}
+		assert.Equal(t, want, got, name)
 	}
 }

@@ -7,15 +7,16 @@ import (
 )
 
 // ForEach resets e to every record of ld in order and calls fn with it. receivedAt stands in for missing
-// timestamps (see Reset). fn must not keep e beyond the call. The part of the derived message_id that depends
-// on the resource and scope is computed once per ResourceLogs and ScopeLogs rather than once per record.
+// timestamps (see Reset). fn must not keep e beyond the call. What depends on the resource and scope alone (the
+// resource's diagnostics, their part of the derived message_id) is computed once per ResourceLogs and ScopeLogs
+// rather than once per record.
 func ForEach(ld plog.Logs, receivedAt time.Time, e *Entry, fn func(e *Entry, record plog.LogRecord)) {
 	for _, rl := range ld.ResourceLogs().All() {
-		e.prefix = idPrefix{}
+		e.setResource(rl.Resource())
 		for _, sl := range rl.ScopeLogs().All() {
-			e.prefix.hasScope = false
+			e.setScope(sl.Scope())
 			for _, lr := range sl.LogRecords().All() {
-				e.reset(rl.Resource(), sl.Scope(), lr, receivedAt)
+				e.setRecord(lr, receivedAt)
 				fn(e, lr)
 			}
 		}
