@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # Captures a CPU profile of one collector of the side-by-side suite while telemetrygen loads it (the pprof
 # extension, built into the bench-only builds and enabled for this run only), and prints the top cumulative
-# entries of our packages with their cost per delivered record.
+# entries of our packages and the whole collector's top entries, each with its cost per delivered record.
 # Usage: scripts/bench-e2e-profile.sh [target] [seconds]
 #   target: ours (default), contrib, nop, fapiloghttp, fapilogloki, fapilogpostgres, fapilogcloudwatch
-# The profile stays in _build/bench/profile-<target>.pb.gz for `# per_record adds each row's cumulative cost per delivered record and shortens our module's paths.
+# BENCH_E2E_REV=<git revision> profiles that commit instead of the working tree (see scripts/bench-e2e-build.sh).
+# The profile stays in _build/bench/profile-<target>.pb.gz, for `go tool pprof -http=: <file>`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:-ours}
+seconds=${2:-10}
+./scripts/bench-e2e-build.sh >/dev/null
+(cd bench && go build -o ../_build/bench/bench-e2e ./cmd/bench-e2e)
+out=_build/bench/profile-$target.pb.gz
+records=$(_build/bench/bench-e2e -profile "$target" -profile-seconds "$seconds" -profile-out "$out" |
+  awk '/^records delivered during the profile:/ {print $NF}')
+echo "CPU profile of $target under load: $out; $records records delivered during the ${seconds} s profile."
+echo
+
+# per_record adds each row's cumulative cost per delivered record, and shortens our module's paths and the type
+# parameters of generic instantiations (go.shape...).
 per_record() {
   awk -v n="$records" '
     function seconds(v) {
@@ -13,8 +28,7 @@ per_record() {
       if (v ~ /s$/) return substr(v, 1, length(v) - 1)
       return v
     }
-    # shorten drops our module path and the type parameters of generic instantiations (go.shape...).
-    function shorten(line,    out, i, c, depth) {
+    function shorten(line,    i, c, depth) {
       gsub(/github\.com\/fapilog\/fapilog-otelcol\//, "", line)
       while ((i = index(line, "[go.shape")) > 0) {
         depth = 0

@@ -39,6 +39,10 @@ cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
   args=${*:+ $*}
   echo "- Command: \`make bench-e2e\`${BENCH_E2E_REV:+ with BENCH_E2E_REV=$BENCH_E2E_REV}${args:+ BENCH_E2E_FLAGS='${args# }'}: \`scripts/bench-e2e.sh$args\` runs \`scripts/bench-e2e-build.sh\` then \`_build/bench/bench-e2e -src $src -out $report$args\`"
   echo "- Profile of ours under load: \`scripts/bench-e2e-profile.sh ours\`"
+  if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    echo "- **Produced on a loaded machine** (1-minute load average ${load_before%% *} on $(nproc) cores when it"\
+      "started; each section says how much CPU other processes took): compare ratios, not absolute rates."
+  fi
   echo
   cat "$report"
 } >BENCHMARKS.md
