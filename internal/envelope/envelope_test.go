@@ -3,6 +3,8 @@ package envelope
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -529,5 +531,21 @@ func TestEnvelope_ForEachEncodesLikeAFreshEntry(t *testing.T) {
 			}
 		}
 		assert.Equal(t, want, got, name)
+	}
+}
+
+func TestEnvelope_SmallSortOrdersLikeSortStable(t *testing.T) {
+	keys := []string{"", "a", "a\x00", "a\x00b", "ab", "aa\xff", "abcdefgh", "abcdefgh\x00", "abcdefghi", "abcdefgg", "b", "\xff", "http.route", "http.method", "x", "x"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 2_000; round++ {
+		n := rng.IntN(smallSort + 3)
+		kvs := make([]keyedValue, n)
+		for i := range kvs {
+			kvs[i] = keyedValue{key: keys[rng.IntN(len(keys))], value: pcommon.NewValueInt(int64(i))}
+		}
+		want := slices.Clone(kvs)
+		slices.SortStableFunc(want, compareKeys)
+		sortKeyed(kvs)
+		require.Equal(t, want, kvs, "round %d", round)
 	}
 }
