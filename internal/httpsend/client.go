@@ -11,8 +11,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.uber.org/zap"
-
-	"github.com/fapilog/fapilog-otelcol/internal/droplog"
 )
 
 // NewClient builds the exporter's HTTP client from its confighttp settings at start (auth and middleware
@@ -59,14 +57,3 @@ func RefusesConfig(err error) bool {
 	return false
 }
 
-// ReportRejected counts and logs the records of a request the backend refused for good: the status and the
-// start of the response when it answered, the error otherwise (the request could not even be built).
-// Deprecated: the delivery path (internal/delivery) reports refusals; this goes once every exporter uses it.
-func ReportRejected(ctx context.Context, drops *droplog.Reporter, backend string, err error, records int) {
-	if se, ok := errors.AsType[*StatusError](err); ok {
-		drops.Drop(ctx, fmt.Sprintf("rejected by %s (HTTP %d)", backend, se.StatusCode), records,
-			zap.Int("status", se.StatusCode), zap.ByteString("response", se.Snippet), zap.String("endpoint", se.URL))
-		return
-	}
-	drops.Drop(ctx, "request could not be built", records, zap.Error(err))
-}
