@@ -56,4 +56,3 @@ func RefusesConfig(err error) bool {
 	}
 	return false
 }
-
