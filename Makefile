@@ -11,7 +11,7 @@ VICTORIALOGS := $(TOOLS)/victoria-logs
 TELEMETRYGEN_VERSION := v0.161.0
 TELEMETRYGEN := $(TOOLS)/telemetrygen
 DIST := _build/otelcol-fapilog
-GO_SOURCES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './bench/*' -not -path './.tools/*')
+GO_SOURCES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './bench/*' -not -path './.tools/*' -not -path './deploy/*')
 TEST_FLAGS ?= -count=1 -timeout 30m
 # The container image (Dockerfile), tagged with the distribution's version, as an OCI archive.
 IMAGE_TAG := otelcol-fapilog:$(shell awk '$$1 == "version:" {print $$2; exit}' builder-config.yaml)
@@ -37,8 +37,10 @@ $(VICTORIALOGS):
 $(TELEMETRYGEN):
 	GOBIN=$(TOOLS) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$(TELEMETRYGEN_VERSION)
 
+# The feature gate makes health_check answer from the components' status (an exporter failing for longer than
+# recovery_duration is unhealthy), as the image, the Helm chart and the deploy/ configs run it.
 run: build
-	./$(DIST) --config otelcol.yaml
+	./$(DIST) --feature-gates=+extension.healthcheck.useComponentStatus --config otelcol.yaml
 
 # Every test: unit, integration (a private throwaway PostgreSQL cluster per test process, or the server in
 # FAPILOG_TEST_POSTGRES_URL) and end-to-end against the built distribution.
