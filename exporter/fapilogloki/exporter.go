@@ -49,7 +49,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err != nil {
 		return nil, err
 	}
-	tenants, err := newTenants(cfg, set.TelemetrySettings)
+	tenants, err := newTenants(cfg, set.TelemetrySettings, set.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ type tenants struct {
 	router *destination.Router // nil with a fixed tenant
 }
 
-func newTenants(cfg *Config, set component.TelemetrySettings) (*tenants, error) {
+func newTenants(cfg *Config, set component.TelemetrySettings, id component.ID) (*tenants, error) {
 	if !hasPlaceholders(cfg.TenantID) {
 		return &tenants{fixed: cfg.TenantID}, nil
 	}
@@ -29,7 +29,8 @@ func newTenants(cfg *Config, set component.TelemetrySettings) (*tenants, error) 
 	if err != nil {
 		return nil, err
 	}
-	router, err := destination.NewRouter(tmpl, cfg.Destinations.MaxDestinations, set, metadata.ScopeName)
+	router, err := destination.NewRouter(tmpl, cfg.Destinations.MaxDestinations, set, metadata.ScopeName,
+		destination.WithComponentID(id))
 	if err != nil {
 		return nil, err
 	}

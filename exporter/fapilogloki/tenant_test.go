@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -169,7 +170,8 @@ func TestTenants_MaxDestinationsSendsFurtherTenantsToTheDefaultAndCountsThem(t *
 			assert.Equal(t, 1, n, "%s in %s", id, tenant)
 		}
 	}
-	assert.EqualValues(t, 12, o.metrics.Int(t, destination.MetricOverflow))
+	assert.EqualValues(t, 12, o.metrics.Int(t, destination.MetricOverflow, attribute.String("exporter", "fapilogloki")),
+		"the series carries the exporter's component ID")
 	assert.EqualValues(t, 3, o.metrics.Int(t, destination.MetricOpen), "two tenants plus the default")
 	assert.Equal(t, 1, o.logs.FilterMessageSnippet("max_destinations reached").Len(), "one warning a minute")
 	o.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
@@ -232,7 +234,7 @@ func TestBuild_RoutingKnownTenantsAllocatesNothing(t *testing.T) {
 	cfg := tenantConfig("http://localhost:3100")
 	require.NoError(t, cfg.Validate())
 	set, _ := telemetrytest.NewSettings(t)
-	tn, err := newTenants(cfg, set)
+	tn, err := newTenants(cfg, set, component.NewID(metadata.Type))
 	require.NoError(t, err)
 	t.Cleanup(tn.shutdown)
 	rb := newRequestBuilder(cfg, newLabeler(cfg, set.Logger, nopTelemetry()), tn)

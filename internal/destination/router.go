@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
@@ -41,18 +42,34 @@ type Router struct {
 	overflow     metric.Int64Counter
 	open         metric.Int64ObservableGauge
 	registration metric.Registration
+	// own carries the exporter attribute on every series (see WithComponentID).
+	own metric.MeasurementOption
+}
+
+// RouterOption adjusts a Router.
+type RouterOption func(*Router)
+
+// WithComponentID puts the exporter's component ID on every series as the exporter attribute, as on
+// exporterhelper's and internal/delivery's metrics, so that two exporters of one type keep separate series.
+func WithComponentID(id component.ID) RouterOption {
+	return func(r *Router) {
+		r.own = metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", id.String())))
+	}
 }
 
 // NewRouter returns a router for t with at most maxDestinations distinct destinations besides the default one
 // (maxDestinations must be at least 1). Its metrics are recorded under scopeName, the exporter's
 // metadata.ScopeName; the exporter's metadata.yaml declares them.
-func NewRouter(t *Template, maxDestinations int, set component.TelemetrySettings, scopeName string) (*Router, error) {
+func NewRouter(t *Template, maxDestinations int, set component.TelemetrySettings, scopeName string, opts ...RouterOption) (*Router, error) {
 	if maxDestinations < 1 {
 		return nil, errors.New("max_destinations must be at least 1")
 	}
 	r := &Router{
 		template: t, max: maxDestinations, defaultDst: t.DefaultName(), logger: set.Logger, now: time.Now,
-		admitted: map[string]string{},
+		admitted: map[string]string{}, own: metric.WithAttributeSet(attribute.NewSet()),
+	}
+	for _, opt := range opts {
+		opt(r)
 	}
 	meter := set.MeterProvider.Meter(scopeName)
 	var err, errs error
@@ -66,7 +83,7 @@ func NewRouter(t *Template, maxDestinations int, set component.TelemetrySettings
 		return nil, errs
 	}
 	r.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(r.open, int64(r.Destinations()))
+		o.ObserveInt64(r.open, int64(r.Destinations()), r.own)
 		return nil
 	}, r.open)
 	if err != nil {
@@ -106,7 +123,7 @@ func (r *Router) nonDefault() int {
 }
 
 func (r *Router) countOverflow(ctx context.Context, name string, records int) {
-	r.overflow.Add(ctx, int64(records))
+	r.overflow.Add(ctx, int64(records), r.own)
 	r.overflowSeen += int64(records)
 	if now := r.now(); now.Sub(r.lastWarning) >= overflowLogInterval {
 		r.logger.Warn("max_destinations reached: records of further destinations go to the default destination",
