@@ -471,10 +471,16 @@ func (rec *recorder) violate(format string, args ...any) {
 	rec.violations = append(rec.violations, fmt.Sprintf(format, args...))
 }
 
+// allPuts returns copies of the requests recorded so far: their status may still be set by the handler.
 func (rec *recorder) allPuts() []*recordedPut {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	return slices.Clone(rec.puts)
+	out := make([]*recordedPut, len(rec.puts))
+	for i, put := range rec.puts {
+		c := *put
+		out[i] = &c
+	}
+	return out
 }
 
 func (rec *recorder) callCount(action string) int {
