@@ -213,9 +213,9 @@ func TestCloudWatch_MaxDestinationsTenSendsTheOtherServicesToTheDefaultGroupAndC
 	var samples Samples
 	Eventually(t, 15*time.Second, func() bool {
 		samples = ScrapeMetrics(t, metricsPort)
-		return samples.Sum("otelcol_fapilog_exporter_destinations_overflow") == float64(overflowed)
-	}, "the overflow counter does not read %d: %v", overflowed, samples)
-	if n := samples.Sum("otelcol_fapilog_exporter_destinations_open"); n != 11 {
+		return samples.Sum("otelcol_fapilog_exporter_destinations_overflow", "exporter", "fapilogcloudwatch") == float64(overflowed)
+	}, "the overflow counter of exporter fapilogcloudwatch does not read %d: %v", overflowed, samples)
+	if n := samples.Sum("otelcol_fapilog_exporter_destinations_open", "exporter", "fapilogcloudwatch"); n != 11 {
 		t.Fatalf("destinations open %v, want 10 and the default", n)
 	}
 	if !strings.Contains(col.Stderr.String(), "max_destinations reached") {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -52,7 +51,7 @@ func benchLogs(n int, resources int) plog.Logs {
 }
 
 func benchRoutes(b *testing.B, cfg *Config) *routes {
-	r, err := newRoutes(cfg, componenttest.NewNopTelemetrySettings(), "web-1", time.Now())
+	r, err := newRoutes(cfg, exportertest.NewNopSettings(metadata.Type), "web-1", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

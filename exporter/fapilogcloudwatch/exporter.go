@@ -52,7 +52,7 @@ type pushScratch struct {
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
 	// {hostname} and {timestamp} are fixed now, when the collector creates the exporter.
-	r, err := newRoutes(cfg, set.TelemetrySettings, collectorHostname(), time.Now())
+	r, err := newRoutes(cfg, set, collectorHostname(), time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -236,7 +236,7 @@ func routesFor(t testing.TB, group, stream string, mutate ...func(*Config)) *rou
 		m(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	r, err := newRoutes(cfg, componenttest.NewNopTelemetrySettings(), "web-1", time.Unix(1767323045, 0))
+	r, err := newRoutes(cfg, exportertest.NewNopSettings(metadata.Type), "web-1", time.Unix(1767323045, 0))
 	require.NoError(t, err)
 	t.Cleanup(r.shutdown)
 	return r

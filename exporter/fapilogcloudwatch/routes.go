@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
@@ -35,7 +35,7 @@ type routes struct {
 	fixed *dest
 }
 
-func newRoutes(cfg *Config, set component.TelemetrySettings, hostname string, start time.Time) (*routes, error) {
+func newRoutes(cfg *Config, set exporter.Settings, hostname string, start time.Time) (*routes, error) {
 	fixed := map[string]string{placeholderHostname: hostname, placeholderTimestamp: strconv.FormatInt(start.Unix(), 10)}
 	groups, err := parse(cfg.LogGroupName, destination.CloudWatchLogGroup, cfg.Destinations.PlaceholderDefault)
 	if err != nil {
@@ -54,7 +54,8 @@ func newRoutes(cfg *Config, set component.TelemetrySettings, hostname string, st
 		}
 		return r, nil
 	}
-	r.router, err = destination.NewRouter(groups, cfg.Destinations.MaxDestinations, set, metadata.ScopeName)
+	r.router, err = destination.NewRouter(groups, cfg.Destinations.MaxDestinations, set.TelemetrySettings, metadata.ScopeName,
+		destination.WithComponentID(set.ID))
 	return r, err
 }
 

@@ -8,8 +8,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
@@ -94,7 +98,10 @@ func TestRoutes_MaxDestinationsSendsFurtherGroupsToTheDefaultAndCountsThem(t *te
 	cfg := createDefaultConfig().(*Config)
 	cfg.LogGroupName = "/tenants/{service.name}"
 	cfg.Destinations.MaxDestinations = 3
-	set, metrics := telemetrytest.NewSettings(t)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), "tenants")
+	var metrics *telemetrytest.Metrics
+	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
 	r, err := newRoutes(cfg, set, "h", builderNow)
 	require.NoError(t, err)
 	t.Cleanup(r.shutdown)
@@ -106,6 +113,7 @@ func TestRoutes_MaxDestinationsSendsFurtherGroupsToTheDefaultAndCountsThem(t *te
 		assert.Equal(t, want, r.groupOf(context.Background(), resourceWith(map[string]any{"service.name": fmt.Sprintf("svc-%d", i)}), 10))
 	}
 	assert.Equal(t, "/tenants/svc-1", r.groupOf(context.Background(), resourceWith(map[string]any{"service.name": "svc-1"}), 10), "an admitted group stays")
-	assert.EqualValues(t, 20, metrics.Int(t, destination.MetricOverflow))
-	assert.EqualValues(t, 4, metrics.Int(t, destination.MetricOpen), "three groups and the default")
+	tenants := attribute.String("exporter", "fapilogcloudwatch/tenants")
+	assert.EqualValues(t, 20, metrics.Int(t, destination.MetricOverflow, tenants), "series carry the component ID")
+	assert.EqualValues(t, 4, metrics.Int(t, destination.MetricOpen, tenants), "three groups and the default")
 }
