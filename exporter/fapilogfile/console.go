@@ -1,20 +1,26 @@
 package fapilogfile
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"os"
-	"sync"
 )
 
 // consoleSink writes to stdout or stderr: one write per batch, nothing buffered across batches, no rotation.
 type consoleSink struct {
-	mu  sync.Mutex
-	out io.Writer
+	lock fileLock
+	out  io.Writer
 }
 
-func (c *consoleSink) write(records []byte, ends []int) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func newConsoleSink(out io.Writer) *consoleSink { return &consoleSink{lock: newFileLock(), out: out} }
+
+// write writes a batch, waiting for the output no longer than ctx allows (a terminal or pipe nobody reads).
+func (c *consoleSink) write(ctx context.Context, records []byte, ends []int) (int, error) {
+	if err := c.lock.acquire(ctx); err != nil {
+		return 0, fmt.Errorf("waiting for the console: %w", err)
+	}
+	defer c.lock.release()
 	n, err := c.out.Write(records)
 	if err == nil {
 		return len(ends), nil

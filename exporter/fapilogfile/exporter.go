@@ -55,7 +55,7 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 			out = os.Stderr
 		}
 		fe.encoder.pretty.Colors = useColors(cfg.Colors, out)
-		fe.console = &consoleSink{out: out}
+		fe.console = newConsoleSink(out)
 		return nil
 	}
 	fe.encoder.pretty.Colors = useColors(cfg.Colors, nil)
@@ -105,9 +105,9 @@ func (fe *fileExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var written int
 	var err error
 	if fe.console != nil {
-		written, err = fe.console.write(batch.buf, batch.ends)
+		written, err = fe.console.write(ctx, batch.buf, batch.ends)
 	} else {
-		written, err = fe.files.write(fe.staticPath, batch.buf, batch.ends)
+		written, err = fe.files.write(ctx, fe.staticPath, batch.buf, batch.ends)
 	}
 	fe.countWritten(ctx, batch.ends[:written], err)
 	if err == nil || written == 0 {
@@ -172,7 +172,7 @@ func (fe *fileExporter) pushRouted(ctx context.Context, ld plog.Logs) error {
 			indexes = nil // the common case: the whole batch, in order
 		}
 		batch := fe.encoder.encodeResources(ld, indexes, now)
-		written, err := fe.files.write(g.path, batch.buf, batch.ends)
+		written, err := fe.files.write(ctx, g.path, batch.buf, batch.ends)
 		fe.countWritten(ctx, batch.ends[:written], err)
 		fe.encoder.release(batch)
 		anyWritten = anyWritten || written > 0

@@ -127,8 +127,8 @@ func TestConsole_PrettyLinesWithColors(t *testing.T) {
 	ld := testLogs(2)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).SetSeverityText("ERROR")
 	batch := enc.encode(ld, time.Now())
-	c := &consoleSink{out: &out}
-	_, err := c.write(batch.buf, batch.ends)
+	c := newConsoleSink(&out)
+	_, err := c.write(context.Background(), batch.buf, batch.ends)
 	require.NoError(t, err)
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	require.Len(t, got, 2)

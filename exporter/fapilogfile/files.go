@@ -67,13 +67,13 @@ func (s *fileSet) start() error {
 }
 
 // write appends a batch to the file at path, opening it if needed; see rotator.write.
-func (s *fileSet) write(path string, records []byte, ends []int) (int, error) {
+func (s *fileSet) write(ctx context.Context, path string, records []byte, ends []int) (int, error) {
 	f, err := s.acquire(path)
 	if err != nil {
 		return 0, err
 	}
 	defer s.release(f)
-	return f.rotator.write(records, ends)
+	return f.rotator.write(ctx, records, ends)
 }
 
 // acquire returns the open file at path, opening it (and closing the least recently used idle one when

@@ -194,9 +194,9 @@ func TestPartialFailure_NothingWrittenRetriesTheBatchAsIs(t *testing.T) {
 	f := &faults{failOpen: 2}
 	fe, _ := startFaultyExporter(t, f, func(*Config) {})
 	rot := staticRotator(t, fe)
-	rot.mu.Lock()
+	rot.lock.wait()
 	rot.abandon() // as after an earlier failure: the next write reopens
-	rot.mu.Unlock()
+	rot.lock.release()
 	err := fe.pushLogs(context.Background(), testLogs(5))
 	require.ErrorIs(t, err, errInjected)
 	var partial consumererror.Logs

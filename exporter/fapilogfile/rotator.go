@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -43,7 +42,8 @@ type rotator struct {
 	// telemetry counts rotations.
 	telemetry *metadata.TelemetryBuilder
 
-	mu           sync.Mutex
+	// lock serialises the writers of the active file; a push waits for it only as long as its context allows.
+	lock         fileLock
 	out          fileWriter
 	nextBoundary time.Time
 	closed       bool
@@ -56,7 +56,7 @@ type rotator struct {
 
 func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilder, logger *zap.Logger) *rotator {
 	return &rotator{
-		settings: s, family: familyOf(s.path),
+		settings: s, family: familyOf(s.path), lock: newFileLock(),
 		archiver: arch, logger: logger, now: time.Now, fs: osFileSystem, telemetry: tel,
 	}
 }
@@ -64,8 +64,8 @@ func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilde
 // start opens the active file (appending to an existing one) and has the archiver look at the family's
 // rotated files. The owner's timer calls tick between batches.
 func (r *rotator) start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.lock.wait()
+	defer r.lock.release()
 	now := r.now()
 	if r.settings.interval.Enabled() {
 		// A file left by an earlier run that belongs to a past interval is rotated before anything new goes in.
@@ -117,14 +117,16 @@ func (e *fileError) Unwrap() error { return e.err }
 // errShutDown is returned for a write after shutdown.
 var errShutDown = errors.New("file exporter is shut down")
 
-// write appends a batch. ends[i] is the offset just past record i in records. A record never straddles two
-// files; one larger than max_bytes goes alone into a fresh file. It returns how many of the batch's first
-// records were written, which on error is fewer than len(ends): only the others must be retried. A record
-// counts as written once it is in the state an acknowledgement promises: handed to the kernel, or on disk
-// with fsync.
-func (r *rotator) write(records []byte, ends []int) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// write appends a batch, waiting for the file no longer than ctx allows. ends[i] is the offset just past
+// record i in records. A record never straddles two files; one larger than max_bytes goes alone into a fresh
+// file. It returns how many of the batch's first records were written, which on error is fewer than len(ends):
+// only the others must be retried. A record counts as written once it is in the state an acknowledgement
+// promises: handed to the kernel, or on disk with fsync.
+func (r *rotator) write(ctx context.Context, records []byte, ends []int) (int, error) {
+	if err := r.lock.acquire(ctx); err != nil {
+		return 0, fmt.Errorf("waiting for %s: %w", r.settings.path, err)
+	}
+	defer r.lock.release()
 	if r.closed {
 		return 0, errShutDown
 	}
@@ -306,8 +308,8 @@ func exists(path string) bool {
 // rotates at interval boundaries even when nothing is written (fapilog only checks on write) and reopens a file
 // another process moved or truncated.
 func (r *rotator) tick() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.lock.wait()
+	defer r.lock.release()
 	if r.closed || r.out == nil {
 		return
 	}
@@ -362,8 +364,8 @@ func (r *rotator) checkPeriod() time.Duration {
 // untilNextTick is how long the timer may wait before this file needs a tick.
 func (r *rotator) untilNextTick() time.Duration {
 	wait := r.checkPeriod()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.lock.wait()
+	defer r.lock.release()
 	if r.settings.interval.Enabled() && !r.closed {
 		if untilBoundary := r.nextBoundary.Sub(r.now()); untilBoundary < wait {
 			wait = max(untilBoundary, time.Millisecond)
@@ -375,8 +377,8 @@ func (r *rotator) untilNextTick() time.Duration {
 // shutdown closes the active file (synced first with fsync). The file set calls it at shutdown and when the
 // file is the least recently used one and another must open.
 func (r *rotator) shutdown() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.lock.wait()
+	defer r.lock.release()
 	if r.closed {
 		return nil
 	}

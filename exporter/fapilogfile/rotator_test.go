@@ -111,7 +111,7 @@ func (f *testFamily) allContent(t *testing.T) string {
 func TestRotate_SizeRotationNeverSplitsARecord(t *testing.T) {
 	f := startFamily(t, rotatorSettings{maxBytes: 1000, flushInterval: 0}, archiverSettings{})
 	buf, ends := lines("r", 25, 100) // 2500 bytes -> 10 records per file
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	f.stop()
 
 	rotated, err := f.archiver.listRotated(f.family)
@@ -132,7 +132,7 @@ func TestRotate_RecordLargerThanMaxBytesGoesAloneIntoNewFile(t *testing.T) {
 	after, _ := lines("after", 1, 100)
 	batch := append(append(append([]byte{}, small...), big...), after...)
 	ends := append(append([]int{}, smallEnds...), 300+5000, 300+5000+100)
-	require.NoError(t, writeErr(f.rotator.write(batch, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), batch, ends)))
 	f.stop()
 
 	rotated, err := f.archiver.listRotated(f.family)
@@ -149,7 +149,7 @@ func TestRotate_RotatedNamesAreUTCTimestampsAndUnique(t *testing.T) {
 	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600))
 	f.rotator.now = func() time.Time { return fixed }
 	buf, ends := lines("r", 4, 100)
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	assert.Equal(t, []string{"app-20260102-020405-1.jsonl", "app-20260102-020405-2.jsonl", "app-20260102-020405.jsonl", "app.jsonl"}, f.files(t))
 	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
@@ -165,7 +165,7 @@ func TestRotate_IntervalRotatesWithoutAnyWriteAtTheBoundary(t *testing.T) {
 	require.NoError(t, err)
 	f := startFamily(t, rotatorSettings{interval: iv, flushInterval: time.Hour}, archiverSettings{})
 	buf, ends := lines("before", 2, 50)
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	// No further write: the timer alone must rotate at the next second boundary.
 	require.Eventually(t, func() bool {
 		rotated, _ := f.archiver.listRotated(f.family)
@@ -200,7 +200,7 @@ func TestRotate_StaleFileFromAnEarlierIntervalIsRotatedAtStart(t *testing.T) {
 func TestRetention_MaxFilesKeepsExactlyThatMany(t *testing.T) {
 	f := startFamily(t, rotatorSettings{maxBytes: 100}, archiverSettings{maxFiles: 3})
 	buf, ends := lines("r", 10, 100) // 9 rotations
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	f.stop()
 	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
@@ -212,7 +212,7 @@ func TestRetention_MaxFilesKeepsExactlyThatMany(t *testing.T) {
 func TestRetention_MaxTotalBytesCountsEveryRotatedFile(t *testing.T) {
 	f := startFamily(t, rotatorSettings{maxBytes: 100}, archiverSettings{maxTotalBytes: 350})
 	buf, ends := lines("r", 8, 100)
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	f.stop()
 	rotated, err := f.archiver.listRotated(f.family)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestRetention_MaxAgeDeletesOlderRotatedFiles(t *testing.T) {
 func TestCompression_GzipDecompressesToTheSameLines(t *testing.T) {
 	f := startFamily(t, rotatorSettings{maxBytes: 1000}, archiverSettings{compress: true})
 	buf, ends := lines("r", 30, 100)
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	f.stop()
 	for _, name := range f.files(t) {
 		if name == "app.jsonl" {
@@ -275,11 +275,11 @@ func TestWrite_ErrorsSurfaceAndAreRetryable(t *testing.T) {
 	require.NoError(t, rot.start())
 	defer rot.shutdown()
 	buf, ends := lines("r", 3, 100)
-	_, err := rot.write(buf, ends)
+	_, err := rot.write(context.Background(), buf, ends)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no space left on device")
 	// The next attempt reopens the file and fails again with the real cause, not a stale buffered error.
-	assert.ErrorContains(t, writeErr(rot.write(buf, ends)), "no space left on device")
+	assert.ErrorContains(t, writeErr(rot.write(context.Background(), buf, ends)), "no space left on device")
 }
 
 func TestWrite_EveryBatchIsInTheFileWhenWriteReturns(t *testing.T) {
@@ -289,7 +289,7 @@ func TestWrite_EveryBatchIsInTheFileWhenWriteReturns(t *testing.T) {
 			// persistent queue survives a kill -9 that follows at once.
 			f := startFamily(t, rotatorSettings{writeMode: mode, flushInterval: time.Second}, archiverSettings{})
 			buf, ends := lines("r", 2, 60)
-			require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+			require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 			data, err := os.ReadFile(filepath.Join(f.dir, "app.jsonl"))
 			require.NoError(t, err)
 			assert.Equal(t, string(buf), strings.TrimRight(string(data), "\x00"), "read by another process before any flush or close")
@@ -300,7 +300,7 @@ func TestWrite_EveryBatchIsInTheFileWhenWriteReturns(t *testing.T) {
 func TestWrite_MmapModeWritesTheSameBytesAndRotates(t *testing.T) {
 	f := startFamily(t, rotatorSettings{writeMode: WriteModeMmap, maxBytes: 1000}, archiverSettings{})
 	buf, ends := lines("r", 25, 100)
-	require.NoError(t, writeErr(f.rotator.write(buf, ends)))
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
 	f.stop()
 	assert.Equal(t, string(buf), f.allContent(t), "no NUL padding, nothing lost")
 }
@@ -315,7 +315,7 @@ func TestWrite_AppendsToAnExistingFileAfterRestart(t *testing.T) {
 				rot := newRotator(rotatorSettings{path: path, writeMode: mode, location: time.UTC}, arch, nopTelemetry(), zap.NewNop())
 				require.NoError(t, rot.start())
 				buf, ends := lines(fmt.Sprintf("run%d", run), 2, 50)
-				require.NoError(t, writeErr(rot.write(buf, ends)))
+				require.NoError(t, writeErr(rot.write(context.Background(), buf, ends)))
 				require.NoError(t, rot.shutdown())
 			}
 			data, err := os.ReadFile(path)
