@@ -46,16 +46,18 @@ type pushScratch struct {
 	batch rowBatch
 }
 
-func newPostgresExporter(cfg *Config, set component.TelemetrySettings) (*postgresExporter, error) {
+// newPostgresExporter builds the exporter; id, the component ID, is on every metric series as the exporter attribute.
+func newPostgresExporter(cfg *Config, set component.TelemetrySettings, id component.ID) (*postgresExporter, error) {
 	poolCfg, err := cfg.poolConfig()
 	if err != nil {
 		return nil, err
 	}
-	tel, err := newPostgresTelemetry(set)
+	tel, err := newPostgresTelemetry(set, id)
 	if err != nil {
 		return nil, err
 	}
 	d, err := delivery.New(set, metadata.ScopeName, delivery.Settings{
+		ID:            id,
 		Backend:       "PostgreSQL",
 		Breaker:       cfg.Config,
 		Timeout:       cfg.Timeout,

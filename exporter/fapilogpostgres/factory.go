@@ -80,7 +80,7 @@ func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	pe, err := newPostgresExporter(c, set.TelemetrySettings)
+	pe, err := newPostgresExporter(c, set.TelemetrySettings, set.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/pgtest"
 	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
@@ -158,7 +159,7 @@ func startWith(t testing.TB, cfg *Config, set component.TelemetrySettings, host 
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	x, err := newPostgresExporter(cfg, set)
+	x, err := newPostgresExporter(cfg, set, component.NewID(metadata.Type))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -207,7 +208,7 @@ func TestCreateTableFalse_MissingOrMismatchedTableIsAStartupError(t *testing.T) 
 			cfg := testConfig(t, schema)
 			cfg.TableName, cfg.CreateTable = table, false
 			set := componenttest.NewNopTelemetrySettings()
-			x, err := newPostgresExporter(cfg, set)
+			x, err := newPostgresExporter(cfg, set, component.NewID(metadata.Type))
 			require.NoError(t, err)
 			err = x.start(context.Background(), componenttest.NewNopHost())
 			require.Error(t, err)
@@ -566,7 +567,7 @@ func TestStart_ServerThatRefusesTheConnectionIsAStartupError(t *testing.T) {
 	u.Path = "/" + uniqueName("no_such_database_")
 	cfg := testConfig(t, "public")
 	cfg.DSN = configopaque.String(u.String())
-	x, err := newPostgresExporter(cfg, componenttest.NewNopTelemetrySettings())
+	x, err := newPostgresExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
 	require.NoError(t, err)
 	err = x.start(context.Background(), componenttest.NewNopHost())
 	require.Error(t, err, "the server answered: unlike an unreachable server, this will not fix itself")

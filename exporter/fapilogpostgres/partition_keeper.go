@@ -197,7 +197,7 @@ func (k *partitionKeeper) create(ctx context.Context, tx pgx.Tx, parts partition
 		return nil, fmt.Errorf("partition %s: %w", part, err)
 	}
 	return func() {
-		k.telemetry.partitionsCreated.Add(ctx, 1)
+		k.telemetry.partitionsCreated.Add(ctx, 1, k.telemetry.own)
 		k.logger.Info("Created partition", zap.String("partition", part), zap.Time("from", r.from), zap.Time("to", r.to),
 			zap.Int64("rows_moved_from_default", moved))
 	}, nil
@@ -228,7 +228,7 @@ func (k *partitionKeeper) dropExpired(ctx context.Context, tx pgx.Tx, parts part
 		return nil, nil
 	}
 	return func() {
-		k.telemetry.partitionsDropped.Add(ctx, int64(len(dropped)))
+		k.telemetry.partitionsDropped.Add(ctx, int64(len(dropped)), k.telemetry.own)
 		k.logger.Info("Dropped partitions past retention", zap.Strings("partitions", dropped),
 			zap.Int64("default_partition_rows_deleted", deleted), zap.Time("older_than", cutoff))
 	}, nil

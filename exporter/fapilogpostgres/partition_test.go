@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -349,7 +350,7 @@ func TestPartitioning_ExistingPlainTableIsLeftAsItIsWithAStartupError(t *testing
 	for _, createTable := range []bool{true, false} {
 		cfg := partitionedConfig(t, schema, newDefaultPartitioningConfig())
 		cfg.CreateTable = createTable
-		x, err := newPostgresExporter(cfg, componenttest.NewNopTelemetrySettings())
+		x, err := newPostgresExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
 		require.NoError(t, err)
 		err = x.start(context.Background(), componenttest.NewNopHost())
 		require.Error(t, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogpostgres/internal/metadata"
@@ -23,11 +24,13 @@ type postgresTelemetry struct {
 	duplicatesSkipped metric.Int64Counter
 	partitionsCreated metric.Int64Counter
 	partitionsDropped metric.Int64Counter
+	// own is the exporter attribute every series carries, as internal/delivery's and exporterhelper's do.
+	own metric.MeasurementOption
 }
 
-func newPostgresTelemetry(set component.TelemetrySettings) (*postgresTelemetry, error) {
+func newPostgresTelemetry(set component.TelemetrySettings, id component.ID) (*postgresTelemetry, error) {
 	m := set.MeterProvider.Meter(metadata.ScopeName)
-	t := &postgresTelemetry{}
+	t := &postgresTelemetry{own: metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", id.String())))}
 	var errs, err error
 	t.duplicatesSkipped, err = m.Int64Counter(metricDuplicatesSkipped, metric.WithUnit("{record}"),
 		metric.WithDescription("Records not inserted because a row with the same message_id is already stored (a batch retried after an ambiguous failure, or a record sent twice)."))
@@ -43,6 +46,6 @@ func newPostgresTelemetry(set component.TelemetrySettings) (*postgresTelemetry, 
 
 func (t *postgresTelemetry) skipped(ctx context.Context, rows int64) {
 	if rows > 0 {
-		t.duplicatesSkipped.Add(ctx, rows)
+		t.duplicatesSkipped.Add(ctx, rows, t.own)
 	}
 }
