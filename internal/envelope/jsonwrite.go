@@ -14,8 +14,9 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// safeASCII marks the bytes that are copied verbatim into a JSON string.
-var safeASCII = func() (t [utf8.RuneSelf]bool) {
+// safeASCII marks the bytes that are copied verbatim into a JSON string: ASCII other than control characters,
+// quote and backslash. It has an entry for every byte value so that indexing it needs no bounds check.
+var safeASCII = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
@@ -39,23 +40,22 @@ func stringView[T string | []byte](s T) string {
 
 func appendJSONStringBody(dst []byte, s string) []byte {
 	start := 0
-	for i := 0; i < len(s); {
-		// Skip plain ASCII 16, then 8 bytes at a time; most log text is nothing else.
+	for i := 0; ; {
+		// Skip plain ASCII 16, then 8 bytes at a time, then byte by byte; most log text is nothing else.
 		for i+16 <= len(s) && special(load64(s, i))|special(load64(s, i+8)) == 0 {
 			i += 16
 		}
 		if i+8 <= len(s) && special(load64(s, i)) == 0 {
 			i += 8
 		}
+		for i < len(s) && safeASCII[s[i]] {
+			i++
+		}
 		if i >= len(s) {
 			break
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if safeASCII[c] {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -77,8 +77,7 @@ func appendJSONStringBody(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		var head [utf8.UTFMax]byte
-		r, size := utf8.DecodeRune(head[:copy(head[:], s[i:])])
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
