@@ -244,10 +244,10 @@ func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 	e.traceID = record.TraceID()
 	e.spanID = record.SpanID()
 	e.attributes = record.Attributes()
-	e.liftAttributes()
+	loggerName := e.liftAttributes()
 	e.logger = e.scope.Name()
 	if e.logger == "" {
-		if v, ok := e.attributes.Get("logger.name"); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		if v := loggerName.value; loggerName.ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
 			e.logger = v.Str()
 			e.liftedAttrs |= liftLoggerName
 		} else {
@@ -278,15 +278,21 @@ func (e *Entry) setBody(body pcommon.Value) {
 	}
 }
 
-func (e *Entry) liftAttributes() {
+// liftAttributes lifts the record's attributes into the envelope in one pass and returns the first logger.name.
+// Where two attributes feed one field, the preferred one wins whatever their order, and where a key repeats (not
+// valid OTLP) the first occurrence of a preferred key counts, as pcommon.Map.Get would find it.
+func (e *Entry) liftAttributes() (loggerName optionalValue) {
 	ctx := &e.context
+	var recordUID, messageID, userID, endUserID optionalValue
 	for k, v := range e.attributes.All() {
 		switch liftBitOfAttribute(k) {
 		case liftRecordUID:
-			ctx.messageID.set(v)
+			if !recordUID.ok {
+				recordUID.set(v)
+			}
 		case liftMessageID:
-			if !ctx.messageID.ok {
-				ctx.messageID.set(v)
+			if !messageID.ok {
+				messageID.set(v)
 			}
 		case liftCorrelationID:
 			ctx.correlationID.set(v)
@@ -294,14 +300,20 @@ func (e *Entry) liftAttributes() {
 			ctx.requestID.set(v)
 			e.liftedAttrs |= liftRequestID
 		case liftUserID:
-			ctx.userID.set(v)
+			if !userID.ok {
+				userID.set(v)
+			}
 		case liftEndUserID:
-			if !ctx.userID.ok {
-				ctx.userID.set(v)
+			if !endUserID.ok {
+				endUserID.set(v)
 			}
 		case liftTenantID:
 			ctx.tenantID.set(v)
 			e.liftedAttrs |= liftTenantID
+		case liftLoggerName:
+			if !loggerName.ok {
+				loggerName.set(v)
+			}
 		case liftExceptionType:
 			e.exception.errType.set(v)
 			e.liftedAttrs |= liftExceptionType
@@ -318,17 +330,20 @@ func (e *Entry) liftAttributes() {
 			}
 		}
 	}
-	// Preferred sources are decided after the scan because attribute order is arbitrary.
-	if v, ok := e.attributes.Get("log.record.uid"); ok {
-		ctx.messageID.set(v)
+	switch {
+	case recordUID.ok:
+		ctx.messageID = recordUID
 		e.liftedAttrs |= liftRecordUID
-	} else if ctx.messageID.ok {
+	case messageID.ok:
+		ctx.messageID = messageID
 		e.liftedAttrs |= liftMessageID
 	}
-	if v, ok := e.attributes.Get("user_id"); ok {
-		ctx.userID.set(v)
+	switch {
+	case userID.ok:
+		ctx.userID = userID
 		e.liftedAttrs |= liftUserID
-	} else if ctx.userID.ok {
+	case endUserID.ok:
+		ctx.userID = endUserID
 		e.liftedAttrs |= liftEndUserID
 	}
 	if ctx.correlationID.ok {
@@ -336,6 +351,7 @@ func (e *Entry) liftAttributes() {
 	} else if ctx.requestID.ok {
 		ctx.correlationID = ctx.requestID
 	}
+	return loggerName
 }
 
 func isStringList(v pcommon.Value) bool {

@@ -549,3 +549,22 @@ func TestEnvelope_SmallSortOrdersLikeSortStable(t *testing.T) {
 		require.Equal(t, want, kvs, "round %d", round)
 	}
 }
+
+func TestEnvelope_RepeatedLiftedKeysTakeTheFirstPreferredOccurrence(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		// Put* replaces a key, so repeat keys through the slice of a decoded request instead.
+		raw := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[` +
+			`{"key":"message_id","value":{"stringValue":"m-1"}},{"key":"log.record.uid","value":{"stringValue":"uid-1"}},` +
+			`{"key":"log.record.uid","value":{"stringValue":"uid-2"}},{"key":"enduser.id","value":{"stringValue":"e-1"}},` +
+			`{"key":"user_id","value":{"stringValue":"u-1"}},{"key":"user_id","value":{"stringValue":"u-2"}},` +
+			`{"key":"logger.name","value":{"stringValue":"first"}},{"key":"logger.name","value":{"stringValue":"second"}}]}]}]}]}`
+		decodedLogs, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(raw))
+		require.NoError(t, err)
+		decodedLogs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).CopyTo(lr)
+	})
+	e := entryOf(ld)
+	assert.Equal(t, "uid-1", e.MessageID())
+	userID, _ := e.Field("context.user_id")
+	assert.Equal(t, "u-1", userID)
+	assert.Equal(t, "first", e.Logger())
+}
