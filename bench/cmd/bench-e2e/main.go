@@ -50,7 +50,7 @@ func main() {
 	flag.IntVar(&o.netRounds, "net-rounds", 3, "rounds of each network exporter")
 	flag.IntVar(&o.records, "records", 400_000, "records per telemetrygen worker, file path")
 	flag.IntVar(&o.netRecords, "net-records", 100_000, "records per telemetrygen worker, network exporters")
-	flag.IntVar(&o.workers, "workers", 2, "telemetrygen workers")
+	flag.IntVar(&o.workers, "workers", 2, "concurrent telemetrygen processes (one worker each, each its own service.name)")
 	flag.IntVar(&o.pgCopyBatch, "pg-copy-batch", 5000, "rows per pgx.CopyFrom (fapilogpostgres's default sending_queue.batch.max_size)")
 	flag.IntVar(&o.floorCount, "floor-count", 3, "runs of each floor benchmark (-count)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 90*time.Second, "longest one telemetrygen run may take")

@@ -39,11 +39,11 @@ func profile(o *options, workDir string) error {
 	const warmup = 3 * time.Second
 	window := time.Duration(o.profileSeconds) * time.Second
 	l := load{telemetrygen: o.telemetrygen, workers: o.workers, duration: warmup + window + 3*time.Second}
-	tg, err := startProcess(filepath.Join(dir, "telemetrygen.log"), nil, l.telemetrygen, l.args(c.grpcEndpoint)...)
+	tg, err := l.start(c.grpcEndpoint, dir)
 	if err != nil {
 		return err
 	}
-	defer tg.stop(5 * time.Second)
+	defer stopAll(tg)
 	time.Sleep(warmup)
 	before, err := c.metrics()
 	if err != nil {

@@ -245,9 +245,10 @@ func writeFloorsSection(w io.Writer, floors []floorResult) {
 
 func writeConfigurations(w io.Writer, targets []target, results []*runResult, l load) {
 	fmt.Fprintf(w, "## What ran\n\n")
-	fmt.Fprintf(w, "Load, every run: `telemetrygen %s` (telemetrygen v0.161.0: OTLP/gRPC, 100-record requests, "+
-		"one small record each: body `the message`, severity Info, one attribute).\n\n",
-		strings.Join(l.args("<collector>"), " "))
+	fmt.Fprintf(w, "Load, every run: %d concurrent `telemetrygen %s` processes, <i> from 1 to %d, started together (telemetrygen "+
+		"v0.161.0: OTLP/gRPC, 100-record requests, one small record each: body `the message`, severity Info, one "+
+		"attribute; a service.name per process, so that no two records are identical).\n\n",
+		l.workers, strings.Join(l.args("<collector>", "bench-worker-<i>"), " "), l.workers)
 	fmt.Fprintf(w, "Every collector runs `otlp` (gRPC) → `memory_limiter` (as in `otelcol.yaml`) → one exporter, with its "+
 		"own metrics on a Prometheus endpoint read only after the load (no batch processor: the fapilog distribution "+
 		"has none, and the exporters batch in their sending queues where they batch at all).\n\n")
