@@ -36,15 +36,7 @@ exporters:
       initial_interval: 100ms
       max_interval: 500ms
 service:
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.MetricsPort}}
+  {{.Telemetry}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -164,9 +156,8 @@ func scrapeUntil(t *testing.T, port int, name string, want float64) Samples {
 
 func TestE2E_LokiTenantsFromFiftyServicesLandInFiftyAccounts(t *testing.T) {
 	vl := victorialogstest.Start(t)
-	metricsPort := FreePort(t)
 	c := Start(t, lokiTenantsConfig, map[string]any{
-		"Endpoint": vl.LokiEndpoint(), "MaxDestinations": 100, "MetricsPort": metricsPort})
+		"Endpoint": vl.LokiEndpoint(), "MaxDestinations": 100})
 	sendTenantLogs(t, c)
 	rows := waitForRows(t, vl, c)
 
@@ -185,7 +176,7 @@ func TestE2E_LokiTenantsFromFiftyServicesLandInFiftyAccounts(t *testing.T) {
 			}
 		}
 	}
-	m := scrapeUntil(t, metricsPort, "otelcol_fapilog_exporter_destinations_open", tenantServices)
+	m := scrapeUntil(t, c.MetricsPort, "otelcol_fapilog_exporter_destinations_open", tenantServices)
 	if got := m.Sum("otelcol_fapilog_exporter_destinations_overflow"); got != 0 {
 		t.Errorf("overflow %v, want 0", got)
 	}
@@ -198,9 +189,8 @@ func TestE2E_LokiTenantsFromFiftyServicesLandInFiftyAccounts(t *testing.T) {
 // the default tenant, each once, and the collector's overflow counter says how many.
 func TestE2E_LokiMaxDestinationsSendsTheRestToTheDefaultTenantAndCountsThem(t *testing.T) {
 	vl := victorialogstest.Start(t)
-	metricsPort := FreePort(t)
 	c := Start(t, lokiTenantsConfig, map[string]any{
-		"Endpoint": vl.LokiEndpoint(), "MaxDestinations": 10, "MetricsPort": metricsPort})
+		"Endpoint": vl.LokiEndpoint(), "MaxDestinations": 10})
 	sendTenantLogs(t, c)
 	rows := waitForRows(t, vl, c)
 
@@ -219,7 +209,7 @@ func TestE2E_LokiMaxDestinationsSendsTheRestToTheDefaultTenantAndCountsThem(t *t
 	if own != 10 || len(rows[0]) != overflow {
 		t.Fatalf("%d tenants kept their account and the default holds %d records; want 10 and %d", own, len(rows[0]), overflow)
 	}
-	m := scrapeUntil(t, metricsPort, "otelcol_fapilog_exporter_destinations_overflow", overflow)
+	m := scrapeUntil(t, c.MetricsPort, "otelcol_fapilog_exporter_destinations_overflow", overflow)
 	if got := m.Sum("otelcol_fapilog_exporter_destinations_open"); got != 11 {
 		t.Errorf("destinations open %v, want 11 (ten tenants and the default)", got)
 	}

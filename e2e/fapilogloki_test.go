@@ -32,15 +32,7 @@ exporters:
       initial_interval: 100ms
       max_interval: 500ms
 service:
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.MetricsPort}}
+  {{.Telemetry}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -51,8 +43,7 @@ func TestE2E_LokiExporterDeliversEveryRecordOnceThroughAnOutage(t *testing.T) {
 	vl := victorialogstest.Start(t)
 	t.Setenv("FAPILOG_LOKI__URL", vl.LokiEndpoint())
 	t.Setenv("FAPILOG_LOKI__TENANT_ID", "42") // VictoriaLogs reads X-Scope-OrgID as its AccountID
-	metricsPort := FreePort(t)
-	c := Start(t, lokiConfig, map[string]any{"MetricsPort": metricsPort})
+	c := Start(t, lokiConfig, nil)
 
 	c.SendGRPC(t, NumberedLogs("loki-grpc", 200))
 	c.SendHTTP(t, NumberedLogs("loki-http", 100), false)
@@ -106,7 +97,7 @@ func TestE2E_LokiExporterDeliversEveryRecordOnceThroughAnOutage(t *testing.T) {
 		t.Errorf("%d records landed in the default tenant: FAPILOG_LOKI__TENANT_ID was not sent", len(rows))
 	}
 	// The collector's own counters agree with what VictoriaLogs holds, and the outage is visible in them.
-	m := scrapeUntil(t, metricsPort, "otelcol_exporter_sent_log_records", 450)
+	m := scrapeUntil(t, c.MetricsPort, "otelcol_exporter_sent_log_records", 450)
 	for name, want := range map[string]float64{
 		"otelcol_exporter_send_failed_log_records":       0,
 		"otelcol_fapilog_exporter_records_rejected":      0,

@@ -40,15 +40,7 @@ exporters:
     dsn: ${env:FAPILOG_POSTGRES__DSN}
     schema_name: ${env:FAPILOG_POSTGRES__SCHEMA_NAME}
 service:
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.MetricsPort}}
+  {{.Telemetry}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -61,8 +53,7 @@ service:
 func TestE2E_PostgresTelemetrygenAtFullRateStoresEveryAcknowledgedRecord(t *testing.T) {
 	tg := telemetrygenBinary(t)
 	pg := NewPostgresSchema(t, "fapilog_tg_")
-	metricsPort := FreePort(t)
-	c := Start(t, telemetrygenPostgresConfig, map[string]any{"MetricsPort": metricsPort})
+	c := Start(t, telemetrygenPostgresConfig, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -78,7 +69,7 @@ func TestE2E_PostgresTelemetrygenAtFullRateStoresEveryAcknowledgedRecord(t *test
 	var accepted, sent float64
 	rows := 0
 	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		m := ScrapeMetrics(t, metricsPort)
+		m := ScrapeMetrics(t, c.MetricsPort)
 		accepted = m.Sum("otelcol_receiver_accepted_log_records")
 		sent = m.Sum("otelcol_exporter_sent_log_records")
 		rows = pg.Int("SELECT count(*) FROM " + table)
@@ -91,7 +82,7 @@ func TestE2E_PostgresTelemetrygenAtFullRateStoresEveryAcknowledgedRecord(t *test
 		}
 	}
 	drained := time.Since(started)
-	m := ScrapeMetrics(t, metricsPort)
+	m := ScrapeMetrics(t, c.MetricsPort)
 	if failed := m.Sum("otelcol_exporter_send_failed_log_records"); failed != 0 {
 		t.Errorf("%v records failed to send", failed)
 	}

@@ -110,6 +110,8 @@ type Collector struct {
 	HTTPEndpoint string
 	// HealthEndpoint is host:port of health_check when the config reads it from HealthEndpointEnv.
 	HealthEndpoint string
+	// MetricsPort serves the collector's own metrics when the config includes {{.Telemetry}}.
+	MetricsPort int
 	// Dir is a scratch directory for the test's files; {{.Dir}} in the config template.
 	Dir        string
 	ConfigPath string
@@ -129,6 +131,19 @@ const ReceiverConfig = `otlp:
         endpoint: {{.GRPCEndpoint}}
       http:
         endpoint: {{.HTTPEndpoint}}`
+
+// TelemetryConfig is the service.telemetry block that serves the collector's own metrics on a Prometheus endpoint
+// at 127.0.0.1:{{.MetricsPort}} (a free port Start picks, Collector.MetricsPort, read with ScrapeMetrics); include
+// it under service: with {{.Telemetry}}.
+const TelemetryConfig = `telemetry:
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {{.MetricsPort}}`
 
 // ShippedConfig returns a configuration file shipped in the repository (path relative to its root) as a Start
 // template: the OTLP receiver's documented addresses 127.0.0.1:4317 and :4318 become the test's free ports, and
@@ -168,12 +183,15 @@ func StartWithEnv(t testing.TB, configTemplate string, vars map[string]any, env 
 	if c.HealthEndpoint == "" {
 		c.HealthEndpoint = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	}
-	data := map[string]any{"GRPCEndpoint": c.GRPCEndpoint, "HTTPEndpoint": c.HTTPEndpoint, "Dir": c.Dir}
-	receiver := new(strings.Builder)
-	if err := template.Must(template.New("receiver").Parse(ReceiverConfig)).Execute(receiver, data); err != nil {
-		t.Fatal(err)
+	c.MetricsPort = FreePort(t)
+	data := map[string]any{"GRPCEndpoint": c.GRPCEndpoint, "HTTPEndpoint": c.HTTPEndpoint, "Dir": c.Dir, "MetricsPort": c.MetricsPort}
+	for name, block := range map[string]string{"Receiver": ReceiverConfig, "Telemetry": TelemetryConfig} {
+		rendered := new(strings.Builder)
+		if err := template.Must(template.New(name).Parse(block)).Execute(rendered, data); err != nil {
+			t.Fatal(err)
+		}
+		data[name] = rendered.String()
 	}
-	data["Receiver"] = receiver.String()
 	for k, v := range vars {
 		data[k] = v
 	}

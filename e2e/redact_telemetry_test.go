@@ -28,15 +28,7 @@ exporters:
     directory: {{.Dir}}/logs
     flush_interval: 0s
 service:
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.MetricsPort}}
+  {{.Telemetry}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -47,8 +39,7 @@ service:
 // TestE2E_RedactMetricsReachTheCollectorsOwnTelemetry sends two batches with known secrets and a record too
 // deep for max_depth, and reads the redact processor's counters from the collector's Prometheus endpoint.
 func TestE2E_RedactMetricsReachTheCollectorsOwnTelemetry(t *testing.T) {
-	metricsPort := FreePort(t)
-	c := Start(t, redactTelemetryConfig, map[string]any{"MetricsPort": metricsPort})
+	c := Start(t, redactTelemetryConfig, nil)
 
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
@@ -69,7 +60,7 @@ func TestE2E_RedactMetricsReachTheCollectorsOwnTelemetry(t *testing.T) {
 	}
 	var got map[string]float64
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		got = scrapeRedactMetrics(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+		got = scrapeRedactMetrics(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort))
 		if reflect.DeepEqual(got, want) || time.Now().After(deadline) {
 			break
 		}
