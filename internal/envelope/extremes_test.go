@@ -237,3 +237,34 @@ func TestPretty_SenderKeysCannotBreakTheConsoleLine(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(got, "\n"))
 	assert.Contains(t, got, ` outer\n2026-01-01 00:00:00 | CRITICAL | forged.in\rner=v`)
 }
+
+// FuzzPrettyText checks the console escaping against its definition: one output line, every control character,
+// DEL and (quoted) single quote escaped, everything else copied.
+func FuzzPrettyText(f *testing.F) {
+	for _, s := range []string{"", "plain console text longer than sixteen", "tab\there\nnew\rline\x00\x1f\x7f", "it's 'quoted'", "ünïcödé 日本 \xff\xfe"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, quoted bool) {
+		var want []byte
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c == '\'' && quoted:
+				want = append(want, '\\', '\'')
+			case c == '\n':
+				want = append(want, `\n`...)
+			case c == '\r':
+				want = append(want, `\r`...)
+			case c == '\t':
+				want = append(want, `\t`...)
+			case c < 0x20 || c == 0x7f:
+				want = append(want, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				want = append(want, c)
+			}
+		}
+		if got := appendPrettyText(nil, s, quoted); string(got) != string(want) {
+			t.Fatalf("%q (quoted %v): got %q, want %q", s, quoted, got, want)
+		}
+	})
+}

@@ -185,23 +185,46 @@ func hasBlank[T string | []byte](s T) bool {
 
 // appendPrettyText keeps the console line one line: control characters are escaped, the rest is raw UTF-8.
 // In a quoted value, single quotes are escaped too.
-func appendPrettyText[T string | []byte](dst []byte, s T, quoted bool) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'' && quoted:
-			dst = append(dst, '\\', '\'')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20 || c == 0x7f:
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			dst = append(dst, c)
+func appendPrettyText[T string | []byte](dst []byte, text T, quoted bool) []byte {
+	s := stringView(text)
+	start := 0
+	for i := 0; ; {
+		// Copy runs of plain bytes whole, finding them 8 bytes at a time; console text is mostly plain.
+		for i+8 <= len(s) && prettySpecial(load64(s, i), quoted) == 0 {
+			i += 8
 		}
+		for i < len(s) && s[i] >= 0x20 && s[i] != 0x7f && (s[i] != '\'' || !quoted) {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		dst = append(dst, s[start:i]...)
+		switch c := s[i]; c {
+		case '\'':
+			dst = append(dst, '\\', '\'')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
 	}
-	return dst
+	return append(dst, s[start:]...)
+}
+
+// prettySpecial has a high bit set when x holds a byte the console escapes: a control character, DEL, or in a
+// quoted value a single quote. Bytes of UTF-8 sequences are plain.
+func prettySpecial(x uint64, quoted bool) uint64 {
+	control := (x - 0x20*lsb8) & ^x
+	found := control | hasZeroByte(x^0x7f*lsb8)
+	if quoted {
+		found |= hasZeroByte(x ^ '\''*lsb8)
+	}
+	return found & msb8
 }
