@@ -122,7 +122,11 @@ func appendDigest(b []byte, d xxh3.Uint128) []byte {
 }
 
 func appendCanonicalString[T string | []byte](b []byte, s T) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
+	if len(s) < 0x80 { // the uvarint of a short length is the length itself
+		b = append(b, byte(len(s)))
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+	}
 	return append(b, s...)
 }
 
@@ -137,7 +141,15 @@ type hashItem struct {
 func (e *Entry) appendCanonicalMap(b []byte, m pcommon.Map) []byte {
 	b = binary.AppendUvarint(b, uint64(m.Len()))
 	for k, v := range m.All() {
-		b = e.appendCanonicalValue(appendCanonicalString(b, k), v)
+		b = appendCanonicalString(b, k)
+		switch t := v.Type(); t {
+		case pcommon.ValueTypeStr: // the usual attribute, written here rather than two calls down
+			b = appendCanonicalString(append(b, tagStr), v.Str())
+		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+			b = e.appendCanonicalValue(b, v)
+		default:
+			b = appendCanonicalScalar(b, v, t)
+		}
 	}
 	return b
 }
