@@ -151,6 +151,19 @@ func (d *Deliverer) Shutdown() {
 // backend unless the failure was Isolated); the plain error when nothing was delivered or refused, so ld is
 // retried as it is; a permanent error only when every record was refused.
 func (d *Deliverer) Deliver(ctx context.Context, ld plog.Logs, p *Plan, send Send) error {
+	retry, err := d.DeliverEncoded(ctx, p, send)
+	if retry == nil {
+		return err
+	}
+	return consumererror.NewLogs(err, plogsubset.Select(ld, retry))
+}
+
+// DeliverEncoded is Deliver for exporters whose queued requests hold their records already encoded rather than
+// as a plog.Logs (a custom exporterhelper request): where Deliver returns consumererror.NewLogs, it returns the
+// retryable error and retry, which tells by record index (the Plan's order) each record still to deliver, called
+// once per record in index order; the exporter builds the request to retry from them. retry is nil otherwise:
+// the error, if any, concerns the whole push.
+func (d *Deliverer) DeliverEncoded(ctx context.Context, p *Plan, send Send) (retry func(i int) bool, err error) {
 	records := len(p.Owner)
 	p.prepare()
 	refused := d.rejections.report(ctx, p.LeftOut)
@@ -210,9 +223,9 @@ func (d *Deliverer) Deliver(ctx context.Context, ld plog.Logs, p *Plan, send Sen
 	}
 	if len(failures) == 0 {
 		if delivered == 0 && refused > 0 {
-			return consumererror.NewPermanent(fmt.Errorf("%s refused all %d records: %w", d.set.Backend, records, firstRefusal))
+			return nil, consumererror.NewPermanent(fmt.Errorf("%s refused all %d records: %w", d.set.Backend, records, firstRefusal))
 		}
-		return nil
+		return nil, nil
 	}
 	// exporterhelper honours the first throttle (Retry-After) it finds in the joined errors.
 	failure := failures[0]
@@ -221,11 +234,10 @@ func (d *Deliverer) Deliver(ctx context.Context, ld plog.Logs, p *Plan, send Sen
 	}
 	if delivered == 0 && refused == 0 && progressed == 0 {
 		d.telemetry.retried(ctx, records)
-		return failure
+		return nil, failure
 	}
-	retry := plogsubset.Select(ld, p.undelivered())
-	d.telemetry.retried(ctx, retry.LogRecordCount())
-	return consumererror.NewLogs(failure, retry)
+	d.telemetry.retried(ctx, p.undeliveredCount())
+	return p.undelivered(), failure
 }
 
 // isolated reports whether the push goes on after the retryable failure err: only when Settings.Isolated says it
@@ -267,6 +279,17 @@ func (p *Plan) prepare() {
 			p.perRequest[o]++
 		}
 	}
+}
+
+// undeliveredCount is the number of records undelivered selects.
+func (p *Plan) undeliveredCount() int {
+	n := 0
+	for i, after := range p.retryAfter {
+		if after != nothingToRetry {
+			n += p.perRequest[i] - after
+		}
+	}
+	return n
 }
 
 // undelivered selects, by record index, the records still to deliver: those of each request after its first
