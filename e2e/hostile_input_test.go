@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,28 +64,6 @@ func deeplyNestedLogs(depth int) plog.Logs {
 	return ld
 }
 
-// vmHWM reads a process's peak resident set size from /proc/<pid>/status.
-func vmHWM(t *testing.T, pid int) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatalf("VmHWM %q: %v", rest, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
-}
-
 func TestE2E_HostileDeeplyNestedRequestStaysCheapInEveryEncoder(t *testing.T) {
 	const depth = 29_000
 	ld := deeplyNestedLogs(depth)
@@ -113,7 +88,10 @@ func TestE2E_HostileDeeplyNestedRequestStaysCheapInEveryEncoder(t *testing.T) {
 		return err == nil && len(lines) == 3 && strings.Contains(c.Stdout.String(), "after 0")
 	}, "the file and the console did not receive all three records")
 
-	peak := vmHWM(t, pid)
+	peak := statusKB(pid, "VmHWM:") << 10
+	if peak == 0 {
+		t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	}
 	t.Logf("request %.1f MB, collector peak RSS %.0f MiB", float64(len(body))/1e6, float64(peak)/(1<<20))
 	if peak >= peakRSSLimit {
 		t.Errorf("peak RSS %d MiB; want < %d MiB", peak>>20, peakRSSLimit>>20)
