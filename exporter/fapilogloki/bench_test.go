@@ -3,6 +3,7 @@ package fapilogloki
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -32,16 +33,41 @@ func typicalBatch(n int) plog.Logs {
 	return ld
 }
 
-var benchCases = []struct {
-	name string
-	cfg  func(*Config)
-}{
-	{"protobuf", func(*Config) {}},
-	{"json", func(c *Config) { c.Encoding = EncodingJSON }},
+// shuffledTimesBatch is typicalBatch(n) with its timestamps in random order: the general case of sorting.
+func shuffledTimesBatch(n int) plog.Logs {
+	ld := typicalBatch(n)
+	records := logstest.Records(ld)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i, j := range rng.Perm(n) {
+		a, b := records.At(i), records.At(j)
+		ta, tb := a.Timestamp(), b.Timestamp()
+		a.SetTimestamp(tb)
+		b.SetTimestamp(ta)
+	}
+	return ld
+}
+
+type benchCase struct {
+	name  string
+	cfg   func(*Config)
+	batch func(n int) plog.Logs // typicalBatch when nil
+}
+
+var benchCases = []benchCase{
+	{"protobuf", func(*Config) {}, nil},
+	{"json", func(c *Config) { c.Encoding = EncodingJSON }, nil},
 	{"protobuf_nested_labels_metadata", func(c *Config) {
 		c.LabelKeys = []string{"level", "diagnostics.service", "data.region"}
 		c.StructuredMetadataKeys = []string{"context.correlation_id", "data.http.route"}
-	}},
+	}, nil},
+	{"protobuf_shuffled_times", func(*Config) {}, shuffledTimesBatch},
+}
+
+func (tc *benchCase) records(n int) plog.Logs {
+	if tc.batch == nil {
+		return typicalBatch(n)
+	}
+	return tc.batch(n)
 }
 
 // BenchmarkBuildPushRequest measures what push does before the network for a batch of 100 typical records:
@@ -50,9 +76,9 @@ var benchCases = []struct {
 // records/cpu-s are the benchmark thread's CPU time (issue 11's "records/s per core"): on a shared machine
 // ns/op mostly measures the other tenants.
 func BenchmarkBuildPushRequest(b *testing.B) {
-	ld := typicalBatch(100)
 	for _, tc := range benchCases {
 		b.Run(tc.name, func(b *testing.B) {
+			ld := tc.records(100)
 			cfg := createDefaultConfig().(*Config)
 			tc.cfg(cfg)
 			if err := cfg.Validate(); err != nil {
@@ -91,9 +117,9 @@ func BenchmarkBuildPushRequest(b *testing.B) {
 // BenchmarkEncodeRequest is the encoder alone: the request body of an already built batch of 100 typical records
 // (label rendering, protobuf, snappy; or JSON).
 func BenchmarkEncodeRequest(b *testing.B) {
-	ld := typicalBatch(100)
 	for _, tc := range benchCases {
 		b.Run(tc.name, func(b *testing.B) {
+			ld := tc.records(100)
 			cfg := createDefaultConfig().(*Config)
 			tc.cfg(cfg)
 			if err := cfg.Validate(); err != nil {

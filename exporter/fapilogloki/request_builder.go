@@ -66,6 +66,7 @@ type batch struct {
 	scratch      []byte
 	order, rank  []int    // stream permutation when grouping streams by tenant
 	grouped      []stream // streams in tenant order, swapped with streams
+	grouping     []entry  // entries grouped by stream, swapped with entries
 }
 
 func (b *batch) reset(dynamicLabels int) {
@@ -208,23 +209,69 @@ func (rb *requestBuilder) finish(b *batch) {
 	if len(b.tenants) > 1 {
 		b.groupByTenant()
 	}
-	slices.SortFunc(b.entries, func(x, y entry) int {
-		if c := cmp.Compare(x.stream, y.stream); c != 0 {
-			return c
+	b.groupByStream()
+	for i := range b.streams {
+		s := &b.streams[i]
+		sortByTime(b.entries[s.entries.start:s.entries.end])
+	}
+}
+
+// groupByStream moves the entries of each stream together, streams in order, keeping the records' order within
+// a stream (a counting sort: linear, where sorting by stream and time compared every pair it moved), and sets
+// each stream's range.
+func (b *batch) groupByStream() {
+	if len(b.streams) == 1 {
+		b.streams[0].entries.start, b.streams[0].entries.end = 0, len(b.entries)
+		return
+	}
+	for i := range b.streams {
+		b.streams[i].entries.start, b.streams[i].entries.end = 0, 0
+	}
+	for i := range b.entries {
+		b.streams[b.entries[i].stream].entries.end++
+	}
+	next := 0
+	for i := range b.streams {
+		s := &b.streams[i]
+		count := s.entries.end
+		s.entries.start, s.entries.end = next, next // end is where the stream's next entry goes
+		next += count
+	}
+	if cap(b.grouping) < len(b.entries) {
+		b.grouping = make([]entry, len(b.entries))
+	}
+	b.grouping = b.grouping[:len(b.entries)]
+	for _, en := range b.entries {
+		s := &b.streams[en.stream]
+		b.grouping[s.entries.end] = en
+		s.entries.end++
+	}
+	b.entries, b.grouping = b.grouping, b.entries
+}
+
+// sortByTime sorts one stream's entries, which are in record order, by timestamp, records with the same
+// timestamp kept in their order. Records mostly come in time order, or (a client sending newest first) in
+// reverse: both cost one pass.
+func sortByTime(entries []entry) {
+	ascending, descending := true, true
+	for i := 1; i < len(entries); i++ {
+		ascending = ascending && entries[i-1].ns <= entries[i].ns
+		descending = descending && entries[i-1].ns > entries[i].ns // strictly: reversing ties would swap them
+		if !ascending && !descending {
+			break
 		}
-		if c := cmp.Compare(x.ns, y.ns); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.record, y.record)
-	})
-	for i := 0; i < len(b.entries); {
-		j := i + 1
-		for j < len(b.entries) && b.entries[j].stream == b.entries[i].stream {
-			j++
-		}
-		s := &b.streams[b.entries[i].stream]
-		s.entries.start, s.entries.end = i, j
-		i = j
+	}
+	switch {
+	case ascending:
+	case descending:
+		slices.Reverse(entries)
+	default:
+		slices.SortFunc(entries, func(x, y entry) int {
+			if c := cmp.Compare(x.ns, y.ns); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.record, y.record)
+		})
 	}
 }
 

@@ -1,13 +1,18 @@
 package fapilogloki
 
 import (
+	"cmp"
 	"context"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
@@ -90,6 +95,55 @@ func TestBuild_SteadyStateAllocatesNothing(t *testing.T) {
 	rb.build(context.Background(), ld, now, &e, &b)
 	allocs := testing.AllocsPerRun(20, func() { rb.build(context.Background(), ld, now, &e, &b) })
 	assert.Zero(t, allocs)
+}
+
+// Entries come out grouped by stream (in first-seen order) and sorted by time within a stream, records with the
+// same timestamp in their order, whatever order the records arrive in: in time order, newest first, with ties,
+// or shuffled.
+func TestBuild_SortsEachStreamByTimeKeepingTiesInRecordOrder(t *testing.T) {
+	rb := newTestBuilder(t, createDefaultConfig().(*Config))
+	rng := rand.New(rand.NewPCG(1, 2))
+	orders := map[string]func(i, n int) int64{
+		"ascending":         func(i, _ int) int64 { return int64(i) },
+		"descending":        func(i, n int) int64 { return int64(n - i) },
+		"descending_ties":   func(i, n int) int64 { return int64((n - i) / 4) },
+		"ascending_ties":    func(i, _ int) int64 { return int64(i / 5) },
+		"all_equal":         func(int, int) int64 { return 7 },
+		"shuffled":          func(int, int) int64 { return rng.Int64N(1000) },
+		"shuffled_few_keys": func(int, int) int64 { return rng.Int64N(4) },
+	}
+	for name, at := range orders {
+		for _, n := range []int{1, 2, 3, 17, 100} {
+			ld := plog.NewLogs()
+			sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+			for i := range n {
+				lr := sl.LogRecords().AppendEmpty()
+				lr.SetTimestamp(pcommon.NewTimestampFromTime(baseTime.Add(time.Duration(at(i, n)) * time.Millisecond)))
+				lr.SetSeverityNumber(levels[rng.IntN(len(levels))])
+			}
+			var b batch
+			var e envelope.Entry
+			rb.build(context.Background(), ld, time.Now(), &e, &b)
+
+			// The reference: the entries in record order, stably sorted by stream and time.
+			want := slices.Clone(b.entries)
+			slices.SortFunc(want, func(x, y entry) int { return cmp.Compare(x.record, y.record) })
+			slices.SortStableFunc(want, func(x, y entry) int {
+				return cmp.Or(cmp.Compare(x.stream, y.stream), cmp.Compare(x.ns, y.ns))
+			})
+			assert.Equal(t, want, b.entries, "%s, %d records", name, n)
+			next := 0
+			for i := range b.streams {
+				s := &b.streams[i]
+				assert.Equal(t, next, s.entries.start, "%s, %d records: stream ranges are contiguous", name, n)
+				for _, en := range b.entries[s.entries.start:s.entries.end] {
+					assert.Equal(t, i, en.stream)
+				}
+				next = s.entries.end
+			}
+			assert.Equal(t, n, next)
+		}
+	}
 }
 
 func TestValidUTF8_ReplacesBadBytesOnly(t *testing.T) {
