@@ -568,3 +568,23 @@ func TestEnvelope_RepeatedLiftedKeysTakeTheFirstPreferredOccurrence(t *testing.T
 	assert.Equal(t, "u-1", userID)
 	assert.Equal(t, "first", e.Logger())
 }
+
+func TestEnvelope_ShortDecimalsMatchStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	check := func(v float64) {
+		want := strconv.FormatFloat(v, 'f', -1, 64)
+		if got, ok := appendShortDecimal(nil, v); ok && string(got) != want {
+			t.Fatalf("%v (%#x): got %s, want %s", v, math.Float64bits(v), got, want)
+		}
+	}
+	for i := 0; i < 300_000; i++ {
+		k := rng.IntN(8)
+		m := rng.Int64N(1 << rng.IntN(40))
+		v := float64(m) / math.Pow10(k) // decimals as they are written in logs
+		check(v)
+		check(-v)
+		check(math.Float64frombits(math.Float64bits(v) + 1)) // and their neighbours
+		check(math.Float64frombits(rng.Uint64()))
+		check(float64(rng.Int64N(1<<31)) + rng.Float64())
+	}
+}

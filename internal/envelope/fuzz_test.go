@@ -122,3 +122,20 @@ func FuzzJSONString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONFloat compares the float writer with strconv (and encoding/json's exponent form), the definition it
+// shortcuts for short decimals.
+func FuzzJSONFloat(f *testing.F) {
+	for _, v := range []float64{12.5, -12.5, 0.1, 0.3, 1e-6, 9.999999e-7, 123456.789, 2147483647.5, 1 << 31, math.Copysign(0, -1), 0, 1e21, 0.1 + 0.2, 4.35, 1.005} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		want, _ := json.Marshal(v)
+		if got := appendJSONFloat(nil, v); string(got) != string(want) {
+			t.Fatalf("%v (%#x): got %s, want %s", v, math.Float64bits(v), got, want)
+		}
+	})
+}

@@ -130,6 +130,8 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
+	} else if out, ok := appendShortDecimal(dst, f); ok {
+		return out
 	}
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, f, format, -1, 64)
@@ -142,6 +144,48 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
+}
+
+// pow10 are the scales appendShortDecimal tries.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
+
+// appendShortDecimal writes f as strconv.AppendFloat(f, 'f', -1) does when f is a decimal with at most six
+// fraction digits and |f| < 2^31, the usual durations and ratios, without strconv's general shortest-digit
+// search; ok is false otherwise. For the smallest k such that m = round(f*10^k) gives m/10^k == f (a correctly
+// rounded division, so the decimal m*10^-k parses back to f), m*10^-k is the shortest decimal for f: below 2^31
+// the floats around f are spaced less than 0.25*10^-6 apart, so at each k at most one integer is close enough to
+// f*10^k to parse back to f, and rounding the float product finds it.
+func appendShortDecimal(dst []byte, f float64) ([]byte, bool) {
+	abs := math.Abs(f)
+	if abs >= 1<<31 || f == 0 { // zero: strconv writes the sign of -0
+		return dst, false
+	}
+	for k, scale := range pow10 {
+		m := math.Round(abs * scale)
+		if m/scale != abs {
+			continue
+		}
+		if f < 0 {
+			dst = append(dst, '-')
+		}
+		digits := uint64(m)
+		whole := digits
+		for i := 0; i < k; i++ {
+			whole /= 10
+		}
+		dst = strconv.AppendUint(dst, whole, 10)
+		if k == 0 {
+			return dst, true
+		}
+		dst = append(dst, '.')
+		var frac [6]byte
+		for i := k - 1; i >= 0; i-- {
+			frac[i] = byte('0' + digits%10)
+			digits /= 10
+		}
+		return append(dst, frac[:k]...), true
+	}
+	return dst, false
 }
 
 // keyedValue is one map entry waiting to be written in key order.
