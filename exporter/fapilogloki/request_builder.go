@@ -42,7 +42,6 @@ type metaPair struct {
 type stream struct {
 	tenant  int                      // index in batch.tenants
 	values  struct{ start, end int } // range in batch.values
-	hash    uint64
 	next    int                      // next stream with the same hash, -1 at the end of the chain (while building)
 	entries struct{ start, end int } // range in batch.entries once sorted
 }
@@ -55,7 +54,7 @@ type batch struct {
 	meta    []metaPair
 	values  []string // dynamic label values of each stream, back to back
 	streams []stream
-	byHash  map[uint64]int
+	byHash  map[uint64]int // streams by the hash of their tenant and values, once there are more than scannedStreams
 
 	tenants        []string       // the push's distinct tenants, in the order their first record comes
 	tenantIndex    map[string]int // index of each tenant in tenants
@@ -95,8 +94,58 @@ func (b *batch) tenantOf(c chunk) string { return b.tenants[b.streams[c.start].t
 
 func (b *batch) streamValues(s *stream) []string { return b.values[s.values.start:s.values.end] }
 
+// scannedStreams is how many streams a batch may have before they are found by hash: up to it, comparing the
+// values of each stream (interned strings, mostly equal pointers) is cheaper than hashing a record's values.
+const scannedStreams = 8
+
 // streamFor returns the index of the stream of tenant whose dynamic label values are values, adding it when new.
 func (b *batch) streamFor(tenant int, values []string) int {
+	if len(b.streams) <= scannedStreams {
+		for i := range b.streams {
+			if b.streams[i].tenant == tenant && slices.Equal(b.streamValues(&b.streams[i]), values) {
+				return i
+			}
+		}
+		if len(b.streams) < scannedStreams {
+			return b.addStream(tenant, values)
+		}
+		for i := range b.streams { // from now on streams are found by hash
+			b.index(i)
+		}
+	}
+	h := streamHash(tenant, values)
+	if first, found := b.byHash[h]; found {
+		for i := first; i >= 0; i = b.streams[i].next {
+			if b.streams[i].tenant == tenant && slices.Equal(b.streamValues(&b.streams[i]), values) {
+				return i
+			}
+		}
+	}
+	i := b.addStream(tenant, values)
+	b.index(i)
+	return i
+}
+
+func (b *batch) addStream(tenant int, values []string) int {
+	s := stream{tenant: tenant, next: -1}
+	s.values.start = len(b.values)
+	b.values = append(b.values, values...)
+	s.values.end = len(b.values)
+	b.streams = append(b.streams, s)
+	return len(b.streams) - 1
+}
+
+// index puts stream i at the head of the chain of its hash.
+func (b *batch) index(i int) {
+	s := &b.streams[i]
+	h := streamHash(s.tenant, b.streamValues(s))
+	if first, found := b.byHash[h]; found {
+		s.next = first
+	}
+	b.byHash[h] = i
+}
+
+func streamHash(tenant int, values []string) uint64 {
 	var d xxhash.Digest
 	d.Reset()
 	var t [8]byte
@@ -106,25 +155,7 @@ func (b *batch) streamFor(tenant int, values []string) int {
 		_, _ = d.WriteString(v)
 		_, _ = d.Write(valueSeparator[:]) // values are sanitised ASCII: 0xff never occurs in them
 	}
-	h := d.Sum64()
-	first, found := b.byHash[h]
-	if found {
-		for i := first; i >= 0; i = b.streams[i].next {
-			if b.streams[i].tenant == tenant && slices.Equal(b.streamValues(&b.streams[i]), values) {
-				return i
-			}
-		}
-	}
-	s := stream{tenant: tenant, hash: h, next: -1}
-	if found {
-		s.next = first
-	}
-	s.values.start = len(b.values)
-	b.values = append(b.values, values...)
-	s.values.end = len(b.values)
-	b.streams = append(b.streams, s)
-	b.byHash[h] = len(b.streams) - 1
-	return len(b.streams) - 1
+	return d.Sum64()
 }
 
 var valueSeparator = [1]byte{0xff}

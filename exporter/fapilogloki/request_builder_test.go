@@ -3,6 +3,7 @@ package fapilogloki
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -95,6 +96,36 @@ func TestBuild_SteadyStateAllocatesNothing(t *testing.T) {
 	rb.build(context.Background(), ld, now, &e, &b)
 	allocs := testing.AllocsPerRun(20, func() { rb.build(context.Background(), ld, now, &e, &b) })
 	assert.Zero(t, allocs)
+}
+
+// Streams are found by comparing values while a batch has few, by hash beyond: either way a record joins the
+// one stream of its label values, and the streams keep the order their first record came in.
+func TestBuild_OneStreamPerLabelValuesBeyondTheScannedFew(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.LabelKeys = []string{"level", "data.user"}
+	rb := newTestBuilder(t, cfg)
+	for _, users := range []int{1, scannedStreams - 1, scannedStreams, scannedStreams + 1, 50} {
+		ld := plog.NewLogs()
+		sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+		for i := range 4 * users {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetSeverityNumber(plog.SeverityNumberInfo)
+			lr.Attributes().PutStr("user", fmt.Sprintf("u%d", i%users))
+		}
+		var b batch
+		var e envelope.Entry
+		rb.build(context.Background(), ld, time.Now(), &e, &b)
+
+		require.Len(t, b.streams, users, "%d users", users)
+		for i := range b.streams {
+			s := &b.streams[i]
+			assert.Equal(t, []string{"INFO", fmt.Sprintf("u%d", i)}, b.streamValues(s), "%d users: first-seen order", users)
+			require.Equal(t, 4, s.entries.end-s.entries.start, "%d users", users)
+			for _, en := range b.entries[s.entries.start:s.entries.end] {
+				assert.Equal(t, i, en.record%users, "%d users: record %d in stream %d", users, en.record, i)
+			}
+		}
+	}
 }
 
 // Entries come out grouped by stream (in first-seen order) and sorted by time within a stream, records with the
