@@ -518,9 +518,14 @@ func TestEnvelope_ForEachEncodesLikeAFreshEntry(t *testing.T) {
 		"pretty": func(e *Entry, dst []byte) []byte { return e.AppendPretty(dst, PrettyOptions{Location: time.UTC}) },
 	}
 	for name, encode := range encoders {
-		var got, want []string
+		var got, gotIn, want []string
 		var shared Entry
 		ForEach(ld, receivedAt, &shared, func(e *Entry, _ plog.LogRecord) { got = append(got, string(encode(e, nil))) })
+		for i := ld.ResourceLogs().Len() - 1; i >= 0; i-- { // resources apart, in another order
+			var part []string
+			ForEachIn(ld.ResourceLogs().At(i), receivedAt, &shared, func(e *Entry, _ plog.LogRecord) { part = append(part, string(encode(e, nil))) })
+			gotIn = append(part, gotIn...)
+		}
 		for _, rl := range ld.ResourceLogs().All() {
 			for _, sl := range rl.ScopeLogs().All() {
 				for _, lr := range sl.LogRecords().All() {
@@ -531,6 +536,7 @@ func TestEnvelope_ForEachEncodesLikeAFreshEntry(t *testing.T) {
 			}
 		}
 		assert.Equal(t, want, got, name)
+		assert.Equal(t, want, gotIn, name)
 	}
 }
 

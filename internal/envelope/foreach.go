@@ -12,13 +12,20 @@ import (
 // rather than once per record.
 func ForEach(ld plog.Logs, receivedAt time.Time, e *Entry, fn func(e *Entry, record plog.LogRecord)) {
 	for _, rl := range ld.ResourceLogs().All() {
-		e.setResource(rl.Resource())
-		for _, sl := range rl.ScopeLogs().All() {
-			e.setScope(sl.Scope())
-			for _, lr := range sl.LogRecords().All() {
-				e.setRecord(lr, receivedAt)
-				fn(e, lr)
-			}
+		ForEachIn(rl, receivedAt, e, fn)
+	}
+}
+
+// ForEachIn is ForEach over the records of one ResourceLogs, for callers that encode a batch's resources apart
+// (one destination each) and would otherwise Reset record by record, preparing the resource and scope again for
+// each.
+func ForEachIn(rl plog.ResourceLogs, receivedAt time.Time, e *Entry, fn func(e *Entry, record plog.LogRecord)) {
+	e.setResource(rl.Resource())
+	for _, sl := range rl.ScopeLogs().All() {
+		e.setScope(sl.Scope())
+		for _, lr := range sl.LogRecords().All() {
+			e.setRecord(lr, receivedAt)
+			fn(e, lr)
 		}
 	}
 }
