@@ -14,9 +14,11 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/sendqueue"
 )
 
 func TestConfig_DefaultIsValidOnceAPathIsSet(t *testing.T) {
@@ -28,7 +30,26 @@ func TestConfig_DefaultIsValidOnceAPathIsSet(t *testing.T) {
 	assert.Equal(t, confunits.ByteSize(10<<20), cfg.MaxBytes)
 	assert.Equal(t, 5, cfg.CompressionLevel)
 	assert.Equal(t, time.Second, cfg.FlushInterval)
-	assert.Equal(t, 1, cfg.QueueConfig.Get().NumConsumers)
+	assert.False(t, cfg.QueueConfig.HasValue(), "no sending queue unless one is configured: pushes are synchronous")
+	assert.True(t, cfg.RetryConfig.Enabled)
+}
+
+func TestConfig_AConfiguredQueueGetsTheFileDefaults(t *testing.T) {
+	persistent := loadExporterConfig(t, "config.yaml", "persistent_queue")
+	require.True(t, persistent.QueueConfig.HasValue(), "sending_queue: {storage: ...} turns the queue on")
+	q := persistent.QueueConfig.Get()
+	require.NotNil(t, q.StorageID)
+	assert.Equal(t, "file_storage", q.StorageID.String())
+	assert.Equal(t, 1, q.NumConsumers, "one consumer: records reach the file in the order they were queued")
+	assert.Equal(t, exporterhelper.RequestSizerTypeBytes, q.Sizer)
+	assert.EqualValues(t, sendqueue.DefaultQueueBytes, q.QueueSize)
+	require.True(t, q.Batch.HasValue())
+	assert.EqualValues(t, 100, q.Batch.Get().MinSize)
+	assert.EqualValues(t, 1000, q.Batch.Get().MaxSize)
+	assert.Equal(t, 200*time.Millisecond, q.Batch.Get().FlushTimeout)
+
+	assert.False(t, loadExporterConfig(t, "config.yaml", "queue_off").QueueConfig.HasValue())
+	assert.False(t, loadExporterConfig(t, "config.yaml", "").QueueConfig.HasValue())
 }
 
 func loadExporterConfig(t *testing.T, file, name string) *Config {

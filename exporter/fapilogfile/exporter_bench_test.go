@@ -8,15 +8,18 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 )
 
-// BenchmarkPushBatch100 measures the hot path: encoding a 100-record batch (the default queue's smallest
+// BenchmarkPushBatch100 measures the hot path: encoding a 100-record request (telemetrygen's, and a typical SDK
 // batch) and writing it to the active file.
 func BenchmarkPushBatch100(b *testing.B) { benchmarkPush(b, 100) }
 
-// BenchmarkPushBatch1 is the worst case for a write per batch: the queue's batching switched off and one
-// record per request.
+// BenchmarkPushBatch1 is the worst case for a write per push: one record per request, and no queue to merge
+// requests.
 func BenchmarkPushBatch1(b *testing.B) { benchmarkPush(b, 1) }
 
 func benchmarkPush(b *testing.B, records int) {
@@ -78,6 +81,43 @@ func BenchmarkRouting(b *testing.B) {
 			}
 			cfg.MaxBytes, cfg.MaxFiles = 64<<20, 2
 			runPush(b, cfg, ld)
+		})
+	}
+}
+
+// BenchmarkConsumeLogs measures what the collector calls, exporterhelper included, with 100-record requests:
+// the default (no queue: the push runs on the caller's goroutine) against the configured sending queue
+// (bytes-bounded, one consumer, batches of 100-1000 records), the default until the queue became opt-in. CPU
+// time per request includes the queue's consumer and draining it at the end.
+func BenchmarkConsumeLogs(b *testing.B) {
+	ld := testLogs(100)
+	for _, queue := range []string{"none", "configured"} {
+		b.Run("queue="+queue, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Path = filepath.Join(b.TempDir(), "app.jsonl")
+			cfg.MaxBytes, cfg.MaxFiles = 64<<20, 2
+			if queue == "configured" {
+				// Blocking rather than refusing when full: the benchmark sends faster than anything drains.
+				cfg.QueueConfig.GetOrInsertDefault().BlockOnOverflow = true
+			}
+			exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			cpuBefore := cpuTime()
+			for b.Loop() {
+				if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := exp.Shutdown(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64((cpuTime()-cpuBefore).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -55,7 +55,7 @@ func TestExporter_WritesFapilogJSONLinesThroughTheCollectorPipeline(t *testing.T
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs(250)))
-	require.NoError(t, exp.Shutdown(context.Background()), "shutdown drains the queue and flushes the file")
+	require.NoError(t, exp.Shutdown(context.Background()), "the push wrote the records; shutdown closes the file")
 
 	f, err := os.Open(filepath.Join(dir, "fapilog.jsonl"))
 	require.NoError(t, err)

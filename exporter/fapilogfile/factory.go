@@ -35,7 +35,7 @@ func NewFactory() exporter.Factory {
 func createDefaultConfig() component.Config {
 	return &Config{
 		TimeoutConfig:    exporterhelper.NewDefaultTimeoutConfig(),
-		QueueConfig:      configoptional.Some(newDefaultQueueConfig()),
+		QueueConfig:      configoptional.Default(newDefaultQueueConfig()),
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
 		FilenamePrefix:   defaultFilenamePrefix,
 		Format:           FormatJSON,
@@ -49,8 +49,15 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-// newDefaultQueueConfig batches up to 1000 records (flushed every 200 ms) so a busy pipeline costs one write per
-// batch, and uses a single consumer so that records reach the file in the order they were received.
+// newDefaultQueueConfig is the sending queue a user gets by configuring one (sending_queue: {storage:
+// file_storage}, or any other sending_queue key); without one there is no queue. It batches up to 1000 records
+// (flushed every 200 ms) so a busy pipeline costs one write per batch, and uses a single consumer so that
+// records reach the file in the order they were received.
+//
+// No queue by default: the push then runs on the receiver's goroutine and returns once the records are in the
+// kernel, so an acknowledged record survives kill -9 without a persistent queue, memory is bounded by the
+// requests the receivers hold, nothing walks a request to size it or merges batches, and the receivers encode
+// in parallel while writes to one file are serialised. A local file needs no queue to absorb a slow backend.
 func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
 	q := sendqueue.NewQueueBatchConfig(sendqueue.Batching{MinSize: 100, MaxSize: 1000, FlushTimeout: 200 * time.Millisecond})
 	q.NumConsumers = 1

@@ -39,7 +39,7 @@ func TestTelemetry_CountsRecordsBytesRotationsAndRemovals(t *testing.T) {
 	cfg.MaxFiles = 1
 	exp, metrics := startExporterWithMetrics(t, cfg)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs(records)))
-	require.NoError(t, exp.Shutdown(context.Background()), "drains the queue, waits for retention")
+	require.NoError(t, exp.Shutdown(context.Background()), "waits for retention")
 
 	assert.EqualValues(t, records, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written"))
 	assert.EqualValues(t, len(want.buf), metrics.Int(t, "otelcol_fapilog_exporter_file_bytes_written"))
@@ -52,7 +52,7 @@ func TestTelemetry_CountsRecordsBytesRotationsAndRemovals(t *testing.T) {
 	metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
-// startExporterWithMetrics creates and starts the exporter (with exporterhelper's queue) from cfg, its metrics
+// startExporterWithMetrics creates and starts the exporter (through exporterhelper) from cfg, its metrics
 // read by the returned Metrics.
 func startExporterWithMetrics(t *testing.T, cfg *Config) (exporter.Logs, *telemetrytest.Metrics) {
 	t.Helper()
