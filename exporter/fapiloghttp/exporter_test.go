@@ -259,7 +259,7 @@ func TestPush_400IsNotRetriedAndIsReported(t *testing.T) {
 	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig // retries on, so that not retrying is a decision
 	o := startObserved(t, cfg)
 
-	err := o.exp.ConsumeLogs(context.Background(), testLogs("m", 7))
+	err := o.Exporter.ConsumeLogs(context.Background(), testLogs("m", 7))
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "nothing delivered, nothing to retry: %v", err)
 	assert.Contains(t, err.Error(), "HTTP 400")
@@ -267,15 +267,15 @@ func TestPush_400IsNotRetriedAndIsReported(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	assert.Equal(t, 1, rec.count(), "a rejection is not retried")
 
-	rejections := o.logs.FilterMessage("Log records rejected for good").All()
+	rejections := o.Logs.FilterMessage("Log records rejected for good").All()
 	require.Len(t, rejections, 1, "the rejection is logged")
 	fields := rejections[0].ContextMap()
 	assert.Equal(t, "http_400", fields["reason"])
 	assert.EqualValues(t, 7, fields["rejected_records"])
 	assert.Equal(t, reason[:256], fields["response"], "the first 256 bytes of the response")
-	assert.EqualValues(t, 7, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
-	assert.EqualValues(t, 7, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "the collector counts the refused push as failed")
-	assert.False(t, o.host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says the endpoint is up")
+	assert.EqualValues(t, 7, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
+	assert.EqualValues(t, 7, o.Metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "the collector counts the refused push as failed")
+	assert.False(t, o.Host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says the endpoint is up")
 }
 
 // The scenario of the "No silent loss" issue: one request of ten refused; the nine others delivered, the push a
@@ -301,20 +301,20 @@ func TestPush_OneOfTenRequestsRefusedIsPartialSuccess(t *testing.T) {
 		lr.Body().SetStr(fmt.Sprintf("record %d %s", i, strings.Repeat("x", 200))) // one record per 400-byte request
 		lr.Attributes().PutStr("message_id", fmt.Sprintf("m-%d", i))
 	}
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld))
-	require.Eventually(t, func() bool { return o.metrics.Int(t, "otelcol_exporter_sent_log_records") == 10 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld))
+	require.Eventually(t, func() bool { return o.Metrics.Int(t, "otelcol_exporter_sent_log_records") == 10 }, 5*time.Second, 10*time.Millisecond)
 	time.Sleep(200 * time.Millisecond)
 
 	assert.Equal(t, 10, rec.count(), "one record per request, none sent twice")
 	assert.Len(t, rec.delivered(t), 9)
-	assert.Zero(t, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"))
-	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400"),
+	assert.Zero(t, o.Metrics.Int(t, "otelcol_exporter_send_failed_log_records"))
+	assert.EqualValues(t, 1, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400"),
 		attribute.String("exporter", "fapiloghttp")), "series carry the exporter's component ID, as exporterhelper's do")
-	assert.EqualValues(t, 9, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
-	assert.Equal(t, 1, o.logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
-	assert.Equal(t, 1, o.logs.FilterMessage("Log records rejected for good").FilterField(zap.String("reason", "http_400")).Len())
-	assert.Zero(t, o.logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost")
-	o.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
+	assert.EqualValues(t, 9, o.Metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
+	assert.Equal(t, 1, o.Logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
+	assert.Equal(t, 1, o.Logs.FilterMessage("Log records rejected for good").FilterField(zap.String("reason", "http_400")).Len())
+	assert.Zero(t, o.Logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost")
+	o.Metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
 func TestPush_RedirectIsNotFollowed(t *testing.T) {
@@ -380,15 +380,15 @@ func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T
 	cfg := syncConfig(srv.URL)
 	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 3, Recovery: 300 * time.Millisecond}
 	o := startObserved(t, cfg)
-	send := func() error { return o.exp.ConsumeLogs(context.Background(), testLogs("m", 1)) }
+	send := func() error { return o.Exporter.ConsumeLogs(context.Background(), testLogs("m", 1)) }
 
 	for range 3 {
 		require.Error(t, send())
 	}
 	assert.Equal(t, 3, rec.count())
-	assert.Equal(t, 1, o.logs.FilterMessageSnippet("Circuit breaker opened").Len())
-	assert.EqualValues(t, breaker.Open, o.metrics.Int(t, delivery.MetricBreakerState))
-	assert.Equal(t, componentstatus.StatusRecoverableError, o.host.Last())
+	assert.Equal(t, 1, o.Logs.FilterMessageSnippet("Circuit breaker opened").Len())
+	assert.EqualValues(t, breaker.Open, o.Metrics.Int(t, delivery.MetricBreakerState))
+	assert.Equal(t, componentstatus.StatusRecoverableError, o.Host.Last())
 
 	// The endpoint comes back. Requests made now are held until the probe time; one goes out as the probe, the
 	// others wait for its verdict, and all are delivered once it succeeds.
@@ -405,18 +405,18 @@ func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T
 	}
 	time.Sleep(100 * time.Millisecond)
 	assert.Equal(t, 3, rec.count(), "while the probe is out, nobody else reaches the endpoint")
-	assert.EqualValues(t, breaker.HalfOpen, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.EqualValues(t, breaker.HalfOpen, o.Metrics.Int(t, delivery.MetricBreakerState))
 	close(release)
 	for range 6 {
 		require.NoError(t, <-results, "held requests are delivered, not failed")
 	}
 	assert.Equal(t, 9, rec.count(), "one probe, then the five held requests")
-	assert.Equal(t, 1, o.logs.FilterMessageSnippet("Circuit breaker closed").Len())
-	assert.EqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.Equal(t, 1, o.Logs.FilterMessageSnippet("Circuit breaker closed").Len())
+	assert.EqualValues(t, breaker.Closed, o.Metrics.Int(t, delivery.MetricBreakerState))
 	for _, to := range []string{"open", "half_open", "closed"} {
-		assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", to)), to)
+		assert.EqualValues(t, 1, o.Metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", to)), to)
 	}
-	assert.Equal(t, componentstatus.StatusOK, o.host.Last())
+	assert.Equal(t, componentstatus.StatusOK, o.Host.Last())
 }
 
 func TestPush_MaxRequestBytesSplitsAndDropsOnlyTheRecordThatCanNeverFit(t *testing.T) {
@@ -482,12 +482,12 @@ func TestPush_OneRejectedPartDoesNotBlockTheRest(t *testing.T) {
 	cfg.MaxRequestBytes = confunits.ByteSize(3*len(envelopes(ld)[0]) + 10)
 	o := startObserved(t, cfg)
 
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld), "a partial rejection is a partial success")
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld), "a partial rejection is a partial success")
 	got := rec.all()
 	require.Greater(t, len(got), 1)
 	rejected := len(decodeBody(t, got[0].header.Get("Content-Type"), got[0].body))
 	assert.Len(t, rec.delivered(t), 12-rejected, "the other requests still went")
-	assert.EqualValues(t, rejected, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_422")))
+	assert.EqualValues(t, rejected, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_422")))
 }
 
 func TestPush_RetryMaxAttemptsBoundsTheRetries(t *testing.T) {

@@ -15,9 +15,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -162,3 +167,31 @@ func (h *StatusHost) Last() componentstatus.Status {
 
 // Seen reports whether st was reported at least once.
 func (h *StatusHost) Seen(st componentstatus.Status) bool { return slices.Contains(h.Statuses(), st) }
+
+// Observed is an exporter started as the collector starts it, with everything it reports: its logs, its metrics
+// (its own, the delivery path's and exporterhelper's) and its component status.
+type Observed struct {
+	Exporter exporter.Logs
+	Logs     *observer.ObservedLogs
+	Metrics  *Metrics
+	Host     *StatusHost
+}
+
+// StartExporter validates cfg, builds the logs exporter with f (component ID: the bare type, so metric series carry
+// exporter=<type>), starts it with a status-recording host and shuts it down when the test ends.
+func StartExporter(t testing.TB, f exporter.Factory, cfg component.Config) *Observed {
+	t.Helper()
+	require.NoError(t, cfg.(interface{ Validate() error }).Validate())
+	core, logs := observer.New(zapcore.DebugLevel)
+	set := exportertest.NewNopSettings(f.Type())
+	set.ID = component.NewID(f.Type())
+	var metrics *Metrics
+	set.TelemetrySettings, metrics = NewSettings(t)
+	set.Logger = zap.New(core)
+	exp, err := f.CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	host := NewStatusHost()
+	require.NoError(t, exp.Start(context.Background(), host))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	return &Observed{Exporter: exp, Logs: logs, Metrics: metrics, Host: host}
+}
