@@ -478,6 +478,35 @@ func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 	assert.Len(t, rec.delivered(t), 13, "capping changes labels, never drops records")
 }
 
+// Within one push, a value seen before keeps its label (sanitised once), and every record whose value is over
+// the cap is counted, not only the first one of the push.
+func TestPush_RepeatedValuesInOnePushKeepTheirLabelAndEachReplacedRecordCounts(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := syncConfig(srv.URL)
+	cfg.LabelKeys = []string{"level", "data.user"}
+	cfg.MaxLabelValues = 3
+	o := startObserved(t, cfg)
+
+	ld := testLogs("m", 20)
+	users := []string{"u 0", "u1", "u2", "u3", "u4"}
+	i := 0
+	for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+		lr.Attributes().PutStr("user", users[i%len(users)]) // the first resource's ten records: each user twice
+		i++
+	}
+	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld))
+
+	got := map[string]int{}
+	for _, r := range rec.all() {
+		for _, s := range r.streams {
+			got[s.labels["data_user"]] += len(s.entries)
+		}
+	}
+	assert.Equal(t, map[string]int{"u_0": 2, "u1": 2, "u2": 2, "_other_": 4, "": 10}, got)
+	assert.EqualValues(t, 4, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
+}
+
 func TestPush_ConcurrentPushesShareLabelsSafely(t *testing.T) {
 	rec := &recorder{}
 	srv := newServer(t, rec)

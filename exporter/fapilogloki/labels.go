@@ -57,20 +57,77 @@ func newLabeler(cfg *Config, logger *zap.Logger, tel *lokiTelemetry) *labeler {
 }
 
 // fill writes the record's dynamic label values into values (len(l.dynamic) long): sanitised, capped, "" when
-// the record has no such field. scratch is a reusable buffer; nothing allocates for a value seen before.
-func (l *labeler) fill(e *envelope.Entry, values []string, scratch *[]byte) {
+// the record has no such field. scratch is a reusable buffer; nothing allocates for a value seen before. memo
+// holds the values already given to earlier records of the same push.
+func (l *labeler) fill(e *envelope.Entry, values []string, scratch *[]byte, memo *labelMemo) {
 	for i := range l.dynamic {
-		d := &l.dynamic[i]
-		v, ok := e.Field(d.path)
-		switch {
-		case !ok || v == "":
+		v, ok := e.Field(l.dynamic[i].path)
+		if !ok || v == "" {
 			values[i] = ""
-		case lokilabel.CleanValue(v):
-			values[i] = d.guard.admit(v)
-		default:
-			*scratch = lokilabel.AppendValue((*scratch)[:0], v)
-			values[i] = d.guard.admitBytes(*scratch)
+			continue
 		}
+		if known, seen := memo.lookup(i, v); seen {
+			values[i] = known
+			continue
+		}
+		values[i] = l.admit(i, v, scratch)
+		memo.remember(i, v, values[i])
+	}
+}
+
+// admit sanitises v, a value of dynamic label i, and lets its guard intern or replace it.
+func (l *labeler) admit(i int, v string, scratch *[]byte) string {
+	g := l.dynamic[i].guard
+	if lokilabel.CleanValue(v) {
+		return g.admit(v)
+	}
+	*scratch = lokilabel.AppendValue((*scratch)[:0], v)
+	return g.admitBytes(*scratch)
+}
+
+// labelMemo remembers, for the records of one push, the label value each raw value of a dynamic label became.
+// The records of a batch mostly repeat a few values (levels, services), which then skip sanitising and the
+// guard's lock, shared by concurrent pushes. A value replaced by lokilabel.OtherValue is not remembered: each
+// record it replaces is counted.
+type labelMemo struct {
+	labels [][]memoPair // per dynamic label, at most memoValues
+}
+
+type memoPair struct{ raw, value string }
+
+// memoValues is how many values of each label a push remembers: a scan of them must stay cheaper than the guard.
+const memoValues = 8
+
+// reset forgets the values of the previous push and sizes the memo for labels dynamic labels.
+func (m *labelMemo) reset(labels int) {
+	for len(m.labels) < labels {
+		m.labels = append(m.labels, make([]memoPair, 0, memoValues))
+	}
+	m.labels = m.labels[:labels]
+	for i := range m.labels {
+		m.labels[i] = m.labels[i][:0]
+	}
+}
+
+// release drops the raw values, which point into the records of the push.
+func (m *labelMemo) release() {
+	for i := range m.labels {
+		clear(m.labels[i][:cap(m.labels[i])])
+	}
+}
+
+func (m *labelMemo) lookup(label int, raw string) (string, bool) {
+	for _, p := range m.labels[label] {
+		if p.raw == raw {
+			return p.value, true
+		}
+	}
+	return "", false
+}
+
+func (m *labelMemo) remember(label int, raw, value string) {
+	if value != lokilabel.OtherValue && len(m.labels[label]) < memoValues {
+		m.labels[label] = append(m.labels[label], memoPair{raw, value})
 	}
 }
 

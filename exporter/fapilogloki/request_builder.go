@@ -61,7 +61,8 @@ type batch struct {
 	resourceTenant []int          // tenant of each ResourceLogs
 	resourceEnd    []int          // records up to the end of each ResourceLogs
 
-	recordValues []string // the current record's dynamic label values
+	recordValues []string  // the current record's dynamic label values
+	labelMemo    labelMemo // label values already given to earlier records of the push
 	scratch      []byte
 	order, rank  []int    // stream permutation when grouping streams by tenant
 	grouped      []stream // streams in tenant order, swapped with streams
@@ -80,6 +81,7 @@ func (b *batch) reset(dynamicLabels int) {
 		b.recordValues = make([]string, dynamicLabels)
 	}
 	b.recordValues = b.recordValues[:dynamicLabels]
+	b.labelMemo.reset(dynamicLabels)
 }
 
 // release drops the references a batch holds into the records it was built from, before it goes back to a pool.
@@ -87,6 +89,7 @@ func (b *batch) release() {
 	clear(b.values)
 	clear(b.meta[:cap(b.meta)])
 	clear(b.recordValues)
+	b.labelMemo.release()
 }
 
 // tenantOf is the tenant of the requests of chunk c (a chunk never mixes tenants).
@@ -223,7 +226,7 @@ func (rb *requestBuilder) add(e *envelope.Entry, record, tenant int, b *batch) {
 	b.arena = e.AppendJSON(b.arena)
 	en.line.end = len(b.arena)
 
-	rb.labels.fill(e, b.recordValues, &b.scratch)
+	rb.labels.fill(e, b.recordValues, &b.scratch, &b.labelMemo)
 	en.stream = b.streamFor(tenant, b.recordValues)
 
 	en.meta.start = len(b.meta)
