@@ -45,10 +45,12 @@ func TestCreateDefaultConfig_FollowsFapilogAndIsComplete(t *testing.T) {
 	require.True(t, cfg.QueueConfig.HasValue())
 	batch := cfg.QueueConfig.Get().Batch
 	require.True(t, batch.HasValue(), "batching on by default")
-	assert.Equal(t, exporterhelper.RequestSizerTypeItems, batch.Get().Sizer)
-	assert.EqualValues(t, 100, batch.Get().MinSize, "fapilog batch_size")
-	assert.EqualValues(t, 10_000, batch.Get().MaxSize, "CloudWatch's events per request")
+	assert.Equal(t, exporterhelper.RequestSizerTypeBytes, batch.Get().Sizer, "batches measured as CloudWatch measures a request")
+	assert.EqualValues(t, 1_048_576, batch.Get().MinSize, "a batch goes out when it fills one PutLogEvents request")
+	assert.EqualValues(t, 1_048_576, batch.Get().MaxSize, "and never holds more than one")
 	assert.Equal(t, 5*time.Second, batch.Get().FlushTimeout, "fapilog batch_timeout_seconds")
+	assert.Equal(t, exporterhelper.RequestSizerTypeBytes, cfg.QueueConfig.Get().Sizer, "memory bounded in bytes")
+	assert.EqualValues(t, 8<<20, cfg.QueueConfig.Get().QueueSize)
 	assert.True(t, cfg.CircuitBreaker.Enabled)
 	assert.Equal(t, 5, cfg.CircuitBreaker.Threshold)
 	assert.NoError(t, confmap.Validate(cfg), "the defaults are a working configuration")
@@ -78,7 +80,8 @@ func TestUnmarshal_Full(t *testing.T) {
 	want.CircuitBreaker.Recovery = 10 * time.Second
 	want.RetryConfig.InitialInterval = 500 * time.Millisecond
 	batch := want.QueueConfig.Get().Batch.Get()
-	batch.MinSize, batch.MaxSize, batch.FlushTimeout = 50, 500, time.Second
+	batch.Sizer = exporterhelper.RequestSizerTypeItems
+	batch.MinSize, batch.MaxSize, batch.FlushTimeout = 100, 100, time.Second
 	assert.Equal(t, want, cfg)
 }
 

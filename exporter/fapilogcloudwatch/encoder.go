@@ -3,84 +3,117 @@ package fapilogcloudwatch
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
-// event is one record encoded: its message (the bare envelope JSON) lies in the batch body at [start, end).
-type event struct {
-	start, end int
-	// timestamp is the record's own time in unix milliseconds (fapilog uses the time it sends at).
-	timestamp int64
-	// dest indexes encodedBatch.dests: the record's log group and stream.
-	dest int32
-	// record is the record's position in the batch, in ResourceLogs/ScopeLogs/LogRecords order.
-	record int32
+// truncationMarker ends a message cut to max_event_size. The envelope JSON is no longer complete after a cut;
+// the marker says so to whoever reads the event.
+const truncationMarker = "...[truncated]"
+
+// encoder turns a plog.Logs into a request when the collector hands it to the exporter, before the queue: every
+// record is encoded once, routed to its log group and stream, and sized as CloudWatch counts it, so that the
+// queue batches by the size of the PutLogEvents requests to come. An event larger than max_event_size is cut or
+// marked dropped now; the request builder never changes a message.
+type encoder struct {
+	routes     *routes
+	maxMessage int // max_event_size minus the per-event overhead
+	truncate   bool
+	// fixedDests is the one destination of every record when neither name has placeholders, shared by every
+	// request (never changed).
+	fixedDests []dest
 }
 
-// dest is one log stream of one log group.
-type dest struct {
-	group, stream string
-}
-
-// encodedBatch is a batch serialized once: every record's envelope appended to body, plus the group and stream
-// each record goes to. The request builder sorts, splits and truncates events without encoding anything again.
-type encodedBatch struct {
-	body   []byte
-	events []event
-	dests  []dest
-
-	destIndex map[string]int32 // group + "\x00" + stream -> index in dests
-	name      []byte           // scratch for resolving names
-}
-
-// encode replaces b's content with ld. e is scratch reused across calls; in steady state encoding allocates
-// only when b's buffers must grow or a destination is seen for the first time in this batch.
-func (b *encodedBatch) encode(ctx context.Context, ld plog.Logs, receivedAt time.Time, names *routes, e *envelope.Entry) {
-	b.body, b.events, b.dests = b.body[:0], b.events[:0], b.dests[:0]
-	clear(b.destIndex)
-	if names.fixed != nil {
-		b.dests = append(b.dests, *names.fixed)
+func newEncoder(cfg *Config, r *routes) encoder {
+	enc := encoder{routes: r, maxMessage: int(cfg.MaxEventSize) - eventOverhead, truncate: cfg.Oversize == OversizeTruncate}
+	if r.fixed != nil {
+		enc.fixedDests = []dest{*r.fixed}
 	}
-	for _, rl := range ld.ResourceLogs().All() {
-		d := int32(0)
-		if names.fixed == nil {
-			d = b.destOf(ctx, rl, names)
-		}
-		for _, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				e.Reset(rl.Resource(), sl.Scope(), lr, receivedAt)
-				start := len(b.body)
-				b.body = e.AppendJSON(b.body)
-				b.events = append(b.events, event{
-					start: start, end: len(b.body),
-					timestamp: e.Time().UnixMilli(),
-					dest:      d,
-					record:    int32(len(b.events)),
-				})
+	return enc
+}
+
+// encodeScratch is the memory one conversion reuses.
+type encodeScratch struct {
+	entry envelope.Entry
+	body  []byte
+	// destOfResource and resourceEnds say, with placeholders, the destination of each ResourceLogs and the
+	// index of the record after its last.
+	destOfResource []int32
+	resourceEnds   []int
+	destIndex      map[string]int32 // group + "\x00" + stream -> index in the request's dests
+	name           []byte
+}
+
+// encode makes the request of ld; receivedAt stands in for missing timestamps. It returns how many records were
+// cut to max_event_size (oversize: truncate).
+func (enc *encoder) encode(ctx context.Context, ld plog.Logs, receivedAt time.Time, s *encodeScratch) (req *logsRequest, truncated int) {
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return new(logsRequest), 0
+	}
+	c := chunk{events: make([]event, 0, n), dests: enc.fixedDests}
+	if c.dests == nil {
+		c.dests = enc.resolve(ctx, ld, s)
+	}
+	s.body = s.body[:0]
+	record, resource := 0, 0
+	envelope.ForEach(ld, receivedAt, &s.entry, func(e *envelope.Entry, _ plog.LogRecord) {
+		ev := event{start: len(s.body), timestamp: e.Time().UnixMilli()}
+		if enc.fixedDests == nil {
+			for record >= s.resourceEnds[resource] {
+				resource++
 			}
+			ev.dest = s.destOfResource[resource]
 		}
-	}
+		record++
+		s.body = e.AppendJSON(s.body)
+		ev.end = len(s.body)
+		if ev.end-ev.start > enc.maxMessage {
+			if enc.truncate {
+				ev.end = truncateMessage(s.body, ev.start, ev.end, enc.maxMessage)
+				truncated++
+			} else {
+				ev.end, ev.dropped = ev.start, true
+			}
+			s.body = s.body[:ev.end]
+		}
+		c.bytes += ev.size()
+		c.events = append(c.events, ev)
+	})
+	c.body = string(s.body)
+	return &logsRequest{chunks: []chunk{c}, items: n, bytes: c.bytes}, truncated
 }
 
-// destOf resolves the group and stream of a resource's records and returns their index, adding it when new.
-func (b *encodedBatch) destOf(ctx context.Context, rl plog.ResourceLogs, names *routes) int32 {
-	group := names.groupOf(ctx, rl.Resource(), recordsOf(rl))
-	b.name = append(append(b.name[:0], group...), 0)
-	b.name = names.stream.AppendName(b.name, rl.Resource().Attributes())
-	if i, ok := b.destIndex[string(b.name)]; ok {
-		return i
+// resolve names the log group and stream of each ResourceLogs of ld (destOfResource, resourceEnds) and returns
+// the distinct destinations.
+func (enc *encoder) resolve(ctx context.Context, ld plog.Logs, s *encodeScratch) []dest {
+	var dests []dest
+	clear(s.destIndex)
+	if s.destIndex == nil {
+		s.destIndex = map[string]int32{}
 	}
-	if b.destIndex == nil {
-		b.destIndex = map[string]int32{}
+	s.destOfResource, s.resourceEnds = s.destOfResource[:0], s.resourceEnds[:0]
+	end := 0
+	for _, rl := range ld.ResourceLogs().All() {
+		records := recordsOf(rl)
+		end += records
+		group := enc.routes.groupOf(ctx, rl.Resource(), records)
+		s.name = append(append(s.name[:0], group...), 0)
+		s.name = enc.routes.stream.AppendName(s.name, rl.Resource().Attributes())
+		i, ok := s.destIndex[string(s.name)]
+		if !ok {
+			key := string(s.name)
+			i = int32(len(dests))
+			dests = append(dests, dest{group: group, stream: key[len(group)+1:]})
+			s.destIndex[key] = i
+		}
+		s.destOfResource = append(s.destOfResource, i)
+		s.resourceEnds = append(s.resourceEnds, end)
 	}
-	key := string(b.name)
-	i := int32(len(b.dests))
-	b.dests = append(b.dests, dest{group: group, stream: key[len(group)+1:]})
-	b.destIndex[key] = i
-	return i
+	return dests
 }
 
 func recordsOf(rl plog.ResourceLogs) int {
@@ -89,4 +122,15 @@ func recordsOf(rl plog.ResourceLogs) int {
 		n += sl.LogRecords().Len()
 	}
 	return n
+}
+
+// truncateMessage cuts the message body[start:end] to at most limit bytes, at a UTF-8 boundary (the envelope is
+// valid UTF-8, so the cut one stays valid), and ends it with truncationMarker, written over bytes that belong to
+// the same message. It returns the message's new end.
+func truncateMessage(body []byte, start, end, limit int) int {
+	cut := start + limit - len(truncationMarker)
+	for cut > start && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return cut + copy(body[cut:end], truncationMarker)
 }

@@ -2,7 +2,6 @@ package fapilogcloudwatch
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -102,19 +101,17 @@ func TestPush_FailureMidBatchHandsBackOnlyTheUnsentRecords(t *testing.T) {
 
 	const n = 25_000
 	ld := testLogs("mid", n, recent(n))
-	err := e.push(context.Background(), ld)
+	err := pushLogs(context.Background(), t, e, ld)
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
-	var partial consumererror.Logs
-	require.True(t, errors.As(err, &partial), "a partial failure carries the records still to send")
+	rest := retryOf(t, err)
 	first := len(rec.allPuts()[0].Events)
 	require.Greater(t, first, 0)
-	assert.Equal(t, n-first, partial.Data().LogRecordCount(), "the first request was delivered: not handed back")
-	assert.Equal(t, 1, ld.ResourceLogs().Len(), "the batch itself is left as it was")
-	assert.Equal(t, n, ld.LogRecordCount())
+	assert.Equal(t, n-first, rest.ItemsCount(), "the first request was delivered: not handed back")
+	assert.Equal(t, n, ld.LogRecordCount(), "the batch itself is left as it was")
 
 	// What the exporter helper would do next: send what was handed back.
-	require.NoError(t, e.push(context.Background(), partial.Data()))
+	require.NoError(t, e.push(context.Background(), rest))
 	rec.requireWithinLimits(t)
 	exactlyOnce(t, rec.accepted(), "mid", n)
 	exactlyOnce(t, countIDs(readEvents(t, readClient(url), group, "app-1")), "mid", n)
@@ -140,7 +137,7 @@ func TestPush_InvalidSequenceTokenIsAnsweredWithTheExpectedToken(t *testing.T) {
 	rec.inject = onPut(map[int]*fault{0: bad})
 	e := startLogsExporter(t, testConfig(rec.URL, group), exportertest.NewNopSettings(metadata.Type))
 
-	require.NoError(t, e.push(context.Background(), testLogs("tok", 5, recent(5))))
+	require.NoError(t, pushLogs(context.Background(), t, e, testLogs("tok", 5, recent(5))))
 	puts := rec.allPuts()
 	require.Len(t, puts, 2, "answered at once, without waiting for a retry")
 	assert.Nil(t, puts[0].SequenceToken, "modern CloudWatch ignores tokens: none is sent until an endpoint asks")
@@ -148,7 +145,7 @@ func TestPush_InvalidSequenceTokenIsAnsweredWithTheExpectedToken(t *testing.T) {
 	exactlyOnce(t, rec.accepted(), "tok", 5)
 
 	// From now on the endpoint is treated as legacy: the next request carries the token of the last answer.
-	require.NoError(t, e.push(context.Background(), testLogs("next", 2, recent(2))))
+	require.NoError(t, pushLogs(context.Background(), t, e, testLogs("next", 2, recent(2))))
 	puts = rec.allPuts()
 	require.Len(t, puts, 3)
 	assert.NotEmpty(t, aws.ToString(puts[2].SequenceToken))
@@ -162,10 +159,10 @@ func TestPush_DataAlreadyAcceptedCountsAsDeliveredAndIsNotSentAgain(t *testing.T
 	rec.inject = onPut(map[int]*fault{0: accepted})
 	e := startLogsExporter(t, testConfig(rec.URL, group), exportertest.NewNopSettings(metadata.Type))
 
-	require.NoError(t, e.push(context.Background(), testLogs("dup", 3, recent(3))))
+	require.NoError(t, pushLogs(context.Background(), t, e, testLogs("dup", 3, recent(3))))
 	require.Len(t, rec.allPuts(), 1, "sending it again would store it twice")
 
-	require.NoError(t, e.push(context.Background(), testLogs("after", 3, recent(3))))
+	require.NoError(t, pushLogs(context.Background(), t, e, testLogs("after", 3, recent(3))))
 	puts := rec.allPuts()
 	require.Len(t, puts, 2)
 	assert.Equal(t, "tok-7", aws.ToString(puts[1].SequenceToken), "the next request continues from the expected token")
@@ -288,11 +285,11 @@ func TestPush_OpenCircuitLeavesCloudWatchAlone(t *testing.T) {
 	e := startLogsExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
 
 	for range 2 {
-		require.Error(t, e.push(context.Background(), testLogs("cb", 3, recent(3))))
+		require.Error(t, pushLogs(context.Background(), t, e, testLogs("cb", 3, recent(3))))
 	}
 	held, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := e.push(held, testLogs("cb", 3, recent(3)))
+	err := pushLogs(held, t, e, testLogs("cb", 3, recent(3)))
 	require.ErrorIs(t, err, breaker.ErrOpen, "a request is held behind the open circuit until its context ends")
 	assert.False(t, consumererror.IsPermanent(err), "the data waits in the queue")
 	assert.Len(t, rec.allPuts(), 2, "no request while the circuit is open")

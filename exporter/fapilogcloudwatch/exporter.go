@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -21,7 +22,6 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/delivery"
-	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 )
 
 // logsExporter wires encoder, request builder and transport to the shared delivery path (circuit breaker,
@@ -31,6 +31,7 @@ type logsExporter struct {
 	cfg       *Config
 	set       exporter.Settings
 	routes    *routes
+	encoder   encoder
 	builder   requestBuilder
 	transport *transport
 	delivery  *delivery.Deliverer
@@ -41,13 +42,8 @@ type logsExporter struct {
 	// httpClient carries the CloudWatch calls; shutdown closes its idle connections, which the SDK's own client
 	// offers no way to do.
 	httpClient *http.Client
-	scratch    sync.Pool // *pushScratch, one per concurrent push
-}
-
-type pushScratch struct {
-	entry envelope.Entry
-	batch encodedBatch
-	plan  plan
+	encoding   sync.Pool // *encodeScratch, one per concurrent conversion
+	plans      sync.Pool // *plan, one per concurrent push
 }
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
@@ -65,6 +61,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		cfg:       cfg,
 		set:       set,
 		routes:    r,
+		encoder:   newEncoder(cfg, r),
 		builder:   newRequestBuilder(cfg),
 		telemetry: tel,
 		own:       metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", set.ID.String()))),
@@ -83,7 +80,8 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		r.shutdown()
 		return nil, err
 	}
-	e.scratch.New = func() any { return new(pushScratch) }
+	e.encoding.New = func() any { return new(encodeScratch) }
+	e.plans.New = func() any { return new(plan) }
 	return e, nil
 }
 
@@ -169,28 +167,40 @@ func (e *logsExporter) refusesConfig(err error) bool {
 	return refusesConfig(err)
 }
 
-// push sends ld. Each record is encoded once; the batch goes out as one PutLogEvents request per group and stream
-// and per 10,000 events / 1 MiB / 24 h; the delivery path sends them, counts what CloudWatch refused and says what to
-// retry.
-func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
-	if ld.LogRecordCount() == 0 {
+// convert encodes ld into the request the queue holds and batches (see logsRequest), when the collector hands
+// ld to the exporter. Records without a timestamp take the time they arrived.
+func (e *logsExporter) convert(ctx context.Context, ld plog.Logs) (xexporterhelper.Request, error) {
+	s := e.encoding.Get().(*encodeScratch)
+	defer e.encoding.Put(s)
+	req, truncated := e.encoder.encode(ctx, ld, time.Now(), s)
+	if truncated > 0 {
+		e.telemetry.FapilogExporterCloudwatchRecordsTruncated.Add(ctx, int64(truncated), e.own)
+	}
+	return req, nil
+}
+
+// push sends a batch: one PutLogEvents request per group and stream and per 10,000 events / 1 MiB / 24 h; the
+// delivery path sends them, counts what CloudWatch refused and says what to retry. After a retryable failure
+// that follows deliveries or refusals, the error carries exactly the records still to deliver (partialFailure).
+func (e *logsExporter) push(ctx context.Context, r xexporterhelper.Request) error {
+	req := r.(*logsRequest)
+	if req.items == 0 {
 		return nil
 	}
-	s := e.scratch.Get().(*pushScratch)
+	p := e.plans.Get().(*plan)
 	defer func() {
-		s.plan.release()
-		e.scratch.Put(s)
+		p.release()
+		e.plans.Put(p)
 	}()
-	now := time.Now()
-	s.batch.encode(ctx, ld, now, e.routes, &s.entry)
-	e.builder.build(&s.batch, now, &s.plan)
-	if s.plan.truncated > 0 {
-		e.telemetry.FapilogExporterCloudwatchRecordsTruncated.Add(ctx, int64(s.plan.truncated), e.own)
-	}
-	return e.delivery.Deliver(ctx, ld, &s.plan.Plan, func(ctx context.Context, i int) (delivery.Result, error) {
-		r := &s.plan.requests[i]
-		d := s.batch.dests[r.dest]
+	e.builder.build(req, time.Now(), p)
+	retry, err := e.delivery.DeliverEncoded(ctx, &p.Plan, func(ctx context.Context, i int) (delivery.Result, error) {
+		r := &p.requests[i]
+		d := p.dests[r.dest]
 		refused, err := e.transport.send(ctx, d.group, d.stream, r.events)
 		return delivery.Result{Bytes: r.bytes, Rejected: refused.rejections(d.group, d.stream)}, err
 	})
+	if retry == nil {
+		return err
+	}
+	return &partialFailure{err: err, rest: req.subset(retry)}
 }

@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
@@ -23,14 +25,23 @@ const (
 	defaultCallTimeout = 10 * time.Second
 )
 
-// defaultBatching is fapilog's batch_size (a push as soon as 100 records wait) and batch_timeout_seconds (5 s),
-// except that one push may hold up to 10,000 records (as many as one PutLogEvents call can carry): a large
-// incoming batch goes out whole, in requests filled up to 1 MiB, instead of being cut into 100-record calls that
-// each count against the account's PutLogEvents quota. The request builder splits it by the service limits anyway.
+// defaultBatching makes every batch one full PutLogEvents request: batches are measured as CloudWatch measures a
+// request (bytes sizer: the messages plus 26 bytes per event, see logsRequest) and go out as soon as they reach
+// its 1 MiB limit, which MergeSplit never exceeds; a partial batch goes out after fapilog's batch_timeout_seconds
+// (5 s). fapilog sends every 100 records instead (batch_size): under load that is requests 3% full, each counting
+// against the account's PutLogEvents quota, for no gain in latency, which the timeout bounds either way.
 var defaultBatching = sendqueue.Batching{
-	MinSize:      sendqueue.FapilogBatchSize,
-	MaxSize:      maxEventsPerRequest,
+	MinSize:      maxRequestBytes,
+	MaxSize:      maxRequestBytes,
 	FlushTimeout: sendqueue.FapilogBatchTimeout,
+}
+
+// defaultQueueConfig is the distribution's default queue (in memory, sizer bytes, sendqueue.DefaultQueueBytes:
+// here the events' encoded bytes, what the queued requests hold) with defaultBatching by bytes.
+func defaultQueueConfig() configoptional.Optional[exporterhelper.QueueBatchConfig] {
+	q := sendqueue.NewQueueBatchConfig(defaultBatching)
+	q.Batch.Get().Sizer = exporterhelper.RequestSizerTypeBytes
+	return configoptional.Some(q)
 }
 
 // NewFactory returns the factory of the fapilogcloudwatch exporter.
@@ -42,7 +53,7 @@ func NewFactory() exporter.Factory {
 func createDefaultConfig() component.Config {
 	return &Config{
 		TimeoutConfig:   exporterhelper.TimeoutConfig{Timeout: defaultCallTimeout},
-		QueueConfig:     sendqueue.NewConfig(defaultBatching),
+		QueueConfig:     defaultQueueConfig(),
 		RetryConfig:     configretry.NewDefaultBackOffConfig(),
 		CircuitBreaker:  breaker.NewDefaultConfig(),
 		LogGroupName:    defaultLogGroupName,
@@ -61,7 +72,9 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	logs, err := exporterhelper.NewLogs(ctx, set, cfg, exp.push,
+	// A request of the exporter's own (logsRequest): records are encoded when they arrive, and the queue
+	// batches them by their size as CloudWatch counts it. requestEncoding stores them in a persistent queue.
+	logs, err := xexporterhelper.NewLogsRequest(ctx, set, exp.convert, exp.push,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
@@ -69,7 +82,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		// several PutLogEvents calls, and a push held behind an open circuit breaker is not cut short.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(c.RetryConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
+		xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{Encoding: requestEncoding{}}),
 	)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -321,6 +322,33 @@ func startLogsExporter(t *testing.T, cfg *Config, set exporter.Settings) *logsEx
 		require.NoError(t, e.shutdown(context.Background()))
 	})
 	return e
+}
+
+// pushLogs converts ld as the collector hands it to the exporter and pushes it, to look at push's own result.
+func pushLogs(ctx context.Context, t *testing.T, e *logsExporter, ld plog.Logs) error {
+	t.Helper()
+	req, err := e.convert(ctx, ld)
+	require.NoError(t, err)
+	return e.push(ctx, req)
+}
+
+// retryOf is the request a partial failure hands back to exporterhelper's retry: what OnError returns.
+func retryOf(t *testing.T, err error) *logsRequest {
+	t.Helper()
+	_, ok := errors.AsType[*partialFailure](err)
+	require.True(t, ok, "a partial failure carries the records still to send: %v", err)
+	return new(logsRequest).OnError(err).(*logsRequest)
+}
+
+// eventsByGroup counts a request's events by log group.
+func eventsByGroup(req *logsRequest) map[string]int {
+	out := map[string]int{}
+	for _, c := range req.chunks {
+		for _, ev := range c.events {
+			out[c.dests[ev.dest].group]++
+		}
+	}
+	return out
 }
 
 // putEvent is one event of a PutLogEvents request as the recording endpoint decoded it.

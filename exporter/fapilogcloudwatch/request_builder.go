@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"go.uber.org/zap"
@@ -13,10 +12,6 @@ import (
 )
 
 const (
-	// truncationMarker ends a message cut to max_event_size. The envelope JSON is no longer complete after a
-	// cut; the marker says so to whoever reads the event.
-	truncationMarker = "...[truncated]"
-
 	// maxRequestSpan is the largest time between the first and the last event of one request.
 	maxRequestSpan = 24 * time.Hour
 	// maxEventAge and maxEventAhead bound the timestamps CloudWatch accepts: events older than 14 days or more
@@ -51,15 +46,25 @@ type putRequest struct {
 type plan struct {
 	delivery.Plan
 	requests []putRequest
-	// counts of records left out or changed: the left-out ones are reported through Plan.LeftOut, the
-	// truncated ones (delivered, but cut) in the exporter's own metric.
-	tooOld, tooNew, oversize, truncated int
+	// dests are the batch's destinations; putRequest.dest indexes them.
+	dests     []dest
+	destIndex map[dest]int32
+	// counts of records left out, reported through Plan.LeftOut.
+	tooOld, tooNew, oversize int
 
-	// The requests' events point into these, allocated once per batch size.
-	kept       []event
-	input      []types.InputLogEvent
-	messages   []string
-	timestamps []int64
+	// kept are the events to send, sorted; the requests' events point into them.
+	kept  []keptEvent
+	input []types.InputLogEvent
+	local []int32 // a chunk's dest -> index in dests
+}
+
+// keptEvent is an event to send: its message is a substring of its chunk's body, never a copy.
+type keptEvent struct {
+	message   string
+	timestamp int64
+	dest      int32
+	// record is the event's position in the batch, in push order.
+	record int32
 }
 
 func (p *plan) reset(records int) {
@@ -67,8 +72,9 @@ func (p *plan) reset(records int) {
 	for i := range p.Owner {
 		p.Owner[i] = delivery.LeftOut
 	}
-	p.requests, p.kept = p.requests[:0], p.kept[:0]
-	p.tooOld, p.tooNew, p.oversize, p.truncated = 0, 0, 0, 0
+	p.requests, p.kept, p.dests = p.requests[:0], p.kept[:0], p.dests[:0]
+	clear(p.destIndex)
+	p.tooOld, p.tooNew, p.oversize = 0, 0, 0
 }
 
 // finish completes the delivery plan once the requests are built.
@@ -90,63 +96,83 @@ func (p *plan) finish(maxEventSize int) {
 
 // release drops the references to the batch's messages so that the pooled plan does not keep them alive.
 func (p *plan) release() {
-	clear(p.messages)
+	clear(p.kept)
+	clear(p.input)
 	clear(p.requests)
+	clear(p.dests)
 	p.requests = p.requests[:0]
 }
 
-// requestBuilder turns an encoded batch into PutLogEvents requests that obey CloudWatch's limits: at most
-// maxEvents events and maxBytes bytes (each message plus 26) per request, events sorted by timestamp, first
-// and last event at most 24 h apart, one stream of one group per request. An event larger than max_event_size
-// is left out or truncated; it never fails the rest of the batch.
+// globalDests maps the destinations of one chunk to the batch's.
+func (p *plan) globalDests(dests []dest) []int32 {
+	if p.destIndex == nil {
+		p.destIndex = map[dest]int32{}
+	}
+	p.local = p.local[:0]
+	for _, d := range dests {
+		i, ok := p.destIndex[d]
+		if !ok {
+			i = int32(len(p.dests))
+			p.dests = append(p.dests, d)
+			p.destIndex[d] = i
+		}
+		p.local = append(p.local, i)
+	}
+	return p.local
+}
+
+// requestBuilder turns a batch of encoded events into PutLogEvents requests that obey CloudWatch's limits: at
+// most maxEvents events and maxBytes bytes (each message plus 26) per request, events sorted by timestamp, first
+// and last event at most 24 h apart, one stream of one group per request. Events CloudWatch would refuse (too
+// old, too new, or dropped as larger than max_event_size when they were encoded) are left out and reported; they
+// never fail the rest of the batch.
 type requestBuilder struct {
-	maxEvents  int
-	maxBytes   int
-	maxMessage int // max_event_size minus the per-event overhead
-	truncate   bool
-	maxSpan    int64 // milliseconds
+	maxEvents    int
+	maxBytes     int
+	maxEventSize int
+	maxSpan      int64 // milliseconds
 }
 
 func newRequestBuilder(cfg *Config) requestBuilder {
 	return requestBuilder{
-		maxEvents:  maxEventsPerRequest,
-		maxBytes:   maxRequestBytes,
-		maxMessage: int(cfg.MaxEventSize) - eventOverhead,
-		truncate:   cfg.Oversize == OversizeTruncate,
-		maxSpan:    maxRequestSpan.Milliseconds(),
+		maxEvents:    maxEventsPerRequest,
+		maxBytes:     maxRequestBytes,
+		maxEventSize: int(cfg.MaxEventSize),
+		maxSpan:      maxRequestSpan.Milliseconds(),
 	}
 }
 
-// build plans the requests for b as of now (the reference for the 14 days / 2 hours window). Truncation
-// rewrites the end of an oversized message inside b.body.
-func (rb *requestBuilder) build(b *encodedBatch, now time.Time, p *plan) {
-	p.reset(len(b.events))
-	defer p.finish(rb.maxMessage + eventOverhead)
+// build plans the requests for req as of now (the reference for the 14 days / 2 hours window).
+func (rb *requestBuilder) build(req *logsRequest, now time.Time, p *plan) {
+	p.reset(req.items)
+	defer p.finish(rb.maxEventSize)
 	oldest, newest := now.Add(-maxEventAge).UnixMilli(), now.Add(maxEventAhead).UnixMilli()
-	for _, ev := range b.events {
-		switch {
-		case ev.timestamp < oldest:
-			p.tooOld++
-			continue
-		case ev.timestamp > newest:
-			p.tooNew++
-			continue
-		case ev.end-ev.start > rb.maxMessage:
-			if !rb.truncate {
+	record := int32(0)
+	for _, c := range req.chunks {
+		local := p.globalDests(c.dests)
+		for _, ev := range c.events {
+			i := record
+			record++
+			switch {
+			case ev.dropped:
 				p.oversize++
 				continue
+			case ev.timestamp < oldest:
+				p.tooOld++
+				continue
+			case ev.timestamp > newest:
+				p.tooNew++
+				continue
 			}
-			ev.end = truncateMessage(b.body, ev.start, ev.end, rb.maxMessage)
-			p.truncated++
+			p.kept = append(p.kept, keptEvent{message: c.body[ev.start:ev.end], timestamp: ev.timestamp, dest: local[ev.dest], record: i})
 		}
-		p.kept = append(p.kept, ev)
 	}
 	if len(p.kept) == 0 {
 		return
 	}
 	// One group and stream per request and ascending timestamps within it; the record position breaks ties so
 	// that records with the same millisecond keep their order.
-	slices.SortFunc(p.kept, func(a, b event) int {
+	slices.SortFunc(p.kept, func(a, b keptEvent) int {
 		if c := cmp.Compare(a.dest, b.dest); c != 0 {
 			return c
 		}
@@ -155,25 +181,20 @@ func (rb *requestBuilder) build(b *encodedBatch, now time.Time, p *plan) {
 		}
 		return cmp.Compare(a.record, b.record)
 	})
-	rb.materialize(b, p)
+	rb.materialize(p)
 	rb.split(p)
 }
 
-// materialize makes the SDK's events: one copy of the body as a string, every message a substring of it, so
-// building the requests allocates per batch, never per record.
-func (rb *requestBuilder) materialize(b *encodedBatch, p *plan) {
+// materialize makes the SDK's events: each points at its kept event's message and timestamp, so building the
+// requests copies no message and allocates per batch size, never per record.
+func (rb *requestBuilder) materialize(p *plan) {
 	n := len(p.kept)
 	if cap(p.input) < n {
 		p.input = make([]types.InputLogEvent, n)
-		p.messages = make([]string, n)
-		p.timestamps = make([]int64, n)
 	}
-	p.input, p.messages, p.timestamps = p.input[:n], p.messages[:n], p.timestamps[:n]
-	text := string(b.body)
-	for i, ev := range p.kept {
-		p.messages[i] = text[ev.start:ev.end]
-		p.timestamps[i] = ev.timestamp
-		p.input[i] = types.InputLogEvent{Message: &p.messages[i], Timestamp: &p.timestamps[i]}
+	p.input = p.input[:n]
+	for i := range p.kept {
+		p.input[i] = types.InputLogEvent{Message: &p.kept[i].message, Timestamp: &p.kept[i].timestamp}
 	}
 }
 
@@ -181,7 +202,7 @@ func (rb *requestBuilder) materialize(b *encodedBatch, p *plan) {
 func (rb *requestBuilder) split(p *plan) {
 	first, bytes := 0, 0
 	for i, ev := range p.kept {
-		size := ev.end - ev.start + eventOverhead
+		size := len(ev.message) + eventOverhead
 		head := p.kept[first]
 		if i > first && (ev.dest != head.dest || i-first == rb.maxEvents || bytes+size > rb.maxBytes || ev.timestamp-head.timestamp > rb.maxSpan) {
 			p.requests = append(p.requests, putRequest{dest: head.dest, events: p.input[first:i], bytes: bytes})
@@ -191,15 +212,4 @@ func (rb *requestBuilder) split(p *plan) {
 		p.Owner[ev.record] = int32(len(p.requests))
 	}
 	p.requests = append(p.requests, putRequest{dest: p.kept[first].dest, events: p.input[first:], bytes: bytes})
-}
-
-// truncateMessage cuts the message body[start:end] to at most limit bytes, at a UTF-8 boundary (the envelope is
-// valid UTF-8, so the cut one stays valid), and ends it with truncationMarker, written over bytes that belong to
-// the same message. It returns the message's new end.
-func truncateMessage(body []byte, start, end, limit int) int {
-	cut := start + limit - len(truncationMarker)
-	for cut > start && !utf8.RuneStart(body[cut]) {
-		cut--
-	}
-	return cut + copy(body[cut:end], truncationMarker)
 }

@@ -1,32 +1,36 @@
 package fapilogcloudwatch
 
 import (
-	"strings"
+	"context"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
 )
 
 var builderNow = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 
-// batchOf makes an encoded batch directly, without the envelope: record i has a message of sizes[i] bytes and the
+// batchOf makes a request directly, without the envelope: record i has a message of sizes[i] bytes and the
 // timestamp at(i), in stream 0.
-func batchOf(sizes []int, at func(i int) int64) *encodedBatch {
-	b := &encodedBatch{dests: []dest{{"g", "s0"}}}
+func batchOf(sizes []int, at func(i int) int64) *logsRequest {
+	c := chunk{dests: []dest{{"g", "s0"}}}
+	var body []byte
 	for i, size := range sizes {
-		start := len(b.body)
+		start := len(body)
 		for j := range size {
-			b.body = append(b.body, byte('a'+(i+j)%26))
+			body = append(body, byte('a'+(i+j)%26))
 		}
-		b.events = append(b.events, event{start: start, end: len(b.body), timestamp: at(i), record: int32(i)})
+		ev := event{start: start, end: len(body), timestamp: at(i)}
+		c.bytes += ev.size()
+		c.events = append(c.events, ev)
 	}
-	return b
+	c.body = string(body)
+	return &logsRequest{chunks: []chunk{c}, items: len(sizes), bytes: c.bytes}
 }
 
 func same(n, size int) []int {
@@ -39,13 +43,13 @@ func same(n, size int) []int {
 
 func atNow(int) int64 { return builderNow.UnixMilli() }
 
-func builderFor(maxEventSize confunits.ByteSize, oversize OversizeAction) requestBuilder {
+func builderFor(maxEventSize confunits.ByteSize) requestBuilder {
 	cfg := createDefaultConfig().(*Config)
-	cfg.MaxEventSize, cfg.Oversize = maxEventSize, oversize
+	cfg.MaxEventSize = maxEventSize
 	return newRequestBuilder(cfg)
 }
 
-func build(t *testing.T, rb requestBuilder, b *encodedBatch) *plan {
+func build(t *testing.T, rb requestBuilder, b *logsRequest) *plan {
 	t.Helper()
 	p := new(plan)
 	rb.build(b, builderNow, p)
@@ -62,7 +66,7 @@ func requireWithinLimits(t *testing.T, rb requestBuilder, p *plan) {
 		size := 0
 		for j, ev := range r.events {
 			n := len(aws.ToString(ev.Message))
-			require.LessOrEqual(t, n+eventOverhead, rb.maxMessage+eventOverhead, "request %d event %d size", i, j)
+			require.LessOrEqual(t, n+eventOverhead, rb.maxEventSize, "request %d event %d size", i, j)
 			size += n + eventOverhead
 			if j > 0 {
 				require.GreaterOrEqual(t, *ev.Timestamp, *r.events[j-1].Timestamp, "request %d event %d in order", i, j)
@@ -83,7 +87,7 @@ func counts(p *plan) []int {
 }
 
 func TestBuild_Exactly10000EventsIsOneRequestAnd10001IsTwo(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	assert.Equal(t, []int{10_000}, counts(build(t, rb, batchOf(same(10_000, 10), atNow))))
 
 	p := build(t, rb, batchOf(same(10_001, 10), atNow))
@@ -93,7 +97,7 @@ func TestBuild_Exactly10000EventsIsOneRequestAnd10001IsTwo(t *testing.T) {
 }
 
 func TestBuild_Exactly1048576BytesWithOverheadIsOneRequest(t *testing.T) {
-	rb := builderFor(maxEventSizeLimit, OversizeDrop)
+	rb := builderFor(maxEventSizeLimit)
 	// 16 events of 65,510 bytes + 26 overhead = 16 x 65,536 = 1,048,576: exactly the limit.
 	p := build(t, rb, batchOf(same(16, 65_510), atNow))
 	assert.Equal(t, []int{16}, counts(p))
@@ -112,7 +116,7 @@ func TestBuild_Exactly1048576BytesWithOverheadIsOneRequest(t *testing.T) {
 }
 
 func TestBuild_FourEventsAtTheDefaultLimitFillOneRequestExactly(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	largest := int(defaultMaxEventSize) - eventOverhead // 262,118
 	p := build(t, rb, batchOf(same(9, largest), atNow))
 	assert.Equal(t, []int{4, 4, 1}, counts(p))
@@ -120,50 +124,20 @@ func TestBuild_FourEventsAtTheDefaultLimitFillOneRequestExactly(t *testing.T) {
 	assert.Zero(t, p.oversize)
 }
 
-func TestBuild_OversizeEventIsDroppedAloneWithDrop(t *testing.T) {
-	rb := builderFor(1024, OversizeDrop)
-	// 998 + 26 = 1,024 fits; 999 + 26 = 1,025 does not.
-	b := batchOf([]int{10, 999, 998, 10}, atNow)
+func TestBuild_DroppedEventIsLeftOutAndReportedOnce(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize)
+	b := batchOf([]int{10, 0, 10, 10}, atNow)
+	b.chunks[0].events[1].dropped = true
 	p := build(t, rb, b)
 	assert.Equal(t, 1, p.oversize)
 	assert.Equal(t, []int{3}, counts(p))
 	assert.Equal(t, []int32{0, -1, 0, 0}, p.Owner)
-	for _, ev := range p.requests[0].events {
-		assert.NotEqual(t, 999, len(*ev.Message))
-	}
-}
-
-func TestBuild_OversizeEventIsCutAtARuneBoundaryWithTruncate(t *testing.T) {
-	rb := builderFor(1024, OversizeTruncate)
-	limit := 1024 - eventOverhead
-
-	// ASCII: cut to exactly the limit, marker included.
-	b := batchOf([]int{5000}, atNow)
-	p := build(t, rb, b)
-	require.Equal(t, []int{1}, counts(p))
-	msg := *p.requests[0].events[0].Message
-	assert.Len(t, msg, limit)
-	assert.True(t, strings.HasSuffix(msg, truncationMarker))
-	assert.Equal(t, 1, p.truncated)
-	assert.Zero(t, p.oversize)
-
-	// Multi-byte runes straddling the cut point: the message stays valid UTF-8 and within the limit.
-	for shift := range 4 {
-		body := strings.Repeat("x", shift) + strings.Repeat("世🚀é", 400)
-		b := &encodedBatch{dests: []dest{{"g", "s0"}}, body: []byte(body)}
-		b.events = []event{{start: 0, end: len(body), timestamp: builderNow.UnixMilli()}}
-		p := build(t, rb, b)
-		msg := *p.requests[0].events[0].Message
-		assert.True(t, utf8.ValidString(msg), "shift %d: valid UTF-8", shift)
-		assert.LessOrEqual(t, len(msg), limit, "shift %d", shift)
-		assert.Greater(t, len(msg), limit-4, "shift %d: cut at most a rune short", shift)
-		assert.True(t, strings.HasSuffix(msg, truncationMarker))
-		assert.True(t, strings.HasPrefix(body, strings.TrimSuffix(msg, truncationMarker)), "shift %d: the start of the message is kept", shift)
-	}
+	require.Len(t, p.LeftOut, 1)
+	assert.Equal(t, reasonTooLarge, p.LeftOut[0].Reason)
 }
 
 func TestBuild_SpanOfExactly24HoursIsOneRequestAndOneMillisecondMoreIsTwo(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	t0 := builderNow.Add(-48 * time.Hour).UnixMilli()
 	day := maxRequestSpan.Milliseconds()
 
@@ -175,7 +149,7 @@ func TestBuild_SpanOfExactly24HoursIsOneRequestAndOneMillisecondMoreIsTwo(t *tes
 }
 
 func TestBuild_ThreeDaysOfEventsAreSortedAndSplitByDay(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	start := builderNow.Add(-72 * time.Hour).UnixMilli()
 	hour := time.Hour.Milliseconds()
 	// 73 hourly events, given newest first.
@@ -193,7 +167,7 @@ func TestBuild_ThreeDaysOfEventsAreSortedAndSplitByDay(t *testing.T) {
 }
 
 func TestBuild_EqualTimestampsKeepTheRecordsOrder(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	b := batchOf([]int{1, 2, 3, 4}, func(i int) int64 { return builderNow.UnixMilli() - int64(i%2) })
 	p := build(t, rb, b)
 	var sizes []int
@@ -204,11 +178,12 @@ func TestBuild_EqualTimestampsKeepTheRecordsOrder(t *testing.T) {
 }
 
 func TestBuild_OneGroupAndStreamPerRequest(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	b := batchOf(same(9, 10), atNow)
-	b.dests = []dest{{"g1", "a"}, {"g1", "b"}, {"g2", "a"}}
-	for i := range b.events {
-		b.events[i].dest = int32(i % 3)
+	c := &b.chunks[0]
+	c.dests = []dest{{"g1", "a"}, {"g1", "b"}, {"g2", "a"}}
+	for i := range c.events {
+		c.events[i].dest = int32(i % 3)
 	}
 	p := build(t, rb, b)
 	require.Len(t, p.requests, 3)
@@ -219,7 +194,7 @@ func TestBuild_OneGroupAndStreamPerRequest(t *testing.T) {
 }
 
 func TestBuild_EventsOutsideTheServiceWindowAreLeftOut(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	times := []int64{
 		builderNow.Add(-maxEventAge).UnixMilli() - 1,  // 14 days and 1 ms old
 		builderNow.Add(-maxEventAge).UnixMilli(),      // exactly 14 days: kept
@@ -235,14 +210,27 @@ func TestBuild_EventsOutsideTheServiceWindowAreLeftOut(t *testing.T) {
 }
 
 func TestBuild_NothingToSend(t *testing.T) {
-	rb := builderFor(1024, OversizeDrop)
-	p := build(t, rb, batchOf([]int{2000}, atNow))
+	rb := builderFor(defaultMaxEventSize)
+	p := build(t, rb, batchOf([]int{10}, func(int) int64 { return builderNow.Add(-maxEventAge).UnixMilli() - 1 }))
 	assert.Empty(t, p.requests)
 	assert.Equal(t, []int32{-1}, p.Owner)
 }
 
+func TestBuild_ChunksOfSeveralConversionsShareTheirStreamsAndKeepThePushOrder(t *testing.T) {
+	rb := builderFor(defaultMaxEventSize)
+	first, second := batchOf(same(3, 10), atNow), batchOf(same(2, 20), atNow)
+	second.chunks[0].dests = []dest{{"g", "other"}, {"g", "s0"}}
+	second.chunks[0].events[0].dest = 1 // the first chunk's stream
+	merged, err := first.MergeSplit(context.Background(), 0, exporterhelper.RequestSizerTypeBytes, second)
+	require.NoError(t, err)
+	p := build(t, rb, merged[0].(*logsRequest))
+	assert.Equal(t, []dest{{"g", "s0"}, {"g", "other"}}, p.dests, "one destination per stream, whichever chunk named it")
+	assert.Equal(t, []int{4, 1}, counts(p))
+	assert.Equal(t, []int32{0, 0, 0, 0, 1}, p.Owner, "records numbered in push order across chunks")
+}
+
 func TestBuild_ReusedPlanHoldsNothingOfThePreviousBatch(t *testing.T) {
-	rb := builderFor(defaultMaxEventSize, OversizeDrop)
+	rb := builderFor(defaultMaxEventSize)
 	p := new(plan)
 	rb.build(batchOf(same(20_001, 5), atNow), builderNow, p)
 	require.Len(t, p.requests, 3)
