@@ -258,3 +258,61 @@ func TestEncode_MaxStreamsPerRequestSplitsWholeStreams(t *testing.T) {
 		}
 	}
 }
+
+// envelopeLine is the envelope of one record whose body and attribute hold text.
+func envelopeLine(text string) []byte {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", text)
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Body().SetStr(text)
+	lr.Attributes().PutStr("note", text)
+	lr.Attributes().PutStr(text, "key")
+	var line []byte
+	var e envelope.Entry
+	envelope.ForEach(ld, time.Unix(1, 0), &e, func(e *envelope.Entry, _ plog.LogRecord) { line = e.AppendJSON(nil) })
+	return line
+}
+
+var lineTexts = []string{
+	"", "plain", `"`, `\`, `"#`, `\]`, `""""""""""""""""`, `\\\\\\\\\\\\\\\\\\`, `a"b\c"d\e"f\g"h`,
+	"tab\tnew\nline\rcr", "\x00\x01\x1f\x7f", "héllo 世界 🚀", "\u2028\u2029", "bad \xff\xfe utf-8 \xe4\xb8",
+	`{"nested": "json", "with": ["arrays", 1, 2.5, null]}`, strings.Repeat(`ab"cd\ef`, 37),
+}
+
+// Lines wrapped into the JSON push format are escaped exactly as envelope.AppendJSONString escapes them, whatever
+// the records hold (control characters, bad UTF-8, U+2028: the envelope has escaped them already), and the
+// wrapped string decodes back to the line.
+func TestAppendLineAsJSONString_IsTheEnvelopesEscaping(t *testing.T) {
+	for _, text := range lineTexts {
+		line := envelopeLine(text)
+		got := appendLineAsJSONString([]byte("prefix"), line)
+		assert.Equal(t, string(envelope.AppendJSONString([]byte("prefix"), line)), string(got), "%q", text)
+		var back string
+		require.NoError(t, json.Unmarshal(got[len("prefix"):], &back))
+		assert.Equal(t, string(line), back)
+	}
+	// Quotes and backslashes at every position of a word, and a quote before '#' (0x23 = '"'+1: where a
+	// borrowing zero-byte test would see a second match).
+	for n := range 20 {
+		for at := range n {
+			for _, c := range []byte{'"', '\\'} {
+				line := []byte(strings.Repeat("#", n))
+				line[at] = c
+				assert.Equal(t, string(envelope.AppendJSONString(nil, line)), string(appendLineAsJSONString(nil, line)), "%q", line)
+			}
+		}
+	}
+}
+
+func FuzzAppendLineAsJSONString(f *testing.F) {
+	for _, text := range lineTexts {
+		f.Add(text)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		line := envelopeLine(text)
+		if got, want := appendLineAsJSONString(nil, line), envelope.AppendJSONString(nil, line); !bytes.Equal(got, want) {
+			t.Fatalf("line %q:\n got %s\nwant %s", line, got, want)
+		}
+	})
+}
