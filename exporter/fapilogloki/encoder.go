@@ -37,6 +37,21 @@ const (
 	fieldTimestampNanos  protowire.Number = 2
 )
 
+// The tags written, each one byte since every field number is below 16: appended as constants rather than
+// through protowire.AppendTag's varint loop, ten times a record.
+const (
+	tagPushStreams     = byte(fieldPushStreams)<<3 | byte(protowire.BytesType)
+	tagStreamLabels    = byte(fieldStreamLabels)<<3 | byte(protowire.BytesType)
+	tagStreamEntries   = byte(fieldStreamEntries)<<3 | byte(protowire.BytesType)
+	tagEntryTimestamp  = byte(fieldEntryTimestamp)<<3 | byte(protowire.BytesType)
+	tagEntryLine       = byte(fieldEntryLine)<<3 | byte(protowire.BytesType)
+	tagEntryMetadata   = byte(fieldEntryMetadata)<<3 | byte(protowire.BytesType)
+	tagPairName        = byte(fieldPairName)<<3 | byte(protowire.BytesType)
+	tagPairValue       = byte(fieldPairValue)<<3 | byte(protowire.BytesType)
+	tagTimestampSecond = byte(fieldTimestampSecond)<<3 | byte(protowire.VarintType)
+	tagTimestampNanos  = byte(fieldTimestampNanos)<<3 | byte(protowire.VarintType)
+)
+
 // encoder turns the streams of one chunk of a batch into a request body, in the configured encoding.
 type encoder struct {
 	encoding  Encoding
@@ -134,13 +149,13 @@ func (enc *encoder) encodeProtobuf(b *batch, c chunk, s *encodeScratch) []byte {
 	}
 	for i := range streams {
 		st := &streams[i]
-		pb = protowire.AppendTag(pb, fieldPushStreams, protowire.BytesType)
+		pb = append(pb, tagPushStreams)
 		pb = protowire.AppendVarint(pb, uint64(s.streamSizes[i]))
 		ls := s.labelSpans[i]
-		pb = protowire.AppendTag(pb, fieldStreamLabels, protowire.BytesType)
+		pb = append(pb, tagStreamLabels)
 		pb = protowire.AppendBytes(pb, s.labels[ls.start:ls.end])
 		for j := st.entries.start; j < st.entries.end; j++ {
-			pb = protowire.AppendTag(pb, fieldStreamEntries, protowire.BytesType)
+			pb = append(pb, tagStreamEntries)
 			pb = protowire.AppendVarint(pb, uint64(s.entrySizes[j-base]))
 			pb = enc.appendEntry(pb, b, &b.entries[j])
 		}
@@ -159,6 +174,10 @@ func sizeOfBytesField(n int) int { return 1 + protowire.SizeBytes(n) } // every 
 
 func sizeOfTimestamp(ns int64) int {
 	seconds, nanos := splitNanos(ns)
+	return sizeOfSplitTimestamp(seconds, nanos)
+}
+
+func sizeOfSplitTimestamp(seconds int64, nanos int32) int {
 	n := 0
 	if seconds != 0 {
 		n += 1 + protowire.SizeVarint(uint64(seconds))
@@ -183,25 +202,24 @@ func (enc *encoder) entrySize(b *batch, e *entry) int {
 
 func (enc *encoder) appendEntry(pb []byte, b *batch, e *entry) []byte {
 	seconds, nanos := splitNanos(e.ns)
-	pb = protowire.AppendTag(pb, fieldEntryTimestamp, protowire.BytesType)
-	pb = protowire.AppendVarint(pb, uint64(sizeOfTimestamp(e.ns)))
+	pb = append(pb, tagEntryTimestamp, byte(sizeOfSplitTimestamp(seconds, nanos))) // at most 17: one byte
 	if seconds != 0 {
-		pb = protowire.AppendTag(pb, fieldTimestampSecond, protowire.VarintType)
+		pb = append(pb, tagTimestampSecond)
 		pb = protowire.AppendVarint(pb, uint64(seconds))
 	}
 	if nanos != 0 {
-		pb = protowire.AppendTag(pb, fieldTimestampNanos, protowire.VarintType)
+		pb = append(pb, tagTimestampNanos)
 		pb = protowire.AppendVarint(pb, uint64(nanos))
 	}
-	pb = protowire.AppendTag(pb, fieldEntryLine, protowire.BytesType)
+	pb = append(pb, tagEntryLine)
 	pb = protowire.AppendBytes(pb, b.arena[e.line.start:e.line.end])
 	for i := e.meta.start; i < e.meta.end; i++ {
 		p := &b.meta[i]
-		pb = protowire.AppendTag(pb, fieldEntryMetadata, protowire.BytesType)
+		pb = append(pb, tagEntryMetadata)
 		pb = protowire.AppendVarint(pb, uint64(enc.pairSize(p)))
-		pb = protowire.AppendTag(pb, fieldPairName, protowire.BytesType)
+		pb = append(pb, tagPairName)
 		pb = protowire.AppendString(pb, enc.metaNames[p.name])
-		pb = protowire.AppendTag(pb, fieldPairValue, protowire.BytesType)
+		pb = append(pb, tagPairValue)
 		pb = protowire.AppendString(pb, p.value)
 	}
 	return pb
