@@ -57,6 +57,11 @@ type encoder struct {
 	encoding  Encoding
 	labels    *labeler
 	metaNames []string
+	bodies    *bodyPool
+}
+
+func newEncoder(encoding Encoding, labels *labeler, metaNames []string) encoder {
+	return encoder{encoding: encoding, labels: labels, metaNames: metaNames, bodies: &bodyPool{}}
 }
 
 // encodeScratch is reused from request to request: nothing in it outlives an encode call.
@@ -76,9 +81,8 @@ func (enc *encoder) contentType() string {
 	return contentTypeProtobuf
 }
 
-// encode returns a fresh body for chunk c of b: it belongs to the HTTP request, which may read it after send
-// returns.
-func (enc *encoder) encode(b *batch, c chunk, s *encodeScratch) []byte {
+// encode returns the body of chunk c of b, held by the caller until it releases it.
+func (enc *encoder) encode(b *batch, c chunk, s *encodeScratch) *requestBody {
 	if enc.encoding == EncodingJSON {
 		return enc.encodeJSON(b, c)
 	}
@@ -119,7 +123,7 @@ func splitNanos(ns int64) (seconds int64, nanos int32) {
 // encodeProtobuf writes a logproto.PushRequest with protowire, sizing every nested message first so that the
 // message is written in one pass into a buffer of its exact size, then compresses it as a snappy block (what Loki
 // reads from a protobuf push: no Content-Encoding, the body itself is snappy).
-func (enc *encoder) encodeProtobuf(b *batch, c chunk, s *encodeScratch) []byte {
+func (enc *encoder) encodeProtobuf(b *batch, c chunk, s *encodeScratch) *requestBody {
 	streams := b.streams[c.start:c.end]
 	base := streams[0].entries.start
 	entries := b.entriesOf(c)
@@ -161,13 +165,15 @@ func (enc *encoder) encodeProtobuf(b *batch, c chunk, s *encodeScratch) []byte {
 		}
 	}
 	s.pb = pb
-	// Compress into reused scratch sized for the worst case, then hand out a copy of the exact size: the body
-	// lives as long as the request, and typical batches compress 5-10x.
+	// Compress into scratch sized for the worst case, then copy into a body of about the compressed size: typical
+	// batches compress 5-10x, and a body lives as long as its request.
 	if need := s2.MaxEncodedLen(len(pb)); cap(s.snappy) < need {
 		s.snappy = make([]byte, need)
 	}
 	compressed := s2.EncodeSnappy(s.snappy[:cap(s.snappy)], pb)
-	return append([]byte(nil), compressed...)
+	body := enc.bodies.get(len(compressed))
+	body.buf = append(body.buf, compressed...)
+	return body
 }
 
 func sizeOfBytesField(n int) int { return 1 + protowire.SizeBytes(n) } // every field number used is below 16
@@ -227,7 +233,7 @@ func (enc *encoder) appendEntry(pb []byte, b *batch, e *entry) []byte {
 
 // encodeJSON writes Loki's JSON push format:
 // {"streams":[{"stream":{"a":"x"},"values":[["<unix ns>","<line>"],["<unix ns>","<line>",{"k":"v"}]]}]}
-func (enc *encoder) encodeJSON(b *batch, c chunk) []byte {
+func (enc *encoder) encodeJSON(b *batch, c chunk) *requestBody {
 	entries := b.entriesOf(c)
 	size := 16
 	for i := range entries {
@@ -235,8 +241,8 @@ func (enc *encoder) encodeJSON(b *batch, c chunk) []byte {
 		n := e.line.end - e.line.start
 		size += n + n/8 + 32 + 64*(e.meta.end-e.meta.start)
 	}
-	buf := make([]byte, 0, size+64*(c.end-c.start))
-	buf = append(buf, `{"streams":[`...)
+	body := enc.bodies.get(size + 64*(c.end-c.start))
+	buf := append(body.buf, `{"streams":[`...)
 	for i := c.start; i < c.end; i++ {
 		st := &b.streams[i]
 		if i > c.start {
@@ -285,7 +291,8 @@ func (enc *encoder) encodeJSON(b *batch, c chunk) []byte {
 		}
 		buf = append(buf, "]}"...)
 	}
-	return append(buf, "]}"...)
+	body.buf = append(buf, "]}"...)
+	return body
 }
 
 // appendLineAsJSONString appends line, an envelope written by envelope.Entry.AppendJSON, as a JSON string. The

@@ -26,13 +26,15 @@ func encodeAll(t *testing.T, cfg *Config, ld plog.Logs) (bodies [][]byte, conten
 	require.NoError(t, cfg.Validate())
 	labels := newLabeler(cfg, zap.NewNop(), nopTelemetry())
 	rb := newRequestBuilder(cfg, labels, &tenants{})
-	enc := encoder{encoding: cfg.Encoding, labels: labels, metaNames: rb.metaNames}
+	enc := newEncoder(cfg.Encoding, labels, rb.metaNames)
 	var b batch
 	var e envelope.Entry
 	var s encodeScratch
 	rb.build(context.Background(), ld, time.Now(), &e, &b)
 	for _, c := range rb.chunks(&b, nil) {
-		bodies = append(bodies, enc.encode(&b, c, &s))
+		body := enc.encode(&b, c, &s)
+		bodies = append(bodies, bytes.Clone(body.buf))
+		body.release()
 	}
 	return bodies, enc.contentType()
 }

@@ -75,7 +75,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		builder:  newRequestBuilder(cfg, labels, tenants),
 		delivery: d,
 	}
-	e.encoder = encoder{encoding: cfg.Encoding, labels: labels, metaNames: e.builder.metaNames}
+	e.encoder = newEncoder(cfg.Encoding, labels, e.builder.metaNames)
 	e.transport = newTransport(cfg, url, e.encoder.contentType(), httpsend.UserAgent(set.BuildInfo))
 	e.scratch.New = func() any { return new(pushScratch) }
 	return e, nil
@@ -125,7 +125,8 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	return e.delivery.Deliver(ctx, ld, &s.plan, func(ctx context.Context, i int) (delivery.Result, error) {
 		c := s.chunks[i]
 		body := e.encoder.encode(b, c, &s.encode)
-		return delivery.Result{Bytes: len(body)}, e.transport.send(ctx, body, b.tenantOf(c))
+		defer body.release()
+		return delivery.Result{Bytes: len(body.buf)}, e.transport.send(ctx, body, b.tenantOf(c))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -39,12 +40,16 @@ func newTransport(cfg *Config, url, contentType, userAgent string) transport {
 
 // send posts body for tenant (X-Scope-OrgID; "" sends no header). Grafana Loki, Mimir-style gateways and
 // VictoriaLogs all read this header (VictoriaLogs as AccountID[:ProjectID], when its own AccountID/ProjectID
-// headers are absent).
-func (t *transport) send(ctx context.Context, body []byte, tenant string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+// headers are absent). The caller still holds body; the HTTP client holds it too until it closes the request's
+// body, which may be after send returns.
+func (t *transport) send(ctx context.Context, body *requestBody, tenant string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, http.NoBody)
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
+	req.Body, req.ContentLength = body.open(), int64(len(body.buf))
+	// For a retry on a fresh connection inside Do (HTTP/2 after GOAWAY, ...), never after it.
+	req.GetBody = func() (io.ReadCloser, error) { return body.open(), nil }
 	// No Content-Encoding for protobuf: Loki reads the body itself as a snappy block (and answers 400 to
 	// "Content-Encoding: snappy").
 	req.Header.Set("Content-Type", t.contentType)
