@@ -4,5 +4,7 @@ package fapilogloki
 
 import "time"
 
-// threadCPU is not measured outside Linux; the benchmarks then report wall time only.
+// threadCPU and processCPU are not measured outside Linux; the benchmarks then report wall time only.
 func threadCPU() time.Duration { return 0 }
+
+func processCPU() time.Duration { return 0 }
