@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -79,11 +80,20 @@ func TestQueue_SustainedLoadSendsFullRequests(t *testing.T) {
 	exp := startExporter(t, queuedConfig(rec.URL, group), observe(t).set)
 
 	const clients, requests, per = 3, 300, 100 // 90,000 records, about 36 MiB
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		wantMu sync.Mutex
+		want   = map[string]string{}
+	)
 	for c := range clients {
 		wg.Go(func() {
 			for r := range requests {
-				consumeUntilQueued(t, exp, clientRequest(fmt.Sprintf("c%d", c), r*per, per))
+				ld := clientRequest(fmt.Sprintf("c%d", c), r*per, per)
+				envelopes := envelopeJSON(ld)
+				wantMu.Lock()
+				maps.Copy(want, envelopes)
+				wantMu.Unlock()
+				consumeUntilQueued(t, exp, ld)
 			}
 		})
 	}
@@ -103,6 +113,11 @@ func TestQueue_SustainedLoadSendsFullRequests(t *testing.T) {
 	for _, put := range puts {
 		if fullness(put) >= 0.95 {
 			full++
+		}
+		// The bodies of delivered requests are recycled for the next ones: every message must still be its
+		// record's envelope when it is sent.
+		for _, ev := range put.Events {
+			require.Equal(t, want[messageID(ev.Message)], ev.Message)
 		}
 	}
 	share := float64(full) / float64(len(puts))
@@ -129,6 +144,23 @@ func TestQueue_SingleRecordGoesOutWithinTheFlushTimeout(t *testing.T) {
 	t.Logf("delivered after %s", elapsed)
 	assert.Less(t, elapsed, flush+time.Second)
 	assert.Len(t, rec.allPuts(), 1)
+}
+
+// The queue discards requests of size 0: a request whose records were all dropped as too large still reaches the
+// push that reports them.
+func TestQueue_RequestOfOversizeRecordsOnlyIsReported(t *testing.T) {
+	_, rec, group := recordedStream(t, "app-1")
+	cfg := queuedConfig(rec.URL, group)
+	cfg.QueueConfig.Get().Batch.Get().FlushTimeout = 50 * time.Millisecond
+	exp, obs := startObserved(t, cfg)
+
+	ld := clientRequest("huge", 0, 2)
+	for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+		lr.Body().SetStr(strings.Repeat("x", int(defaultMaxEventSize)))
+	}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+	require.Eventually(t, func() bool { return obs.rejected(t)["record_too_large"] == 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Empty(t, rec.allPuts(), "nothing to send")
 }
 
 // memoryStorage is a storage extension keeping its data in memory, shared by the exporters a test starts one

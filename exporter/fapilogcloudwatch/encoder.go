@@ -25,10 +25,13 @@ type encoder struct {
 	// fixedDests is the one destination of every record when neither name has placeholders, shared by every
 	// request (never changed).
 	fixedDests []dest
+	// bodies provides the buffers the records are encoded into.
+	bodies *bodyBuffers
 }
 
 func newEncoder(cfg *Config, r *routes) encoder {
-	enc := encoder{routes: r, maxMessage: int(cfg.MaxEventSize) - eventOverhead, truncate: cfg.Oversize == OversizeTruncate}
+	enc := encoder{routes: r, maxMessage: int(cfg.MaxEventSize) - eventOverhead, truncate: cfg.Oversize == OversizeTruncate,
+		bodies: new(bodyBuffers)}
 	if r.fixed != nil {
 		enc.fixedDests = []dest{*r.fixed}
 	}
@@ -38,7 +41,6 @@ func newEncoder(cfg *Config, r *routes) encoder {
 // encodeScratch is the memory one conversion reuses.
 type encodeScratch struct {
 	entry envelope.Entry
-	body  []byte
 	// destOfResource and resourceEnds say, with placeholders, the destination of each ResourceLogs and the
 	// index of the record after its last.
 	destOfResource []int32
@@ -58,10 +60,10 @@ func (enc *encoder) encode(ctx context.Context, ld plog.Logs, receivedAt time.Ti
 	if c.dests == nil {
 		c.dests = enc.resolve(ctx, ld, s)
 	}
-	s.body = s.body[:0]
+	body, recycled := enc.bodies.get(n)
 	record, resource := 0, 0
 	envelope.ForEach(ld, receivedAt, &s.entry, func(e *envelope.Entry, _ plog.LogRecord) {
-		ev := event{start: len(s.body), timestamp: e.Time().UnixMilli()}
+		ev := event{start: len(body), timestamp: e.Time().UnixMilli()}
 		if enc.fixedDests == nil {
 			for record >= s.resourceEnds[resource] {
 				resource++
@@ -69,22 +71,22 @@ func (enc *encoder) encode(ctx context.Context, ld plog.Logs, receivedAt time.Ti
 			ev.dest = s.destOfResource[resource]
 		}
 		record++
-		s.body = e.AppendJSON(s.body)
-		ev.end = len(s.body)
+		body = e.AppendJSON(body)
+		ev.end = len(body)
 		if ev.end-ev.start > enc.maxMessage {
 			if enc.truncate {
-				ev.end = truncateMessage(s.body, ev.start, ev.end, enc.maxMessage)
+				ev.end = truncateMessage(body, ev.start, ev.end, enc.maxMessage)
 				truncated++
 			} else {
 				ev.end, ev.dropped = ev.start, true
 			}
-			s.body = s.body[:ev.end]
+			body = body[:ev.end]
 		}
 		c.bytes += ev.size()
 		c.events = append(c.events, ev)
 	})
-	c.body = string(s.body)
-	return &logsRequest{chunks: []chunk{c}, items: n, bytes: c.bytes}, truncated
+	c.body, recycled = enc.bodies.seal(body, recycled, n)
+	return &logsRequest{chunks: []chunk{c}, items: n, bytes: c.bytes, recycled: recycled}, truncated
 }
 
 // resolve names the log group and stream of each ResourceLogs of ld (destOfResource, resourceEnds) and returns

@@ -126,7 +126,7 @@ func TestEncode_OversizeEventIsDroppedAloneWithDrop(t *testing.T) {
 	require.Len(t, c.events, 3, "a dropped record is still a record of the push")
 	assert.False(t, c.events[0].dropped)
 	assert.True(t, c.events[1].dropped)
-	assert.Zero(t, c.events[1].size(), "a dropped event holds nothing and counts nothing")
+	assert.Equal(t, eventOverhead, c.events[1].size(), "a dropped event holds nothing and weighs its overhead")
 	assert.Equal(t, 998, c.events[2].end-c.events[2].start)
 	assert.Len(t, c.body, 990+998, "a dropped message is not kept")
 

@@ -73,7 +73,8 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, err
 	}
 	// A request of the exporter's own (logsRequest): records are encoded when they arrive, and the queue
-	// batches them by their size as CloudWatch counts it. requestEncoding stores them in a persistent queue.
+	// batches them by their size as CloudWatch counts it. requestEncoding stores them in a persistent queue;
+	// bodyRefs recycles their buffers once the in-memory queue is done with them.
 	logs, err := xexporterhelper.NewLogsRequest(ctx, set, exp.convert, exp.push,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
@@ -82,7 +83,10 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		// several PutLogEvents calls, and a push held behind an open circuit breaker is not cut short.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(c.RetryConfig),
-		xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{Encoding: requestEncoding{}}),
+		xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{
+			Encoding:         requestEncoding{},
+			ReferenceCounter: bodyRefs{exp.encoder.bodies},
+		}),
 	)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,9 @@ type logsRequest struct {
 	// items counts the events (oversize ones left out included: each is a record of the push); bytes is the
 	// CloudWatch size of those that will be sent.
 	items, bytes int
+	// recycled is the buffer under the body of a request the converter made, given back when the in-memory queue
+	// is done with the request (bodyRefs); nil for the batches and retry requests made from it.
+	recycled *[]byte
 }
 
 // chunk is events of one conversion, in push order, with the body their messages lie in and the destinations
@@ -44,7 +47,9 @@ type event struct {
 	// dest indexes the chunk's dests: the record's log group and stream.
 	dest int32
 	// dropped: larger than max_event_size with oversize: drop. It holds no message and is reported as refused
-	// (record_too_large) by the push that carries it, once: a retry never carries it again.
+	// (record_too_large) by the push that carries it, once: a retry never carries it again. It weighs
+	// eventOverhead bytes all the same, so that a request of dropped records alone is not empty for the queue,
+	// which would discard it unreported.
 	dropped bool
 }
 
@@ -53,13 +58,8 @@ type dest struct {
 	group, stream string
 }
 
-// size is the event's share of a PutLogEvents request as CloudWatch counts it: nothing for a dropped event.
-func (ev event) size() int {
-	if ev.dropped {
-		return 0
-	}
-	return ev.end - ev.start + eventOverhead
-}
+// size is the event's share of a PutLogEvents request as CloudWatch counts it (a dropped event holds no message).
+func (ev event) size() int { return ev.end - ev.start + eventOverhead }
 
 var (
 	_ xexporterhelper.Request             = (*logsRequest)(nil)
