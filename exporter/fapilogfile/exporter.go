@@ -22,6 +22,7 @@ import (
 type fileExporter struct {
 	cfg       *Config
 	settings  component.TelemetrySettings
+	id        component.ID // on every metric series as the exporter attribute
 	telemetry *metadata.TelemetryBuilder
 	fs        fileSystem
 	encoder   *encoder
@@ -35,12 +36,13 @@ type fileExporter struct {
 	routes     sync.Pool // *routedBatch
 }
 
-func newFileExporter(cfg *Config, set component.TelemetrySettings) (*fileExporter, error) {
-	tel, err := metadata.NewTelemetryBuilder(set)
+// newFileExporter builds the exporter; id, its component ID, is on every metric series as the exporter attribute.
+func newFileExporter(cfg *Config, set component.TelemetrySettings, id component.ID) (*fileExporter, error) {
+	tel, err := metadata.NewTelemetryBuilder(set, metadata.WithComponentID(id))
 	if err != nil {
 		return nil, err
 	}
-	fe := &fileExporter{cfg: cfg, settings: set, telemetry: tel, fs: osFileSystem}
+	fe := &fileExporter{cfg: cfg, settings: set, id: id, telemetry: tel, fs: osFileSystem}
 	fe.routes.New = func() any { return &routedBatch{byPath: map[string]int{}} }
 	return fe, nil
 }
@@ -89,7 +91,8 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 		if err := os.MkdirAll(root, directoryMode); err != nil {
 			return fmt.Errorf("creating directory %s: %w", root, err)
 		}
-		if fe.router, err = destination.NewRouter(tmpl, cfg.Destinations.MaxDestinations, fe.settings, metadata.ScopeName); err != nil {
+		if fe.router, err = destination.NewRouter(tmpl, cfg.Destinations.MaxDestinations, fe.settings, metadata.ScopeName,
+			destination.WithComponentID(fe.id)); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -38,7 +39,7 @@ func benchmarkPush(b *testing.B, records int) {
 
 // runPush starts the exporter's push path (no queue) with cfg and pushes ld for b.N iterations.
 func runPush(b *testing.B, cfg *Config, ld plog.Logs) {
-	fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings())
+	fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
 	if err != nil {
 		b.Fatal(err)
 	}

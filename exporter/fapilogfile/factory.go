@@ -66,7 +66,7 @@ func newDefaultQueueConfig() exporterhelper.QueueBatchConfig {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	fe, err := newFileExporter(c, set.TelemetrySettings)
+	fe, err := newFileExporter(c, set.TelemetrySettings, set.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 )
 
@@ -30,7 +32,7 @@ func TestExporter_APushGivesUpWaitingForAFileStuckInAWrite(t *testing.T) {
 	stuck := &stuckFile{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	cfg := createDefaultConfig().(*Config)
 	cfg.Directory = t.TempDir()
-	fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings())
+	fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
 	require.NoError(t, err)
 	fe.fs.openFile = func(path string) (osFile, error) {
 		file, err := osFileSystem.openFile(path)

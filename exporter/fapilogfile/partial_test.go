@@ -14,11 +14,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
@@ -91,7 +93,7 @@ func startFaultyExporter(t *testing.T, f *faults, mutate func(*Config)) (*fileEx
 	cfg.Directory = t.TempDir()
 	mutate(cfg)
 	set, metrics := telemetrytest.NewSettings(t)
-	fe, err := newFileExporter(cfg, set)
+	fe, err := newFileExporter(cfg, set, component.NewID(metadata.Type))
 	require.NoError(t, err)
 	fe.fs = f.fileSystem()
 	require.NoError(t, fe.start(context.Background(), componenttest.NewNopHost()))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -108,4 +109,28 @@ func TestTelemetry_CompressionFailureIsCounted(t *testing.T) {
 	arch.shutdown(context.Background())
 	assert.EqualValues(t, 1, metrics.Int(t, "otelcol_fapilog_exporter_file_compression_failures"))
 	assert.FileExists(t, filepath.Join(dir, "app-20260102-030405.jsonl"), "kept uncompressed")
+}
+
+// The file and the console of otelcol.yaml are two fapilogfile exporters in one collector: each keeps its own
+// series, named by its component ID, as exporterhelper's metrics are.
+func TestTelemetry_TwoExportersKeepSeparateSeries(t *testing.T) {
+	set, metrics := telemetrytest.NewSettings(t)
+	for _, name := range []string{"", "console"} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Directory = filepath.Join(t.TempDir(), name)
+		es := exportertest.NewNopSettings(metadata.Type)
+		es.ID = component.NewIDWithName(metadata.Type, name)
+		es.TelemetrySettings = set
+		exp, err := NewFactory().CreateLogs(context.Background(), es, cfg)
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+		n := 3
+		if name == "console" {
+			n = 5
+		}
+		require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs(n)))
+		require.NoError(t, exp.Shutdown(context.Background()))
+	}
+	assert.EqualValues(t, 3, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written", attribute.String("exporter", "fapilogfile")))
+	assert.EqualValues(t, 5, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written", attribute.String("exporter", "fapilogfile/console")))
 }
