@@ -63,11 +63,21 @@ var benchCases = []benchCase{
 	{"protobuf_shuffled_times", func(*Config) {}, shuffledTimesBatch},
 }
 
-func (tc *benchCase) records(n int) plog.Logs {
-	if tc.batch == nil {
-		return typicalBatch(n)
+// exporter returns the case's exporter, unstarted, and its batch of 100 records.
+func (tc *benchCase) exporter(b *testing.B) (*logsExporter, plog.Logs) {
+	cfg := createDefaultConfig().(*Config)
+	tc.cfg(cfg)
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
 	}
-	return tc.batch(n)
+	e, err := newLogsExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if tc.batch == nil {
+		return e, typicalBatch(100)
+	}
+	return e, tc.batch(100)
 }
 
 // BenchmarkBuildPushRequest measures what push does before the network for a batch of 100 typical records:
@@ -78,16 +88,7 @@ func (tc *benchCase) records(n int) plog.Logs {
 func BenchmarkBuildPushRequest(b *testing.B) {
 	for _, tc := range benchCases {
 		b.Run(tc.name, func(b *testing.B) {
-			ld := tc.records(100)
-			cfg := createDefaultConfig().(*Config)
-			tc.cfg(cfg)
-			if err := cfg.Validate(); err != nil {
-				b.Fatal(err)
-			}
-			e, err := newLogsExporter(cfg, exportertest.NewNopSettings(metadata.Type))
-			if err != nil {
-				b.Fatal(err)
-			}
+			e, ld := tc.exporter(b)
 			s := new(pushScratch)
 			build := func() int {
 				e.builder.build(context.Background(), ld, time.Now(), &s.entry, &s.batch)
@@ -121,16 +122,7 @@ func BenchmarkBuildPushRequest(b *testing.B) {
 func BenchmarkEncodeRequest(b *testing.B) {
 	for _, tc := range benchCases {
 		b.Run(tc.name, func(b *testing.B) {
-			ld := tc.records(100)
-			cfg := createDefaultConfig().(*Config)
-			tc.cfg(cfg)
-			if err := cfg.Validate(); err != nil {
-				b.Fatal(err)
-			}
-			e, err := newLogsExporter(cfg, exportertest.NewNopSettings(metadata.Type))
-			if err != nil {
-				b.Fatal(err)
-			}
+			e, ld := tc.exporter(b)
 			s := new(pushScratch)
 			e.builder.build(context.Background(), ld, time.Now(), &s.entry, &s.batch)
 			s.chunks = e.builder.chunks(&s.batch, s.chunks)

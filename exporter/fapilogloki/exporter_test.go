@@ -439,13 +439,19 @@ func withPrefix(ids map[string]int, prefix string) map[string]int {
 	return out
 }
 
-func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
+// startUserLabelCapped starts an exporter whose streams are labelled by level and data.user, with at most
+// maxValues values of data.user, sending to a recorder.
+func startUserLabelCapped(t *testing.T, maxValues int) (*recorder, *observed) {
+	t.Helper()
 	rec := &recorder{}
-	srv := newServer(t, rec)
-	cfg := syncConfig(srv.URL)
+	cfg := syncConfig(newServer(t, rec).URL)
 	cfg.LabelKeys = []string{"level", "data.user"}
-	cfg.MaxLabelValues = 3
-	o := startObserved(t, cfg)
+	cfg.MaxLabelValues = maxValues
+	return rec, startObserved(t, cfg)
+}
+
+func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
+	rec, o := startUserLabelCapped(t, 3)
 	exp, logs := o.exp, o.logs
 
 	ld := testLogs("m", 10)
@@ -462,12 +468,7 @@ func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs("x", 3)), "records without the field are unaffected")
 
-	users := map[string]int{}
-	for _, r := range rec.all() {
-		for _, s := range r.streams {
-			users[s.labels["data_user"]] += len(s.entries)
-		}
-	}
+	users := rec.entriesByLabel("data_user")
 	// Record order: the even records of the first resource come first, so u0, u1, u2 are the first values seen.
 	assert.Equal(t, map[string]int{"u0": 1, "u1": 1, "u2": 1, "_other_": 7, "": 3}, users)
 	assert.EqualValues(t, 7, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
@@ -481,12 +482,7 @@ func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 // Within one push, a value seen before keeps its label (sanitised once), and every record whose value is over
 // the cap is counted, not only the first one of the push.
 func TestPush_RepeatedValuesInOnePushKeepTheirLabelAndEachReplacedRecordCounts(t *testing.T) {
-	rec := &recorder{}
-	srv := newServer(t, rec)
-	cfg := syncConfig(srv.URL)
-	cfg.LabelKeys = []string{"level", "data.user"}
-	cfg.MaxLabelValues = 3
-	o := startObserved(t, cfg)
+	rec, o := startUserLabelCapped(t, 3)
 
 	ld := testLogs("m", 20)
 	users := []string{"u 0", "u1", "u2", "u3", "u4"}
@@ -497,12 +493,7 @@ func TestPush_RepeatedValuesInOnePushKeepTheirLabelAndEachReplacedRecordCounts(t
 	}
 	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld))
 
-	got := map[string]int{}
-	for _, r := range rec.all() {
-		for _, s := range r.streams {
-			got[s.labels["data_user"]] += len(s.entries)
-		}
-	}
+	got := rec.entriesByLabel("data_user")
 	assert.Equal(t, map[string]int{"u_0": 2, "u1": 2, "u2": 2, "_other_": 4, "": 10}, got)
 	assert.EqualValues(t, 4, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
 }

@@ -328,6 +328,17 @@ func (rec *recorder) all() []received {
 	return append([]received(nil), rec.requests...)
 }
 
+// entriesByLabel counts the entries received under each value of the label name ("" for streams without it).
+func (rec *recorder) entriesByLabel(name string) map[string]int {
+	counts := map[string]int{}
+	for _, r := range rec.all() {
+		for _, s := range r.streams {
+			counts[s.labels[name]] += len(s.entries)
+		}
+	}
+	return counts
+}
+
 func (rec *recorder) count() int {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
