@@ -74,9 +74,10 @@ func (bb *bodyBuffers) get(records int) ([]byte, *[]byte) {
 
 // seal makes the body of a request from buf, which the conversion got from get with entry p and filled. It
 // returns the body and the entry the request must give back when the queue is done with it (nil: nothing to
-// give back). A buffer that outgrew its class or is less than three quarters full is not kept: the first goes
-// back at once, the second too after its content is copied, so that a queued body never takes more than a third
-// more memory than its bytes.
+// give back). A buffer that outgrew its class or is less than two thirds full is not kept: the first goes back
+// at once, the second too after its content is copied, so that a queued body never takes more than half again
+// the memory of its bytes. (get asks for 1/8 more than the last records' size and a class is at most 1/4 larger
+// than asked: records of that size fill their buffer to 71% at least.)
 func (bb *bodyBuffers) seal(buf []byte, p *[]byte, records int) (string, *[]byte) {
 	if records > 0 {
 		bb.perRecord.Store(int64(len(buf)/records) + 1)
@@ -87,7 +88,7 @@ func (bb *bodyBuffers) seal(buf []byte, p *[]byte, records int) (string, *[]byte
 	case cap(buf) != cap(*p): // append moved the records to a larger array: the class buffer is free again
 		bb.put(p)
 		return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
-	case len(buf) < cap(buf)*3/4:
+	case len(buf) < cap(buf)*2/3:
 		body := string(buf)
 		bb.put(p)
 		return body, nil

@@ -35,9 +35,9 @@ func TestSeal_KeepsOnlyBuffersThatAreMostlyFull(t *testing.T) {
 
 	buf, p := bb.get(10) // 10 records of 1 KiB expected: a class of 11,520 bytes or more
 	require.NotNil(t, p)
-	full := fill(buf, cap(buf)*3/4)
+	full := fill(buf, cap(buf)*2/3)
 	body, kept := bb.seal(full, p, 10)
-	assert.Same(t, p, kept, "three quarters full: the request keeps it until the queue is done")
+	assert.Same(t, p, kept, "two thirds full: the request keeps it until the queue is done")
 	assert.True(t, sameArray(full, body), "the body is the buffer, not a copy")
 
 	buf, p = bb.get(10)
@@ -73,6 +73,23 @@ func TestBodyRefs_UnrefGivesTheBufferBackOnce(t *testing.T) {
 	refs.Unref(req)
 	assert.Nil(t, req.recycled)
 	refs.Unref(req) // a second time: nothing left to give back
+}
+
+func TestBodyBuffers_RecordsOfTheLastSizeAreAlwaysKept(t *testing.T) {
+	for _, perRecord := range []int{100, 300, 761, 1000, 5000} {
+		for _, records := range []int{1, 7, 100, 1000, 10_000} {
+			var bb bodyBuffers
+			bb.perRecord.Store(int64(perRecord))
+			buf, p := bb.get(records)
+			_, kept := bb.seal(append(buf, make([]byte, perRecord*records)...), p, records)
+			switch size := records * perRecord; {
+			case size*9/8 > 1<<maxBodyShift:
+				assert.Nil(t, kept, "%d records of %d bytes: beyond the largest class, allocated alone", records, perRecord)
+			case size > 1<<minBodyShift:
+				assert.NotNil(t, kept, "%d records of %d bytes: recycled, not copied", records, perRecord)
+			}
+		}
+	}
 }
 
 func TestBodyBuffers_EstimateFollowsTheRecords(t *testing.T) {
