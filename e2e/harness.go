@@ -219,7 +219,18 @@ func StartWithEnv(t testing.TB, configTemplate string, vars map[string]any, env 
 func (c *Collector) launch(t testing.TB) {
 	t.Helper()
 	c.Stdout, c.Stderr = &syncBuffer{}, &syncBuffer{}
-	c.cmd = exec.Command(Binary(t), ComponentStatusGate, "--config", c.ConfigPath)
+	args := []string{ComponentStatusGate, "--config", c.ConfigPath}
+	if cfg, err := os.ReadFile(c.ConfigPath); err == nil && !strings.Contains(string(cfg), "readers:") {
+		// A config that does not say where its own metrics go would serve them on 127.0.0.1:8888, which another
+		// collector on the machine (make run, a parallel test) may hold: turn them off instead, with a second
+		// config file merged over the first (the distribution has no yaml: provider for --set).
+		quiet := filepath.Join(c.Dir, "no-own-metrics.yaml")
+		if err := os.WriteFile(quiet, []byte("service:\n  telemetry:\n    metrics:\n      level: none\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", quiet)
+	}
+	c.cmd = exec.Command(Binary(t), args...)
 	c.cmd.Env = append(append(os.Environ(), HealthEndpointEnv+"="+c.HealthEndpoint), c.env...)
 	c.cmd.Dir = c.Dir
 	c.cmd.Stdout, c.cmd.Stderr = c.Stdout, c.Stderr
