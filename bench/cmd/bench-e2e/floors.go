@@ -52,7 +52,8 @@ func measureFloors(src string, count int) []floorResult {
 	return out
 }
 
-// parseRecordsPerSecond reads `go test -bench` output: the records/s metric of each result line, or ns/op
+// parseRecordsPerSecond reads `go test -bench` output: per result line, the records/cpu-s metric (records per
+// second of CPU time: what a core can do, whatever else the machine is running), else records/s, else ns/op
 // converted with recordsPerOp.
 func parseRecordsPerSecond(out []byte, recordsPerOp float64) []float64 {
 	var xs []float64
@@ -62,20 +63,24 @@ func parseRecordsPerSecond(out []byte, recordsPerOp float64) []float64 {
 		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
 			continue
 		}
-		perSecond, nsPerOp := 0.0, 0.0
+		perCPUSecond, perSecond, nsPerOp := 0.0, 0.0, 0.0
 		for i := 2; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)
 			if err != nil {
 				continue
 			}
 			switch fields[i+1] {
+			case "records/cpu-s":
+				perCPUSecond = v
 			case "records/s":
 				perSecond = v
 			case "ns/op":
 				nsPerOp = v
 			}
 		}
-		if perSecond == 0 && nsPerOp > 0 {
+		if perCPUSecond > 0 {
+			perSecond = perCPUSecond
+		} else if perSecond == 0 && nsPerOp > 0 {
 			perSecond = recordsPerOp * 1e9 / nsPerOp
 		}
 		if perSecond > 0 {

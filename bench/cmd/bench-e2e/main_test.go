@@ -64,6 +64,10 @@ PASS
 	if len(got) != 2 || got[0] != 310814 || math.Abs(got[1]-250000) > 1e-6 {
 		t.Fatalf("got %v, want [310814 250000]", got)
 	}
+	cpu := []byte("BenchmarkBuildPushRequest/protobuf   7405   1500 ns/op   700000 records/s   861000 records/cpu-s   0 B/op\n")
+	if got := parseRecordsPerSecond(cpu, 1); len(got) != 1 || got[0] != 861000 {
+		t.Fatalf("got %v, want [861000]: CPU time wins over a loaded machine's wall time", got)
+	}
 }
 
 func TestRenderConfig_IsYAMLWithTheExporterSettingsUnderItsID(t *testing.T) {

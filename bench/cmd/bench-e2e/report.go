@@ -231,7 +231,7 @@ func writeFloorsSection(w io.Writer, floors []floorResult) {
 	fmt.Fprintf(w, "## Request building floors (the exporters' Go benchmarks, one core)\n\n")
 	fmt.Fprintf(w, "`go test -run '^$' -bench <benchmark> -benchtime 1s -count N -cpu 1 <package>`; the machine's "+
 		"1-minute load average right after each, on %d cores, says how much of the core the benchmark had.\n\n", runtime.NumCPU())
-	fmt.Fprintf(w, "| exporter | benchmark | records/s per core | target | | load average |\n|---|---|---:|---|---|---:|\n")
+	fmt.Fprintf(w, "| exporter | benchmark | records per CPU-second (one core) | target | | load average |\n|---|---|---:|---|---|---:|\n")
 	for _, f := range floors {
 		if f.err != nil {
 			fmt.Fprintf(w, "| %s | `%s` | not measured: %s | ≥ 1,000,000 | | %s |\n", f.exporter, f.bench, oneLine(f.err.Error()), f.loadAverage)
