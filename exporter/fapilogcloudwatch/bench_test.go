@@ -3,11 +3,16 @@ package fapilogcloudwatch
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -205,20 +210,25 @@ func BenchmarkEnvelopeOnly(b *testing.B) {
 	reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, 10_000)
 }
 
-// BenchmarkBuild is the request builder alone on one full batch of typical records (1 MiB, one request).
-func BenchmarkBuild(b *testing.B) {
+// fullBatch is the first batch of 1 MiB of logstest's typical records, as the queue flushes it, and the time the
+// records were stamped.
+func fullBatch(b *testing.B) (*logsRequest, time.Time) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.LogStreamName = "app-1"
 	enc := newEncoder(cfg, benchRoutes(b, cfg))
-	rb := newRequestBuilder(cfg)
 	ld := logstest.TypicalBatch(10_000)
 	req, _ := enc.encode(context.Background(), ld, time.Now(), new(encodeScratch))
 	batches, err := req.MergeSplit(context.Background(), maxRequestBytes, exporterhelper.RequestSizerTypeBytes, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch := batches[0].(*logsRequest)
-	now := recordsTime(ld)
+	return batches[0].(*logsRequest), recordsTime(ld)
+}
+
+// BenchmarkBuild is the request builder alone on one full batch of typical records (1 MiB, one request).
+func BenchmarkBuild(b *testing.B) {
+	batch, now := fullBatch(b)
+	rb := newRequestBuilder(createDefaultConfig().(*Config))
 	var p plan
 	b.ReportAllocs()
 	runtime.LockOSThread()
@@ -230,6 +240,58 @@ func BenchmarkBuild(b *testing.B) {
 	}
 	reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, batch.ItemsCount())
 	b.ReportMetric(float64(batch.ItemsCount()), "records/batch")
+}
+
+// discardTransport answers every request 200 with an empty JSON object after reading its body, as a network
+// round trip would, without the network.
+type discardTransport struct{}
+
+func (discardTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
+		Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+}
+
+// BenchmarkPutLogEvents is one full PutLogEvents request of typical records (1 MiB, ~1,380 events) through the
+// SDK's client up to the network: serialization, signing (SHA-256 of the body), the answer's deserialization;
+// with the SDK's serializer and with putLogEventsProtocol's.
+func BenchmarkPutLogEvents(b *testing.B) {
+	batch, now := fullBatch(b)
+	rb := newRequestBuilder(createDefaultConfig().(*Config))
+	var p plan
+	rb.build(batch, now, &p)
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/fapilog/default"), LogStreamName: aws.String("app-1"),
+		LogEvents: p.requests[0].events}
+	for _, ours := range []bool{false, true} {
+		name := "sdk_serializer"
+		if ours {
+			name = "putLogEventsProtocol"
+		}
+		b.Run(name, func(b *testing.B) {
+			client := cloudwatchlogs.New(cloudwatchlogs.Options{
+				Region: "us-east-1", BaseEndpoint: aws.String("http://cloudwatch.invalid"),
+				Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+				Retryer:     aws.NopRetryer{}, HTTPClient: &http.Client{Transport: discardTransport{}},
+			}, func(o *cloudwatchlogs.Options) {
+				if ours {
+					o.Protocol = putLogEventsProtocol{o.Protocol}
+				}
+			})
+			b.ReportAllocs()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu, proc := threadCPU(), processCPU()
+			for b.Loop() {
+				if _, err := client.PutLogEvents(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, len(in.LogEvents))
+		})
+	}
 }
 
 // BenchmarkExport_Kumo is the whole push through the aws-sdk-go-v2 client to kumo on loopback, 1,000 records a

@@ -101,7 +101,8 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 
 // newSDKClient builds the aws-sdk-go-v2 client. The SDK's own retries are off (aws.NopRetryer): the exporter
 // helper's retry_on_failure is the only retry policy, so a failure is neither retried twice over nor hidden from
-// the circuit breaker, and an open circuit really leaves the service alone.
+// the circuit breaker, and an open circuit really leaves the service alone. PutLogEvents bodies are written by
+// putLogEventsProtocol.
 func (e *logsExporter) newSDKClient(ctx context.Context) (cloudWatchAPI, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
@@ -123,6 +124,7 @@ func (e *logsExporter) newSDKClient(ctx context.Context) (cloudWatchAPI, error) 
 		if e.cfg.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(e.cfg.EndpointURL)
 		}
+		o.Protocol = putLogEventsProtocol{o.Protocol}
 	}), nil
 }
 
