@@ -134,11 +134,11 @@ func BenchmarkDeriveMessageID(b *testing.B) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu := threadCPU()
+	cpu := logstest.ThreadCPU()
 	for b.Loop() {
 		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { _ = e.derivedMessageID() })
 	}
-	reportPerRecord(b, threadCPU()-cpu, 100)
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
 }
 
 // reportPerRecord reports wall and thread CPU time per record for a loop that handled perOp records an op.
@@ -171,12 +171,12 @@ func BenchmarkEncodeTypicalBatch(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu := threadCPU()
+			cpu := logstest.ThreadCPU()
 			for b.Loop() {
 				buf = buf[:0]
 				ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = enc.encode(e, buf) })
 			}
-			reportPerRecord(b, threadCPU()-cpu, 100)
+			reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
 		})
 	}
 }

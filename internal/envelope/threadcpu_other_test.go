@@ -1,8 +1,0 @@
-//go:build !linux
-
-package envelope
-
-import "time"
-
-// threadCPU is not measured outside Linux; the benchmarks then report wall time only.
-func threadCPU() time.Duration { return 0 }
