@@ -65,11 +65,15 @@ func WithComponentID(id component.ID) TelemetryBuilderOption {
 // counterWithAttributes adds the builder's own attributes to every measurement of a counter.
 type counterWithAttributes struct {
 	metric.Int64Counter
-	own metric.MeasurementOption
+	own []metric.AddOption // the builder's option alone: the usual Add, made without allocating a slice
 }
 
 func (c counterWithAttributes) Add(ctx context.Context, incr int64, opts ...metric.AddOption) {
-	c.Int64Counter.Add(ctx, incr, append(opts, c.own)...)
+	if len(opts) == 0 {
+		c.Int64Counter.Add(ctx, incr, c.own...)
+		return
+	}
+	c.Int64Counter.Add(ctx, incr, append(opts, c.own...)...)
 }
 
 func (builder *TelemetryBuilder) counter(name, description, unit string) (metric.Int64Counter, error) {
@@ -77,7 +81,7 @@ func (builder *TelemetryBuilder) counter(name, description, unit string) (metric
 	if err != nil || builder.own == nil {
 		return c, err
 	}
-	return counterWithAttributes{Int64Counter: c, own: builder.own}, nil
+	return counterWithAttributes{Int64Counter: c, own: []metric.AddOption{builder.own}}, nil
 }
 
 // RegisterFapilogExporterFileOpenFilesCallback sets callback for observable FapilogExporterFileOpenFiles metric.
