@@ -62,7 +62,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.FapilogExporterCloudwatchRecordsTruncated, err = builder.meter.Int64Counter(
 		"otelcol_fapilog_exporter_cloudwatch_records_truncated",
-		metric.WithDescription("Log records delivered cut to max_event_size (oversize: truncate), ending with ...[truncated]."),
+		metric.WithDescription("Log records cut to max_event_size (oversize: truncate), ending with ...[truncated]; counted once, as they arrive."),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
