@@ -376,11 +376,11 @@ func answer(status int, header map[string]string, body string) http.HandlerFunc 
 	}
 }
 
-// slowAnswer answers after the exporter's timeout (300 ms in sendOnce) has passed.
+// slowAnswer answers after the exporter's timeout (2 s in sendOnce) has passed.
 func slowAnswer(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-r.Context().Done():
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 	}
 	answer(200, nil, "{}")(w, r)
 }
@@ -414,7 +414,8 @@ func TestSend_ClassifiesEveryKindOfAnswer(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err, hits := sendOnce(t, tc.handler, 300*time.Millisecond)
+			// 2 s: generous enough that a loaded machine still gets a quick answer in before the timeout.
+			err, hits := sendOnce(t, tc.handler, 2*time.Second)
 			require.Error(t, err)
 			assert.EqualValues(t, 1, hits, "the SDK does not retry on its own")
 			switch tc.want {
