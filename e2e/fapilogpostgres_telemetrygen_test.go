@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,10 +59,23 @@ func TestE2E_PostgresTelemetrygenAtFullRateStoresEveryAcknowledgedRecord(t *test
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	started := time.Now()
-	gen := exec.CommandContext(ctx, tg, "logs", "--otlp-insecure", "--otlp-endpoint", c.GRPCEndpoint,
-		"--rate", "0", "--duration", "5s", "--workers", "2", "--allow-export-failures")
-	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("telemetrygen: %v\n%s", err, out)
+	// Two processes with one worker each and a service.name of their own: two workers of one telemetrygen process
+	// can emit records identical to the nanosecond, which PostgreSQL rightly stores once.
+	errs := make(chan error, 2)
+	for _, service := range []string{"tg-a", "tg-b"} {
+		go func() {
+			out, err := exec.CommandContext(ctx, tg, "logs", "--otlp-insecure", "--otlp-endpoint", c.GRPCEndpoint,
+				"--rate", "0", "--duration", "5s", "--workers", "1", "--service", service, "--allow-export-failures").CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("telemetrygen %s: %w\n%s", service, err, out)
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	sending := time.Since(started)
 
@@ -98,7 +112,7 @@ func TestE2E_PostgresTelemetrygenAtFullRateStoresEveryAcknowledgedRecord(t *test
 		t.Errorf("%d distinct message_ids, want %v", got, accepted)
 	}
 	distinctMillis := pg.Int("SELECT count(DISTINCT timestamp) FROM " + table)
-	t.Logf("telemetrygen (2 workers, full rate, 5 s): %v records acknowledged in %s, all %d stored after %s; "+
+	t.Logf("telemetrygen (2 processes, full rate, 5 s): %v records acknowledged in %s, all %d stored after %s; "+
 		"%d distinct milliseconds among them (what message_id v1 would have kept); refused by the receiver: %v",
 		accepted, sending.Round(time.Millisecond), rows, drained.Round(time.Millisecond), distinctMillis,
 		m.Sum("otelcol_receiver_refused_log_records"))
