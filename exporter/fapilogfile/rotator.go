@@ -66,6 +66,9 @@ func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilde
 func (r *rotator) start() error {
 	r.lock.wait()
 	defer r.lock.release()
+	if err := r.repairTail(); err != nil {
+		return err
+	}
 	now := r.now()
 	if r.settings.interval.Enabled() {
 		// A file left by an earlier run that belongs to a past interval is rotated before anything new goes in.
@@ -80,6 +83,24 @@ func (r *rotator) start() error {
 		return err
 	}
 	r.archiver.opened(r.family)
+	return nil
+}
+
+// repairTail cuts off a record an earlier process was killed in the middle of writing (see cutTornTail), before
+// the file is rotated or appended to.
+func (r *rotator) repairTail() error {
+	torn, err := cutTornTail(r.settings.path)
+	if err != nil {
+		return &fileError{op: opOpen, path: r.settings.path, err: err}
+	}
+	switch {
+	case torn.fragment > 0:
+		r.logger.Warn("The log file ended in a record cut short when the collector was killed; removed it (it was never acknowledged)",
+			zap.String("path", r.settings.path), zap.Int64("bytes", torn.fragment))
+	case torn.noLine:
+		r.logger.Warn("The log file holds no newline: it was not written by this exporter; ended it with one so that records start on their own line",
+			zap.String("path", r.settings.path))
+	}
 	return nil
 }
 

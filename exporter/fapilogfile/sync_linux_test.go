@@ -12,7 +12,7 @@ import (
 
 // /dev/full fails every write with ENOSPC: a disk that stays full.
 func TestExporter_ByDefaultALastingWriteFailureGoesBackToTheCallerWithinItsDeadline(t *testing.T) {
-	exp, _ := startDefault(t, func(cfg *Config) { cfg.Path, cfg.MaxBytes = "/dev/full", 0 })
+	exp, _, _ := startDefault(t, func(cfg *Config) { cfg.Path, cfg.MaxBytes = "/dev/full", 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	began := time.Now()

@@ -16,15 +16,17 @@ import (
 )
 
 // startDefault creates and starts the exporter through its factory (exporterhelper included) with the default
-// configuration writing to <dir>/app.jsonl, after mutate.
-func startDefault(t *testing.T, mutate func(*Config)) (exporter.Logs, string) {
+// configuration writing to <dir>/app.jsonl, after mutate. The exporter is shut down at the end of the test, or
+// earlier by the returned function.
+func startDefault(t *testing.T, mutate func(*Config)) (exp exporter.Logs, path string, shutdown func()) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Path = filepath.Join(t.TempDir(), "app.jsonl")
 	mutate(cfg)
-	exp, _ := startExporterWithMetrics(t, cfg)
-	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return exp, cfg.Path
+	exp, _ = startExporterWithMetrics(t, cfg)
+	shutdown = sync.OnceFunc(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	t.Cleanup(shutdown)
+	return exp, cfg.Path, shutdown
 }
 
 // messagesOfFamily returns the messages of the active file at path and its rotated files, oldest first.
@@ -40,7 +42,7 @@ func messagesOfFamily(t *testing.T, path string) []string {
 }
 
 func TestExporter_ByDefaultAPushReturnsOnlyOnceItsRecordsAreInTheFile(t *testing.T) {
-	exp, path := startDefault(t, func(*Config) {})
+	exp, path, _ := startDefault(t, func(*Config) {})
 	var want []string
 	for push := 0; push < 5; push++ {
 		require.NoError(t, exp.ConsumeLogs(context.Background(), prefixedLogs(fmt.Sprint("push", push), 3)))
@@ -53,7 +55,7 @@ func TestExporter_ByDefaultAPushReturnsOnlyOnceItsRecordsAreInTheFile(t *testing
 }
 
 func TestExporter_ByDefaultConcurrentPushesEachLandWholeAndInOrderAcrossRotations(t *testing.T) {
-	exp, path := startDefault(t, func(cfg *Config) { cfg.MaxBytes = confunits.ByteSize(4 << 10) })
+	exp, path, _ := startDefault(t, func(cfg *Config) { cfg.MaxBytes = confunits.ByteSize(4 << 10) })
 	const pushers, pushes, records = 4, 25, 10
 	var wg sync.WaitGroup
 	for p := 0; p < pushers; p++ {
