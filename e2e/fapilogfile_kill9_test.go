@@ -105,7 +105,53 @@ func (l *kill9Load) finish() {
 // Records written but not yet removed from the queue at a kill are written again after the restart: they are
 // counted as duplicates, which at-least-once delivery allows.
 func TestE2E_PersistentQueueSurvivesKill9(t *testing.T) {
-	c := Start(t, persistentQueueConfig, nil)
+	r := killUnderLoad(t, persistentQueueConfig, 90*time.Second)
+	if r.missing != 0 {
+		t.Fatalf("%d of %d acknowledged records missing after %d kills with SIGKILL", r.missing, r.acknowledged, kill9Kills)
+	}
+}
+
+// defaultFileConfig is fapilogfile at its defaults: no sending queue, no fsync, buffered mode.
+const defaultFileConfig = `
+receivers:
+  {{.Receiver}}
+exporters:
+  fapilogfile:
+    directory: {{.Dir}}/logs
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [fapilogfile]
+`
+
+// TestE2E_FileDefaultsSurviveKill9WithoutAPersistentQueue does the same with fapilogfile's defaults: without a
+// queue an export is acknowledged only once its records are in the kernel, so every acknowledged record is in the
+// file as soon as the load ends (no time to drain anything) and, with nothing to replay at restart, none is
+// written twice.
+func TestE2E_FileDefaultsSurviveKill9WithoutAPersistentQueue(t *testing.T) {
+	r := killUnderLoad(t, defaultFileConfig, 0)
+	if r.missing != 0 {
+		t.Fatalf("%d of %d acknowledged records missing after %d kills with SIGKILL", r.missing, r.acknowledged, kill9Kills)
+	}
+	if r.duplicated != 0 {
+		t.Fatalf("%d records written twice: without a queue nothing is replayed at restart", r.duplicated)
+	}
+}
+
+// kill9Result counts what a run of killUnderLoad sent, had acknowledged and found in the files.
+type kill9Result struct {
+	sent, acknowledged, delivered, lines, duplicated, unacknowledged, missing int
+}
+
+// killUnderLoad starts the collector with config, kills it with SIGKILL kill9Kills times while the senders are
+// going, restarting it each time, then gives the files up to drain to hold every acknowledged record, stops the
+// collector and counts the records in the files.
+func killUnderLoad(t *testing.T, config string, drain time.Duration) kill9Result {
+	c := Start(t, config, nil)
 	load := startKill9Load(c)
 	for kill := 1; kill <= kill9Kills; kill++ {
 		// Kill while the senders are going, spread over the bounded load.
@@ -126,26 +172,27 @@ func TestE2E_PersistentQueueSurvivesKill9(t *testing.T) {
 			expected[fmt.Sprintf("%s-%d", prefix, i)] = true
 		}
 	}
-	for deadline, missing := time.Now().Add(90*time.Second), -1; missing != 0 && time.Now().Before(deadline); {
+	seen, missing := countDelivered(t, filepath.Join(c.Dir, "logs"), expected)
+	for deadline := time.Now().Add(drain); missing != 0 && time.Now().Before(deadline); {
 		time.Sleep(250 * time.Millisecond)
-		_, missing = countDelivered(t, filepath.Join(c.Dir, "logs"), expected)
+		seen, missing = countDelivered(t, filepath.Join(c.Dir, "logs"), expected)
 	}
 	c.Stop(t)
-	seen, missing := countDelivered(t, filepath.Join(c.Dir, "logs"), expected)
+	if drain > 0 {
+		seen, missing = countDelivered(t, filepath.Join(c.Dir, "logs"), expected)
+	}
 
-	lines, duplicated, unacknowledged := 0, 0, 0
+	r := kill9Result{sent: load.sent, acknowledged: len(expected), delivered: len(seen), missing: missing}
 	for id, n := range seen {
-		lines += n
-		duplicated += n - 1
+		r.lines += n
+		r.duplicated += n - 1
 		if !expected[id] {
-			unacknowledged++
+			r.unacknowledged++
 		}
 	}
 	t.Logf("%d kills: %d records sent, %d acknowledged, %d delivered (%d lines: %d duplicates, %d delivered without an acknowledgement), %d acknowledged lost",
-		kill9Kills, load.sent, len(expected), len(seen), lines, duplicated, unacknowledged, missing)
-	if missing != 0 {
-		t.Fatalf("%d of %d acknowledged records missing after %d kills with SIGKILL", missing, len(expected), kill9Kills)
-	}
+		kill9Kills, r.sent, r.acknowledged, r.delivered, r.lines, r.duplicated, r.unacknowledged, r.missing)
+	return r
 }
 
 // countDelivered counts the lines per record id in the log directory and how many expected ids are missing.
