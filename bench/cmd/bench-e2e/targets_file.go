@@ -63,7 +63,7 @@ func fileTargets(o *options) []target {
 		},
 		&fileTarget{
 			label: "ours", id: "fapilogfile", bin: o.ours, reportedMetric: metricExporterSent,
-			what: "`fapilogfile`, its defaults (fapilog JSON lines, its default sending queue and batch) except " +
+			what: "`fapilogfile`, its defaults (fapilog JSON lines, no sending queue: written on the receiver's goroutine) except " +
 				"`max_bytes: 0` (no size rotation, like contrib's default)",
 			settings: "path: %[1]s/app.jsonl\nmax_bytes: 0\n",
 			count:    countLines,
