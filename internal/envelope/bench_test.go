@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/internal/logstest"
@@ -179,4 +180,37 @@ func BenchmarkEncodeTypicalBatch(b *testing.B) {
 			reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
 		})
 	}
+}
+
+// BenchmarkEncodeVaryingKeys encodes the typical batch with every record's attributes in another order than its
+// predecessor's, so that no record can reuse the previous record's layout of data: the worst case for it.
+func BenchmarkEncodeVaryingKeys(b *testing.B) {
+	ld := logstest.TypicalBatch(100)
+	for i, lr := range logstest.Records(ld).All() {
+		type field struct {
+			key   string
+			value pcommon.Value
+		}
+		var fields []field
+		for k, v := range lr.Attributes().All() {
+			fields = append(fields, field{k, v})
+		}
+		rotated := pcommon.NewMap()
+		for j := range fields {
+			f := fields[(i+j)%len(fields)]
+			f.value.CopyTo(rotated.PutEmpty(f.key))
+		}
+		rotated.CopyTo(lr.Attributes())
+	}
+	var e Entry
+	buf := make([]byte, 0, 128<<10)
+	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu := logstest.ThreadCPU()
+	for b.Loop() {
+		buf = buf[:0]
+		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = e.AppendJSONLine(buf) })
+	}
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
 }

@@ -147,33 +147,6 @@ func (e *Entry) text(v pcommon.Value) string {
 	return string(e.rendered)
 }
 
-// appendData writes record attributes (without those lifted into the envelope) merged with the fields of a
-// map body (without its message key). On a key present in both, the attribute wins.
-func (e *Entry) appendData(dst []byte) []byte {
-	base := len(e.scratch.stack)
-	e.pushData()
-	return e.scratch.appendSortedObject(dst, base)
-}
-
-// pushData pushes the data fields onto the scratch stack, attributes first so that they win over body fields of
-// the same name.
-func (e *Entry) pushData() {
-	for k, v := range e.attributes.All() {
-		if bit := liftBitOfAttribute(k); bit != 0 && e.liftedAttrs&bit != 0 {
-			continue
-		}
-		e.scratch.push(k, v)
-	}
-	if e.hasBodyData {
-		for k, v := range e.bodyData.All() {
-			if k == e.messageKey && e.messageKey != "" {
-				continue
-			}
-			e.scratch.push(k, v)
-		}
-	}
-}
-
 // appendDiagnostics writes the diagnostics object: the resource's part encoded once per resource, with the
 // record's exception and unrepresentable_time put in where their keys sort.
 func (e *Entry) appendDiagnostics(dst []byte) []byte {

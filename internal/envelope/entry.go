@@ -111,6 +111,8 @@ type Entry struct {
 	// prefix caches the scope's and resource's part of the derived message_id.
 	prefix idPrefix
 
+	// fields is the record's attributes and map-body fields, data's candidates.
+	fields  dataFields
 	scratch sortScratch
 	// idScratch holds the canonical encoding hashed into the derived message_id, hashPending the nested values
 	// still to encode.
@@ -244,7 +246,19 @@ func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 	e.traceID = record.TraceID()
 	e.spanID = record.SpanID()
 	e.attributes = record.Attributes()
+	bodyFields := 0
+	if e.hasBodyData {
+		bodyFields = e.bodyData.Len()
+	}
+	e.fields.begin(e.attributes.Len(), bodyFields)
 	loggerName := e.liftAttributes()
+	if e.hasBodyData {
+		i := e.fields.attrs
+		for k, v := range e.bodyData.All() {
+			e.fields.set(i, k, v, false)
+			i++
+		}
+	}
 	e.logger = e.scope.Name()
 	if e.logger == "" {
 		if v := loggerName.value; loggerName.ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
@@ -284,8 +298,11 @@ func (e *Entry) setBody(body pcommon.Value) {
 func (e *Entry) liftAttributes() (loggerName optionalValue) {
 	ctx := &e.context
 	var recordUID, messageID, userID, endUserID optionalValue
+	i := 0
 	for k, v := range e.attributes.All() {
-		switch liftBitOfAttribute(k) {
+		bit := e.fields.set(i, k, v, true)
+		i++
+		switch bit {
 		case liftRecordUID:
 			if !recordUID.ok {
 				recordUID.set(v)

@@ -551,6 +551,16 @@ func TestEnvelope_SmallSortOrdersLikeSortStable(t *testing.T) {
 		}
 		want := slices.Clone(kvs)
 		slices.SortStableFunc(want, compareKeys)
+		order, prefixes := make([]int, n), make([]uint64, n)
+		for i := range order {
+			order[i], prefixes[i] = i, keyPrefix(kvs[i].key)
+		}
+		sortIndicesByKey(order, prefixes, func(a, b int) int { return strings.Compare(kvs[a].key, kvs[b].key) })
+		byIndex := make([]keyedValue, n)
+		for j, i := range order {
+			byIndex[j] = kvs[i]
+		}
+		require.Equal(t, want, byIndex, "round %d, indices", round)
 		sortKeyed(kvs)
 		require.Equal(t, want, kvs, "round %d", round)
 	}

@@ -1,7 +1,9 @@
 package envelope
 
 import (
+	"cmp"
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -224,6 +226,34 @@ func sortKeyed(kvs []keyedValue) {
 	}
 }
 
+// sortIndicesByKey orders order, indices of keys, by key and stably, as sortKeyed orders entries. prefixes[i] is
+// keyPrefix of key i; compare(a, b) compares keys a and b whole and is asked only when their prefixes are equal.
+func sortIndicesByKey(order []int, prefixes []uint64, compare func(a, b int) int) {
+	n := len(order)
+	if n < 2 {
+		return
+	}
+	if n > smallSort {
+		slices.SortStableFunc(order, func(a, b int) int {
+			if c := cmp.Compare(prefixes[a], prefixes[b]); c != 0 {
+				return c
+			}
+			return compare(a, b)
+		})
+		return
+	}
+	var p [smallSort]uint64
+	for j, i := range order {
+		p[j] = prefixes[i]
+	}
+	for j := 1; j < n; j++ {
+		for k := j; k > 0 && (p[k] < p[k-1] || p[k] == p[k-1] && compare(order[k], order[k-1]) < 0); k-- {
+			order[k], order[k-1] = order[k-1], order[k]
+			p[k], p[k-1] = p[k-1], p[k]
+		}
+	}
+}
+
 func keyLess(pa, pb uint64, a, b string) bool {
 	if pa != pb {
 		return pa < pb
@@ -235,8 +265,7 @@ func keyLess(pa, pb uint64, a, b string) bool {
 // their prefixes do (a shorter key padded with zeros sorts before any longer key it starts).
 func keyPrefix(key string) uint64 {
 	if len(key) >= 8 {
-		return uint64(key[0])<<56 | uint64(key[1])<<48 | uint64(key[2])<<40 | uint64(key[3])<<32 |
-			uint64(key[4])<<24 | uint64(key[5])<<16 | uint64(key[6])<<8 | uint64(key[7])
+		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(key), 8))
 	}
 	var p uint64
 	for i := 0; i < len(key); i++ {
@@ -297,7 +326,12 @@ func (s *sortScratch) releaseIfHuge() {
 
 // appendValue writes a pdata value as JSON; maps are written with sorted keys at every level.
 func (s *sortScratch) appendValue(dst []byte, v pcommon.Value) []byte {
-	switch t := v.Type(); t {
+	return s.appendTyped(dst, v, v.Type())
+}
+
+// appendTyped is appendValue for a value whose type t the caller has read.
+func (s *sortScratch) appendTyped(dst []byte, v pcommon.Value, t pcommon.ValueType) []byte {
+	switch t {
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
 		return s.walk(s.open(dst, v, t))
 	default:

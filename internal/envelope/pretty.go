@@ -82,10 +82,10 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 		dst = append(dst, " span_id="...)
 		dst = hex.AppendEncode(dst, e.spanID[:])
 	}
-	base := len(e.scratch.stack)
-	e.pushData()
-	dst = e.appendFlattened(dst, base, 1)
-	e.scratch.pop(base)
+	l := e.dataLayout()
+	for _, i := range l.order {
+		dst = appendFlattenedField(e, dst, e.fields.key(i), e.fields.values[i], 1)
+	}
 
 	if e.exception.errType.ok {
 		dst = appendPrettyValue(e, dst, "error.type", e.exception.errType.value)
@@ -125,23 +125,31 @@ func (e *Entry) appendFlattened(dst []byte, base, depth int) []byte {
 		if i > base && kv.key == s.stack[i-1].key {
 			continue
 		}
-		parent := len(e.prettyKey)
-		if parent > 0 {
-			e.prettyKey = append(e.prettyKey, '.')
-		}
-		e.prettyKey = append(e.prettyKey, kv.key...)
-		if kv.value.Type() == pcommon.ValueTypeMap && depth < prettyMaxDepth && len(e.prettyKey) <= prettyMaxKeyLen {
-			inner := len(s.stack)
-			for k, v := range kv.value.Map().All() {
-				s.push(k, v)
-			}
-			dst = e.appendFlattened(dst, inner, depth+1)
-			s.pop(inner)
-		} else {
-			dst = appendPrettyValue(e, dst, e.prettyKey, kv.value)
-		}
-		e.prettyKey = e.prettyKey[:parent]
+		dst = appendFlattenedField(e, dst, kv.key, kv.value, depth)
 	}
+	return dst
+}
+
+// appendFlattenedField writes one field at depth: a map, while the depth and key length bounds allow, as its
+// flattened fields, anything else as one pair.
+func appendFlattenedField[K string | []byte](e *Entry, dst []byte, key K, v pcommon.Value, depth int) []byte {
+	s := &e.scratch
+	parent := len(e.prettyKey)
+	if parent > 0 {
+		e.prettyKey = append(e.prettyKey, '.')
+	}
+	e.prettyKey = append(e.prettyKey, key...)
+	if v.Type() == pcommon.ValueTypeMap && depth < prettyMaxDepth && len(e.prettyKey) <= prettyMaxKeyLen {
+		inner := len(s.stack)
+		for k, v := range v.Map().All() {
+			s.push(k, v)
+		}
+		dst = e.appendFlattened(dst, inner, depth+1)
+		s.pop(inner)
+	} else {
+		dst = appendPrettyValue(e, dst, e.prettyKey, v)
+	}
+	e.prettyKey = e.prettyKey[:parent]
 	return dst
 }
 
