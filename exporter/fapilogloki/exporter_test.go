@@ -25,6 +25,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/delivery"
 	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
+	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
 
 func TestPush_PostsToThePushPathOfTheEndpoint(t *testing.T) {
@@ -229,8 +230,8 @@ func TestPush_OneStreamRefusedIsPartialSuccessAndTheOthersAreDelivered(t *testin
 	batch.MinSize, batch.MaxSize = 30, 30
 	o := startObserved(t, cfg)
 
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), testLogs("m", 30)))
-	require.Eventually(t, func() bool { return o.metrics.Int(t, "otelcol_exporter_sent_log_records") == 30 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), testLogs("m", 30)))
+	require.Eventually(t, func() bool { return o.Metrics.Int(t, "otelcol_exporter_sent_log_records") == 30 }, 5*time.Second, 10*time.Millisecond)
 	time.Sleep(200 * time.Millisecond) // a retry would show up now
 	assert.Equal(t, 3, rec.count(), "one request per stream, the refused one not retried")
 	ids := rec.delivered(t)
@@ -238,22 +239,22 @@ func TestPush_OneStreamRefusedIsPartialSuccessAndTheOthersAreDelivered(t *testin
 	for id := range ids {
 		assert.NotEqual(t, 1, mustIndex(t, id)%3, "%s is not a WARNING record", id)
 	}
-	assert.Zero(t, o.metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "a partial refusal is no failed push")
-	assert.EqualValues(t, 10, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "too_old"),
+	assert.Zero(t, o.Metrics.Int(t, "otelcol_exporter_send_failed_log_records"), "a partial refusal is no failed push")
+	assert.EqualValues(t, 10, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "too_old"),
 		attribute.String("exporter", "fapilogloki")))
-	assert.EqualValues(t, 2, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
-	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "rejected")))
+	assert.EqualValues(t, 2, o.Metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "delivered")))
+	assert.EqualValues(t, 1, o.Metrics.Int(t, delivery.MetricRequests, attribute.String("outcome", "rejected")))
 
-	require.Equal(t, 1, o.logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
-	refusals := o.logs.FilterMessage("Log records rejected for good").All()
+	require.Equal(t, 1, o.Logs.FilterLevelExact(zapcore.WarnLevel).Len(), "exactly one warning")
+	refusals := o.Logs.FilterMessage("Log records rejected for good").All()
 	require.Len(t, refusals, 1)
 	fields := refusals[0].ContextMap()
 	assert.Equal(t, "too_old", fields["reason"])
 	assert.EqualValues(t, 10, fields["rejected_records"])
 	assert.EqualValues(t, 400, fields["status"])
 	assert.Contains(t, fields["response"], "timestamp too old", "the start of Loki's answer names the stream")
-	assert.Zero(t, o.logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost that was not reported")
-	assert.False(t, o.host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says Loki is up")
+	assert.Zero(t, o.Logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line: nothing was lost that was not reported")
+	assert.False(t, o.Host.Seen(componentstatus.StatusRecoverableError), "a refusal of the data says Loki is up")
 }
 
 func TestPush_EveryStreamRefusedIsAPermanentError(t *testing.T) {
@@ -264,12 +265,12 @@ func TestPush_EveryStreamRefusedIsAPermanentError(t *testing.T) {
 	cfg := syncConfig(srv.URL)
 	cfg.MaxStreamsPerRequest = 1
 	o := startObserved(t, cfg)
-	err := o.exp.ConsumeLogs(context.Background(), testLogs("m", 6))
+	err := o.Exporter.ConsumeLogs(context.Background(), testLogs("m", 6))
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "nothing delivered, nothing to retry: %v", err)
 	assert.Contains(t, err.Error(), "Loki refused all 6 records")
-	assert.EqualValues(t, 6, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "line_too_long")))
-	assert.Equal(t, 1, o.logs.FilterMessage("Log records rejected for good").Len(), "one line per reason per interval")
+	assert.EqualValues(t, 6, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "line_too_long")))
+	assert.Equal(t, 1, o.Logs.FilterMessage("Log records rejected for good").Len(), "one line per reason per interval")
 }
 
 // Loki's 400 answers are named after its own discard reasons; anything else keeps its status.
@@ -385,7 +386,7 @@ func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T
 	cfg := syncConfig(srv.URL)
 	cfg.CircuitBreaker = breaker.Config{Enabled: true, Threshold: 3, Recovery: 300 * time.Millisecond}
 	o := startObserved(t, cfg)
-	send := func(prefix string) error { return o.exp.ConsumeLogs(context.Background(), testLogs(prefix, 3)) }
+	send := func(prefix string) error { return o.Exporter.ConsumeLogs(context.Background(), testLogs(prefix, 3)) }
 
 	for i := range 3 {
 		err := send(fmt.Sprintf("down%d", i))
@@ -393,9 +394,9 @@ func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T
 		assert.False(t, consumererror.IsPermanent(err), "503 is retried")
 	}
 	assert.Equal(t, 3, rec.count())
-	assert.Equal(t, 1, o.logs.FilterMessageSnippet("Circuit breaker opened").Len())
-	assert.EqualValues(t, breaker.Open, o.metrics.Int(t, delivery.MetricBreakerState))
-	assert.Equal(t, componentstatus.StatusRecoverableError, o.host.Last())
+	assert.Equal(t, 1, o.Logs.FilterMessageSnippet("Circuit breaker opened").Len())
+	assert.EqualValues(t, breaker.Open, o.Metrics.Int(t, delivery.MetricBreakerState))
+	assert.Equal(t, componentstatus.StatusRecoverableError, o.Host.Last())
 
 	// Loki comes back. Pushes made now are held until the probe time; one goes out as the probe, the others wait
 	// for its verdict, and all are delivered once it succeeds.
@@ -412,7 +413,7 @@ func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T
 	}
 	time.Sleep(100 * time.Millisecond)
 	assert.Equal(t, 3, rec.count(), "while the probe is out, nobody else reaches Loki")
-	assert.EqualValues(t, breaker.HalfOpen, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.EqualValues(t, breaker.HalfOpen, o.Metrics.Int(t, delivery.MetricBreakerState))
 	close(release)
 	for range 6 {
 		require.NoError(t, <-results, "held requests are delivered, not failed")
@@ -421,11 +422,11 @@ func TestBreaker_HoldsRequestsUntilOneProbeSucceedsThenDeliversThem(t *testing.T
 	for i := range 6 {
 		requireEachOnce(t, withPrefix(rec.delivered(t), fmt.Sprintf("held%d", i)), fmt.Sprintf("held%d", i), 3)
 	}
-	assert.EqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState))
+	assert.EqualValues(t, breaker.Closed, o.Metrics.Int(t, delivery.MetricBreakerState))
 	for _, to := range []string{"open", "half_open", "closed"} {
-		assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", to)), to)
+		assert.EqualValues(t, 1, o.Metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", to)), to)
 	}
-	assert.Equal(t, componentstatus.StatusOK, o.host.Last())
+	assert.Equal(t, componentstatus.StatusOK, o.Host.Last())
 }
 
 // withPrefix keeps the message ids that start with prefix + "-".
@@ -441,7 +442,7 @@ func withPrefix(ids map[string]int, prefix string) map[string]int {
 
 // startUserLabelCapped starts an exporter whose streams are labelled by level and data.user, with at most
 // maxValues values of data.user, sending to a recorder.
-func startUserLabelCapped(t *testing.T, maxValues int) (*recorder, *observed) {
+func startUserLabelCapped(t *testing.T, maxValues int) (*recorder, *telemetrytest.Observed) {
 	t.Helper()
 	rec := &recorder{}
 	cfg := syncConfig(newServer(t, rec).URL)
@@ -452,7 +453,7 @@ func startUserLabelCapped(t *testing.T, maxValues int) (*recorder, *observed) {
 
 func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 	rec, o := startUserLabelCapped(t, 3)
-	exp, logs := o.exp, o.logs
+	exp, logs := o.Exporter, o.Logs
 
 	ld := testLogs("m", 10)
 	i := 0
@@ -471,8 +472,8 @@ func TestPush_MaxLabelValuesSendsNewValuesAsOtherAndWarnsOnce(t *testing.T) {
 	users := rec.entriesByLabel("data_user")
 	// Record order: the even records of the first resource come first, so u0, u1, u2 are the first values seen.
 	assert.Equal(t, map[string]int{"u0": 1, "u1": 1, "u2": 1, "_other_": 7, "": 3}, users)
-	assert.EqualValues(t, 7, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
-	assert.Zero(t, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "level")))
+	assert.EqualValues(t, 7, o.Metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
+	assert.Zero(t, o.Metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "level")))
 	warnings := logs.FilterMessageSnippet("max_label_values").All()
 	require.Len(t, warnings, 1, "rate-limited: one warning for the seven values")
 	assert.Equal(t, "data_user", warnings[0].ContextMap()["label"])
@@ -491,11 +492,11 @@ func TestPush_RepeatedValuesInOnePushKeepTheirLabelAndEachReplacedRecordCounts(t
 		lr.Attributes().PutStr("user", users[i%len(users)]) // the first resource's ten records: each user twice
 		i++
 	}
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld))
 
 	got := rec.entriesByLabel("data_user")
 	assert.Equal(t, map[string]int{"u_0": 2, "u1": 2, "u2": 2, "_other_": 4, "": 10}, got)
-	assert.EqualValues(t, 4, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
+	assert.EqualValues(t, 4, o.Metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_user")))
 }
 
 func TestPush_ConcurrentPushesShareLabelsSafely(t *testing.T) {
@@ -580,13 +581,13 @@ func TestTelemetry_EveryMetricIsDeclaredAndDocumented(t *testing.T) {
 	cfg.MaxLabelValues = 3
 	o := startObserved(t, cfg)
 
-	require.Error(t, o.exp.ConsumeLogs(context.Background(), testLogs("m", 4)), "503: the circuit opens")
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), testLogs("m", 4)), "held for the probe, then partly refused")
-	assert.EqualValues(t, 2, o.metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_seq")),
+	require.Error(t, o.Exporter.ConsumeLogs(context.Background(), testLogs("m", 4)), "503: the circuit opens")
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), testLogs("m", 4)), "held for the probe, then partly refused")
+	assert.EqualValues(t, 2, o.Metrics.Int(t, metricLabelValuesReplaced, attribute.String("label", "data_seq")),
 		"seq 3 is the fourth value of data_seq, once per push")
-	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "too_old")))
-	assert.EqualValues(t, 4, o.metrics.Int(t, delivery.MetricRecordsRetried))
-	assert.Positive(t, o.metrics.Int(t, delivery.MetricSentBytes))
-	assert.EqualValues(t, 1, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
-	o.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
+	assert.EqualValues(t, 1, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "too_old")))
+	assert.EqualValues(t, 4, o.Metrics.Int(t, delivery.MetricRecordsRetried))
+	assert.Positive(t, o.Metrics.Int(t, delivery.MetricSentBytes))
+	assert.EqualValues(t, 1, o.Metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
+	o.Metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }

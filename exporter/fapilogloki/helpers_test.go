@@ -2,7 +2,6 @@ package fapilogloki
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,20 +17,15 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/metric/noop"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/fapilog/fapilog-otelcol/exporter/fapilogloki/internal/metadata"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
 	"github.com/fapilog/fapilog-otelcol/internal/telemetrytest"
 )
@@ -394,38 +388,17 @@ func fastRetryConfig(endpoint string) *Config {
 	return cfg
 }
 
-// observed is a started exporter with everything it reports to the collector: logs, metrics (its own, the delivery
-// path's and exporterhelper's) and component status.
-type observed struct {
-	exp     exporter.Logs
-	logs    *observer.ObservedLogs
-	metrics *telemetrytest.Metrics
-	host    *telemetrytest.StatusHost
-}
-
 // startObserved builds the exporter with the factory, as the collector does, and starts it.
-func startObserved(t *testing.T, cfg *Config) *observed {
+func startObserved(t *testing.T, cfg *Config) *telemetrytest.Observed {
 	t.Helper()
-	core, logs := observer.New(zapcore.DebugLevel)
-	set := exportertest.NewNopSettings(metadata.Type)
-	set.ID = component.NewID(metadata.Type)
-	var metrics *telemetrytest.Metrics
-	set.TelemetrySettings, metrics = telemetrytest.NewSettings(t)
-	set.Logger = zap.New(core)
-	require.NoError(t, cfg.Validate())
-	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
-	require.NoError(t, err)
-	host := telemetrytest.NewStatusHost()
-	require.NoError(t, exp.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return &observed{exp: exp, logs: logs, metrics: metrics, host: host}
+	return telemetrytest.StartExporter(t, NewFactory(), cfg)
 }
 
 // startExporter is startObserved for tests that look only at the logs.
 func startExporter(t *testing.T, cfg *Config) (exporter.Logs, *observer.ObservedLogs) {
 	t.Helper()
 	o := startObserved(t, cfg)
-	return o.exp, o.logs
+	return o.Exporter, o.Logs
 }
 
 // nopTelemetry is the exporter's own telemetry recorded nowhere, for tests of its parts.

@@ -86,7 +86,7 @@ func TestTenants_OneRequestPerTenantCarryingOnlyThatTenantsStreams(t *testing.T)
 	for i, lr := range late.ScopeLogs().At(0).LogRecords().All() {
 		lr.Attributes().PutStr("message_id", fmt.Sprintf("svc-a-late-%d", i))
 	}
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld))
 
 	require.Equal(t, 3, rec.count(), "one push request per tenant")
 	for _, r := range rec.all() {
@@ -101,8 +101,8 @@ func TestTenants_OneRequestPerTenantCarryingOnlyThatTenantsStreams(t *testing.T)
 	assert.Len(t, got["svc-a"], 9)
 	assert.Len(t, got["svc-b"], 6)
 	assert.Len(t, got["svc-c"], 6)
-	assert.EqualValues(t, 3, o.metrics.Int(t, destination.MetricOpen))
-	assert.Zero(t, o.metrics.Int(t, destination.MetricOverflow))
+	assert.EqualValues(t, 3, o.Metrics.Int(t, destination.MetricOpen))
+	assert.Zero(t, o.Metrics.Int(t, destination.MetricOverflow))
 }
 
 // A tenant comes from the records, so from anyone who can send one: its value is sanitised by Loki's tenant ID
@@ -117,7 +117,7 @@ func TestTenants_ValuesAreSanitisedByLokisRules(t *testing.T) {
 	o := startObserved(t, cfg)
 
 	long := strings.Repeat("x", 200)
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(),
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(),
 		servicesLogs(1, "../etc/passwd", "a|b c/d", "é", "(ok)!*'", "", long)))
 	var tenants []string
 	for _, r := range rec.all() {
@@ -134,7 +134,7 @@ func TestTenants_ValuesAreSanitisedByLokisRules(t *testing.T) {
 	dot := tenantConfig(srv.URL)
 	o = startObserved(t, dot)
 	before := rec.count()
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), servicesLogs(1, ".", "..")))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), servicesLogs(1, ".", "..")))
 	var dots []string
 	for _, r := range rec.all()[before:] {
 		dots = append(dots, r.header.Get("X-Scope-OrgID"))
@@ -151,7 +151,7 @@ func TestTenants_MaxDestinationsSendsFurtherTenantsToTheDefaultAndCountsThem(t *
 	cfg.Destinations.MaxDestinations = 2
 	o := startObserved(t, cfg)
 
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), servicesLogs(4, "a", "b", "c", "d")))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), servicesLogs(4, "a", "b", "c", "d")))
 	later := servicesLogs(4, "e", "a")
 	for _, rl := range later.ResourceLogs().All() {
 		for i, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
@@ -159,7 +159,7 @@ func TestTenants_MaxDestinationsSendsFurtherTenantsToTheDefaultAndCountsThem(t *
 			lr.Attributes().PutStr("message_id", fmt.Sprintf("%s-later-%d", svc.Str(), i))
 		}
 	}
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), later))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), later))
 	got := byTenant(t, rec)
 	assert.Len(t, got, 3, "a, b and the default tenant")
 	assert.Len(t, got["a"], 8, "a keeps its tenant")
@@ -170,11 +170,11 @@ func TestTenants_MaxDestinationsSendsFurtherTenantsToTheDefaultAndCountsThem(t *
 			assert.Equal(t, 1, n, "%s in %s", id, tenant)
 		}
 	}
-	assert.EqualValues(t, 12, o.metrics.Int(t, destination.MetricOverflow, attribute.String("exporter", "fapilogloki")),
+	assert.EqualValues(t, 12, o.Metrics.Int(t, destination.MetricOverflow, attribute.String("exporter", "fapilogloki")),
 		"the series carries the exporter's component ID")
-	assert.EqualValues(t, 3, o.metrics.Int(t, destination.MetricOpen), "two tenants plus the default")
-	assert.Equal(t, 1, o.logs.FilterMessageSnippet("max_destinations reached").Len(), "one warning a minute")
-	o.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
+	assert.EqualValues(t, 3, o.Metrics.Int(t, destination.MetricOpen), "two tenants plus the default")
+	assert.Equal(t, 1, o.Logs.FilterMessageSnippet("max_destinations reached").Len(), "one warning a minute")
+	o.Metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
 // Loki answers 429 to a tenant over its own limits: the other tenants of the push are delivered at once, and only
@@ -192,7 +192,7 @@ func TestTenants_OneThrottledTenantDoesNotHoldTheOthersBack(t *testing.T) {
 	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig
 	o := startObserved(t, cfg)
 
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), servicesLogs(3, "noisy", "quiet-1", "quiet-2")))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), servicesLogs(3, "noisy", "quiet-1", "quiet-2")))
 	var order []string
 	for _, r := range rec.all() {
 		order = append(order, r.header.Get("X-Scope-OrgID"))
@@ -203,8 +203,8 @@ func TestTenants_OneThrottledTenantDoesNotHoldTheOthersBack(t *testing.T) {
 	for _, tenant := range []string{"noisy", "quiet-1", "quiet-2"} {
 		assert.Len(t, got[tenant], 3, tenant)
 	}
-	assert.EqualValues(t, 3, o.metrics.Int(t, delivery.MetricRecordsRetried))
-	assert.False(t, o.host.Seen(componentstatus.StatusRecoverableError), "one throttled tenant is no failing Loki")
+	assert.EqualValues(t, 3, o.Metrics.Int(t, delivery.MetricRecordsRetried))
+	assert.False(t, o.Host.Seen(componentstatus.StatusRecoverableError), "one throttled tenant is no failing Loki")
 }
 
 // With tenants from the records, a 401 or 403 may concern one tenant: it is counted and logged, the others are
@@ -218,16 +218,16 @@ func TestTenants_OneTenantRefusedIsCountedWithoutFailingTheComponent(t *testing.
 	}}
 	srv := newServer(t, rec)
 	o := startObserved(t, tenantConfig(srv.URL))
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), servicesLogs(2, "known", "stranger")))
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), servicesLogs(2, "known", "stranger")))
 	assert.Len(t, byTenant(t, rec)["known"], 2)
-	assert.EqualValues(t, 2, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_403")))
-	assert.False(t, o.host.Seen(componentstatus.StatusPermanentError))
+	assert.EqualValues(t, 2, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_403")))
+	assert.False(t, o.Host.Seen(componentstatus.StatusPermanentError))
 
 	fixed := syncConfig(srv.URL)
 	fixed.TenantID = "stranger"
 	o = startObserved(t, fixed)
-	require.Error(t, o.exp.ConsumeLogs(context.Background(), servicesLogs(2, "known")))
-	assert.Equal(t, componentstatus.StatusPermanentError, o.host.Last(), "a fixed tenant refused is the configuration refused")
+	require.Error(t, o.Exporter.ConsumeLogs(context.Background(), servicesLogs(2, "known")))
+	assert.Equal(t, componentstatus.StatusPermanentError, o.Host.Last(), "a fixed tenant refused is the configuration refused")
 }
 
 func TestBuild_RoutingKnownTenantsAllocatesNothing(t *testing.T) {

@@ -92,7 +92,7 @@ func TestVictoriaLogs_OutageThenRecoveryDeliversEverythingAndIsReported(t *testi
 	ld := testLogs("m", total)
 	send := func(from, to int) {
 		for i := from; i < to; i += piece {
-			require.NoError(t, o.exp.ConsumeLogs(context.Background(), pick(ld, "m", i, min(i+piece, to))))
+			require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), pick(ld, "m", i, min(i+piece, to))))
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
@@ -100,10 +100,10 @@ func TestVictoriaLogs_OutageThenRecoveryDeliversEverythingAndIsReported(t *testi
 	v.Stop()
 	send(100, 200) // accepted into the queue while the server is down
 	require.Eventually(t, func() bool {
-		return o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "open")) > 0
+		return o.Metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "open")) > 0
 	}, 20*time.Second, 20*time.Millisecond, "the breaker opens during the outage")
-	assert.NotEqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState), "open or probing")
-	assert.Equal(t, componentstatus.StatusRecoverableError, o.host.Last())
+	assert.NotEqualValues(t, breaker.Closed, o.Metrics.Int(t, delivery.MetricBreakerState), "open or probing")
+	assert.Equal(t, componentstatus.StatusRecoverableError, o.Host.Last())
 	time.Sleep(1500 * time.Millisecond) // long enough for several failed probes
 	v.Restart(t)
 	send(200, total)
@@ -117,14 +117,14 @@ func TestVictoriaLogs_OutageThenRecoveryDeliversEverythingAndIsReported(t *testi
 	for i := range total {
 		require.Equal(t, 1, count[fmt.Sprintf("m-%d", i)], "m-%d stored exactly once", i)
 	}
-	assert.Positive(t, o.logs.FilterMessageSnippet("Exporting failed. Will retry").Len(), "the outage was seen and retried")
-	assert.Positive(t, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "half_open")), "probes went out")
-	assert.Positive(t, o.metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
-	assert.EqualValues(t, breaker.Closed, o.metrics.Int(t, delivery.MetricBreakerState))
-	assert.Positive(t, o.metrics.Int(t, delivery.MetricRecordsRetried))
-	assert.Zero(t, o.metrics.Int(t, delivery.MetricRecordsRejected), "nothing refused")
-	assert.Equal(t, componentstatus.StatusOK, o.host.Last(), "healthy again")
-	assert.False(t, o.host.Seen(componentstatus.StatusPermanentError))
+	assert.Positive(t, o.Logs.FilterMessageSnippet("Exporting failed. Will retry").Len(), "the outage was seen and retried")
+	assert.Positive(t, o.Metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "half_open")), "probes went out")
+	assert.Positive(t, o.Metrics.Int(t, delivery.MetricBreakerTransitions, attribute.String("to", "closed")))
+	assert.EqualValues(t, breaker.Closed, o.Metrics.Int(t, delivery.MetricBreakerState))
+	assert.Positive(t, o.Metrics.Int(t, delivery.MetricRecordsRetried))
+	assert.Zero(t, o.Metrics.Int(t, delivery.MetricRecordsRejected), "nothing refused")
+	assert.Equal(t, componentstatus.StatusOK, o.Host.Last(), "healthy again")
+	assert.False(t, o.Host.Seen(componentstatus.StatusPermanentError))
 }
 
 // VictoriaLogs started with a small -loki.maxRequestSize refuses, with a real 400, the requests that carry the
@@ -147,7 +147,7 @@ func TestVictoriaLogs_OneStreamRefusedWith400TheOthersAreStored(t *testing.T) {
 			}
 		}
 	}
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld), "a partial refusal is a partial success")
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld), "a partial refusal is a partial success")
 
 	rows := v.Rows(t, "7")
 	byID, count := rowsByID(rows)
@@ -156,8 +156,8 @@ func TestVictoriaLogs_OneStreamRefusedWith400TheOthersAreStored(t *testing.T) {
 		require.Equal(t, 1, count[id])
 		require.NotEqual(t, "WARNING", byID[id]["level"], id)
 	}
-	assert.EqualValues(t, 10, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "request_too_large")))
-	refusals := o.logs.FilterMessage("Log records rejected for good").All()
+	assert.EqualValues(t, 10, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "request_too_large")))
+	refusals := o.Logs.FilterMessage("Log records rejected for good").All()
 	require.Len(t, refusals, 1)
 	assert.EqualValues(t, 400, refusals[0].ContextMap()["status"])
 	assert.Contains(t, refusals[0].ContextMap()["response"], "too big data size", "VictoriaLogs' own answer")
@@ -180,7 +180,7 @@ func TestVictoriaLogs_EachTenantLandsInItsOwnAccount(t *testing.T) {
 	for i, rl := range ld.ResourceLogs().All() {
 		rl.Resource().Attributes().PutStr("vl.account", accounts[i])
 	}
-	require.NoError(t, o.exp.ConsumeLogs(context.Background(), ld), "one tenant refused is a partial success")
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld), "one tenant refused is a partial success")
 
 	for _, account := range accounts[:5] {
 		rows := v.Rows(t, account)
@@ -190,8 +190,8 @@ func TestVictoriaLogs_EachTenantLandsInItsOwnAccount(t *testing.T) {
 		}
 	}
 	assert.Empty(t, v.Rows(t, "0"), "nothing in the default account")
-	assert.EqualValues(t, 6, o.metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
-	refusals := o.logs.FilterMessage("Log records rejected for good").All()
+	assert.EqualValues(t, 6, o.Metrics.Int(t, delivery.MetricRecordsRejected, attribute.String("reason", "http_400")))
+	refusals := o.Logs.FilterMessage("Log records rejected for good").All()
 	require.Len(t, refusals, 1)
 	assert.Contains(t, refusals[0].ContextMap()["response"], "cannot parse accountID", "VictoriaLogs' own answer")
 }
