@@ -182,6 +182,26 @@ func BenchmarkEncodeTypicalBatch(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeWhileGCMarks is EncodeTypicalBatch/json_line while the garbage collector marks, as it does for
+// much of the time in a collector under load: every pointer the encoder stores into the heap then costs a write
+// barrier, which the benchmarks above, allocating nothing, never pay. Its CPU time also carries the cache misses
+// the collector causes, so only its difference between two versions of the encoder means something.
+func BenchmarkEncodeWhileGCMarks(b *testing.B) {
+	ld := logstest.TypicalBatch(100)
+	var e Entry
+	buf := make([]byte, 0, 128<<10)
+	stop := logstest.KeepGCMarking()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu := logstest.ThreadCPU()
+	for b.Loop() {
+		buf = buf[:0]
+		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = e.AppendJSONLine(buf) })
+	}
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+	b.ReportMetric(float64(stop())/b.Elapsed().Seconds(), "gc/s")
+}
+
 // BenchmarkEncodeVaryingKeys encodes the typical batch with every record's attributes in another order than its
 // predecessor's, so that no record can reuse the previous record's layout of data: the worst case for it.
 func BenchmarkEncodeVaryingKeys(b *testing.B) {
