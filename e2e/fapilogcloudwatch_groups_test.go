@@ -34,15 +34,7 @@ exporters:
       initial_interval: 100ms
       max_interval: 500ms
 service:
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.MetricsPort}}
+  {{.Telemetry}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -94,11 +86,10 @@ func startGroupsCollector(t *testing.T, maxDestinations int) (col *Collector, cl
 		Credentials: credentials.NewStaticCredentialsProvider("e2e", "e2e", ""),
 	})
 	prefix = fmt.Sprintf("/fapilog/e2e-groups/%d", time.Now().UnixNano())
-	metricsPort = FreePort(t)
 	col = Start(t, cloudwatchGroupsConfig, map[string]any{
-		"KumoURL": srv.URL, "Prefix": prefix, "MaxDestinations": maxDestinations, "MetricsPort": metricsPort,
+		"KumoURL": srv.URL, "Prefix": prefix, "MaxDestinations": maxDestinations,
 	})
-	return col, client, prefix, metricsPort
+	return col, client, prefix, col.MetricsPort
 }
 
 // groupsUnder lists the log groups under prefix with their retention.

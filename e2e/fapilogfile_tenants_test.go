@@ -14,7 +14,7 @@ import (
 )
 
 // fileTenantsConfig routes every record to the file of its service through one fapilogfile block, and serves
-// the collector's own metrics on MetricsPort.
+// the collector's own metrics on Collector.MetricsPort.
 const fileTenantsConfig = `
 receivers:
   {{.Receiver}}
@@ -23,15 +23,7 @@ exporters:
     directory: {{.Dir}}/logs/{service.name}
     max_destinations: {{.MaxDestinations}}
 service:
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.MetricsPort}}
+  {{.Telemetry}}
   pipelines:
     logs:
       receivers: [otlp]
@@ -67,15 +59,14 @@ func fileTenantLogs(services []string, perService int) plog.Logs {
 // half over gRPC, half over HTTP. It returns the services.
 func startFileTenants(t *testing.T, maxDestinations int) (*Collector, int, []string) {
 	t.Helper()
-	metricsPort := FreePort(t)
-	c := Start(t, fileTenantsConfig, map[string]any{"MaxDestinations": maxDestinations, "MetricsPort": metricsPort})
+	c := Start(t, fileTenantsConfig, map[string]any{"MaxDestinations": maxDestinations})
 	services := make([]string, fileTenants)
 	for i := range services {
 		services[i] = fmt.Sprintf("svc-%02d", i)
 	}
 	c.SendGRPC(t, fileTenantLogs(services[:fileTenants/2], fileTenantRecords))
 	c.SendHTTP(t, fileTenantLogs(services[fileTenants/2:], fileTenantRecords), false)
-	return c, metricsPort, services
+	return c, c.MetricsPort, services
 }
 
 // readTenantDirs returns, per directory under logs, how often each record id appears in its files.
