@@ -27,9 +27,9 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 	dst = appendJSONString(dst, e.logger)
 	dst = append(dst, `,"message":`...)
 	dst = e.appendMessage(dst)
-	if e.hasTags {
+	if e.tags.ok() {
 		dst = append(dst, `,"tags":`...)
-		dst = e.scratch.appendValue(dst, e.tags)
+		dst = e.appendField(dst, e.tags)
 	}
 	dst = append(dst, `,"timestamp":"`...)
 	dst = appendTimestamp(dst, e.timestamp)
@@ -41,8 +41,8 @@ func (e *Entry) appendContext(dst []byte) []byte {
 	dst = append(dst, `{"correlation_id":`...)
 	dst = e.appendOptional(dst, e.context.correlationID, "null")
 	dst = append(dst, `,"message_id":`...)
-	if e.context.messageID.ok {
-		dst = e.scratch.appendValue(dst, e.context.messageID.value)
+	if e.context.messageID.ok() {
+		dst = e.appendField(dst, e.context.messageID)
 	} else {
 		dst = append(dst, '"')
 		dst = append(dst, e.derivedMessageID()...)
@@ -76,8 +76,8 @@ func (e *Entry) AppendJSONLine(dst []byte) []byte {
 // MessageID returns the envelope's message_id: the record's own (log.record.uid or message_id attribute) or
 // the one derived from its content.
 func (e *Entry) MessageID() string {
-	if e.context.messageID.ok {
-		return e.context.messageID.value.AsString()
+	if e.context.messageID.ok() {
+		return e.value(e.context.messageID).AsString()
 	}
 	return string(e.derivedMessageID())
 }
@@ -90,21 +90,26 @@ func (e *Entry) derivedMessageID() []byte {
 	return e.messageIDHash.id[:]
 }
 
-func (e *Entry) appendOptional(dst []byte, o optionalValue, absent string) []byte {
-	if !o.ok {
-		return append(dst, absent...)
-	}
-	return e.scratch.appendValue(dst, o.value)
+// appendField writes the field's value as JSON.
+func (e *Entry) appendField(dst []byte, r fieldRef) []byte {
+	return e.scratch.appendTyped(dst, e.value(r), e.typeOf(r))
 }
 
-func (e *Entry) appendOptionalField(dst []byte, key string, o optionalValue) []byte {
-	if !o.ok {
+func (e *Entry) appendOptional(dst []byte, r fieldRef, absent string) []byte {
+	if !r.ok() {
+		return append(dst, absent...)
+	}
+	return e.appendField(dst, r)
+}
+
+func (e *Entry) appendOptionalField(dst []byte, key string, r fieldRef) []byte {
+	if !r.ok() {
 		return dst
 	}
 	dst = append(dst, ',', '"')
 	dst = append(dst, key...)
 	dst = append(dst, '"', ':')
-	return e.scratch.appendValue(dst, o.value)
+	return e.appendField(dst, r)
 }
 
 func (e *Entry) appendMessage(dst []byte) []byte {
@@ -122,7 +127,7 @@ func (e *Entry) appendRenderedBody(dst []byte) []byte {
 // renderBody renders a body that is neither string nor map into e.rendered: numbers and booleans as text, bytes
 // as base64, lists as the compact JSON the envelope uses everywhere else.
 func (e *Entry) renderBody() []byte {
-	v, b := e.messageBody, e.rendered[:0]
+	v, b := e.record.Body(), e.rendered[:0]
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
 		b = strconv.AppendInt(b, v.Int(), 10)
@@ -208,9 +213,9 @@ func (e *Entry) appendException(dst []byte) []byte {
 	sep := false
 	for _, f := range [...]struct {
 		key string
-		val optionalValue
+		val fieldRef
 	}{{"error.message", e.exception.errMessage}, {"error.stack", e.exception.errStack}, {"error.type", e.exception.errType}} {
-		if !f.val.ok {
+		if !f.val.ok() {
 			continue
 		}
 		if sep {
@@ -219,7 +224,7 @@ func (e *Entry) appendException(dst []byte) []byte {
 		sep = true
 		dst = appendJSONString(dst, f.key)
 		dst = append(dst, ':')
-		dst = e.scratch.appendValue(dst, f.val.value)
+		dst = e.appendField(dst, f.val)
 	}
 	return append(dst, `},`...)
 }

@@ -123,18 +123,18 @@ type Entry struct {
 	prettyTime          prettyTimeCache
 }
 
-// recordState is what an Entry knows of the record itself; it is replaced whole for every record.
+// recordState is what an Entry knows of the record itself; it is replaced whole for every record. It refers to the
+// record's attributes by fieldRef rather than holding their pdata values: while the garbage collector marks,
+// every pointer stored into the heap costs a write barrier, and this state is zeroed and filled once per record.
 type recordState struct {
 	record    plog.LogRecord
 	timestamp time.Time
 
 	level   string
 	message string
-	// messageBody is the body when it is neither a string nor a map; rendered as text on demand.
-	messageBody    pcommon.Value
+	// hasMessageBody is set when the body is neither a string nor a map; it is rendered as text on demand.
 	hasMessageBody bool
-	// bodyData is the map body, whose keys other than messageKey go to data.
-	bodyData    pcommon.Map
+	// hasBodyData is set when the body is a map, whose keys other than messageKey go to data.
 	hasBodyData bool
 	messageKey  string
 	logger      string
@@ -142,11 +142,9 @@ type recordState struct {
 	context       contextFields
 	traceID       pcommon.TraceID
 	spanID        pcommon.SpanID
-	attributes    pcommon.Map
 	liftedAttrs   uint32
 	exception     exceptionFields
-	tags          pcommon.Value
-	hasTags       bool
+	tags          fieldRef
 	messageIDHash messageIDState
 
 	// unrepresentable holds the timestamps at or above 2^63 ns, which the envelope keeps under diagnostics.
@@ -182,12 +180,26 @@ func (o *optionalValue) set(v pcommon.Value) {
 	o.value, o.ok = v, true
 }
 
+// fieldRef is one of the record's fields, attributes then map-body fields (Entry.fields), by its index plus one;
+// 0 is none.
+type fieldRef int32
+
+func refOf(i int) fieldRef { return fieldRef(i + 1) }
+
+func (r fieldRef) ok() bool { return r != 0 }
+
+// value is the field's value; r must be set.
+func (e *Entry) value(r fieldRef) pcommon.Value { return e.fields.values[r-1] }
+
+// typeOf is the type of the field's value; r must be set.
+func (e *Entry) typeOf(r fieldRef) pcommon.ValueType { return e.fields.types[r-1] }
+
 type contextFields struct {
-	messageID     optionalValue
-	correlationID optionalValue
-	requestID     optionalValue
-	userID        optionalValue
-	tenantID      optionalValue
+	messageID     fieldRef
+	correlationID fieldRef
+	requestID     fieldRef
+	userID        fieldRef
+	tenantID      fieldRef
 }
 
 type diagnosticsFields struct {
@@ -195,11 +207,11 @@ type diagnosticsFields struct {
 }
 
 type exceptionFields struct {
-	errType, errMessage, errStack optionalValue
+	errType, errMessage, errStack fieldRef
 }
 
 func (x *exceptionFields) present() bool {
-	return x.errType.ok || x.errMessage.ok || x.errStack.ok
+	return x.errType.ok() || x.errMessage.ok() || x.errStack.ok()
 }
 
 // Reset points the entry at a new record. receivedAt stands in for the timestamp when the record has neither
@@ -245,24 +257,24 @@ func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 	e.setBody(record.Body())
 	e.traceID = record.TraceID()
 	e.spanID = record.SpanID()
-	e.attributes = record.Attributes()
+	attrs := record.Attributes()
 	bodyFields := 0
 	if e.hasBodyData {
-		bodyFields = e.bodyData.Len()
+		bodyFields = e.bodyData().Len()
 	}
-	e.fields.begin(e.attributes.Len(), bodyFields)
-	loggerName := e.liftAttributes()
+	e.fields.begin(attrs.Len(), bodyFields)
+	loggerName := e.liftAttributes(attrs)
 	if e.hasBodyData {
 		i := e.fields.attrs
-		for k, v := range e.bodyData.All() {
+		for k, v := range e.bodyData().All() {
 			e.fields.set(i, k, v, false)
 			i++
 		}
 	}
 	e.logger = e.scope.Name()
 	if e.logger == "" {
-		if v := loggerName.value; loggerName.ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			e.logger = v.Str()
+		if loggerName.ok() && e.typeOf(loggerName) == pcommon.ValueTypeStr && e.value(loggerName).Str() != "" {
+			e.logger = e.value(loggerName).Str()
 			e.liftedAttrs |= liftLoggerName
 		} else {
 			e.logger = DefaultLogger
@@ -279,93 +291,97 @@ func (e *Entry) setBody(body pcommon.Value) {
 	case pcommon.ValueTypeStr:
 		e.message = body.Str()
 	case pcommon.ValueTypeMap:
-		e.bodyData, e.hasBodyData = body.Map(), true
+		e.hasBodyData = true
 		for _, key := range [...]string{"message", "msg"} {
-			if v, ok := e.bodyData.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+			if v, ok := body.Map().Get(key); ok && v.Type() == pcommon.ValueTypeStr {
 				e.message, e.messageKey = v.Str(), key
 				break
 			}
 		}
 	case pcommon.ValueTypeEmpty:
 	default:
-		e.messageBody, e.hasMessageBody = body, true
+		e.hasMessageBody = true
 	}
 }
+
+// bodyData is the record's map body; hasBodyData must be set.
+func (e *Entry) bodyData() pcommon.Map { return e.record.Body().Map() }
 
 // liftAttributes lifts the record's attributes into the envelope in one pass and returns the first logger.name.
 // Where two attributes feed one field, the preferred one wins whatever their order, and where a key repeats (not
 // valid OTLP) the first occurrence of a preferred key counts, as pcommon.Map.Get would find it.
-func (e *Entry) liftAttributes() (loggerName optionalValue) {
+func (e *Entry) liftAttributes(attrs pcommon.Map) (loggerName fieldRef) {
 	ctx := &e.context
-	var recordUID, messageID, userID, endUserID optionalValue
+	var recordUID, messageID, userID, endUserID fieldRef
 	i := 0
-	for k, v := range e.attributes.All() {
+	for k, v := range attrs.All() {
 		bit := e.fields.set(i, k, v, true)
+		ref := refOf(i)
 		i++
 		switch bit {
 		case liftRecordUID:
-			if !recordUID.ok {
-				recordUID.set(v)
+			if !recordUID.ok() {
+				recordUID = ref
 			}
 		case liftMessageID:
-			if !messageID.ok {
-				messageID.set(v)
+			if !messageID.ok() {
+				messageID = ref
 			}
 		case liftCorrelationID:
-			ctx.correlationID.set(v)
+			ctx.correlationID = ref
 		case liftRequestID:
-			ctx.requestID.set(v)
+			ctx.requestID = ref
 			e.liftedAttrs |= liftRequestID
 		case liftUserID:
-			if !userID.ok {
-				userID.set(v)
+			if !userID.ok() {
+				userID = ref
 			}
 		case liftEndUserID:
-			if !endUserID.ok {
-				endUserID.set(v)
+			if !endUserID.ok() {
+				endUserID = ref
 			}
 		case liftTenantID:
-			ctx.tenantID.set(v)
+			ctx.tenantID = ref
 			e.liftedAttrs |= liftTenantID
 		case liftLoggerName:
-			if !loggerName.ok {
-				loggerName.set(v)
+			if !loggerName.ok() {
+				loggerName = ref
 			}
 		case liftExceptionType:
-			e.exception.errType.set(v)
+			e.exception.errType = ref
 			e.liftedAttrs |= liftExceptionType
 		case liftExceptionMessage:
-			e.exception.errMessage.set(v)
+			e.exception.errMessage = ref
 			e.liftedAttrs |= liftExceptionMessage
 		case liftExceptionStack:
-			e.exception.errStack.set(v)
+			e.exception.errStack = ref
 			e.liftedAttrs |= liftExceptionStack
 		case liftTags:
 			if isStringList(v) {
-				e.tags, e.hasTags = v, true
+				e.tags = ref
 				e.liftedAttrs |= liftTags
 			}
 		}
 	}
 	switch {
-	case recordUID.ok:
+	case recordUID.ok():
 		ctx.messageID = recordUID
 		e.liftedAttrs |= liftRecordUID
-	case messageID.ok:
+	case messageID.ok():
 		ctx.messageID = messageID
 		e.liftedAttrs |= liftMessageID
 	}
 	switch {
-	case userID.ok:
+	case userID.ok():
 		ctx.userID = userID
 		e.liftedAttrs |= liftUserID
-	case endUserID.ok:
+	case endUserID.ok():
 		ctx.userID = endUserID
 		e.liftedAttrs |= liftEndUserID
 	}
-	if ctx.correlationID.ok {
+	if ctx.correlationID.ok() {
 		e.liftedAttrs |= liftCorrelationID
-	} else if ctx.requestID.ok {
+	} else if ctx.requestID.ok() {
 		ctx.correlationID = ctx.requestID
 	}
 	return loggerName

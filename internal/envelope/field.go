@@ -25,8 +25,8 @@ func (e *Entry) Field(path string) (value string, ok bool) {
 		case "message":
 			return e.Message(), true
 		case "tags":
-			if e.hasTags {
-				return e.text(e.tags), true
+			if e.tags.ok() {
+				return e.text(e.value(e.tags)), true
 			}
 		}
 		return "", false
@@ -50,13 +50,13 @@ func (e *Entry) contextField(key string) (string, bool) {
 	case "message_id":
 		return e.MessageID(), true
 	case "correlation_id":
-		return optionalString(ctx.correlationID)
+		return e.refString(ctx.correlationID)
 	case "request_id":
-		return optionalString(ctx.requestID)
+		return e.refString(ctx.requestID)
 	case "user_id":
-		return optionalString(ctx.userID)
+		return e.refString(ctx.userID)
 	case "tenant_id":
-		return optionalString(ctx.tenantID)
+		return e.refString(ctx.tenantID)
 	case "trace_id":
 		if !e.traceID.IsEmpty() {
 			return hex.EncodeToString(e.traceID[:]), true
@@ -98,7 +98,7 @@ func (e *Entry) diagnosticsField(key string) (string, bool) {
 
 // dataValue finds a data field: record attributes first (unless lifted into the envelope), then map-body fields.
 func (e *Entry) dataValue(path string) (pcommon.Value, bool) {
-	if v, found := lookupPath(e.attributes, path); found {
+	if v, found := lookupPath(e.record.Attributes(), path); found {
 		top, _, _ := strings.Cut(path, ".")
 		if bit := liftBitOfAttribute(top); bit == 0 || e.liftedAttrs&bit == 0 {
 			return v, true
@@ -106,7 +106,7 @@ func (e *Entry) dataValue(path string) (pcommon.Value, bool) {
 	}
 	if e.hasBodyData {
 		if top, _, _ := strings.Cut(path, "."); top != e.messageKey || e.messageKey == "" {
-			return lookupPath(e.bodyData, path)
+			return lookupPath(e.bodyData(), path)
 		}
 	}
 	return pcommon.Value{}, false
@@ -135,6 +135,13 @@ func optionalString(o optionalValue) (string, bool) {
 		return "", false
 	}
 	return o.value.AsString(), true
+}
+
+func (e *Entry) refString(r fieldRef) (string, bool) {
+	if !r.ok() {
+		return "", false
+	}
+	return optionalString(optionalValue{e.value(r), true})
 }
 
 // ValidFieldPath reports whether Field can ever resolve path, for validating configured paths at start:

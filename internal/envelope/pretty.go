@@ -68,10 +68,10 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 	ctx := &e.context
 	for _, f := range [...]struct {
 		key string
-		val optionalValue
+		val fieldRef
 	}{{"correlation_id", ctx.correlationID}, {"request_id", ctx.requestID}, {"tenant_id", ctx.tenantID}, {"user_id", ctx.userID}} {
-		if f.val.ok {
-			dst = appendPrettyValue(e, dst, f.key, f.val.value)
+		if f.val.ok() {
+			dst = appendPrettyValue(e, dst, f.key, e.value(f.val))
 		}
 	}
 	if !e.traceID.IsEmpty() {
@@ -87,15 +87,15 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 		dst = appendFlattenedField(e, dst, e.fields.key(i), e.fields.values[i], 1)
 	}
 
-	if e.exception.errType.ok {
-		dst = appendPrettyValue(e, dst, "error.type", e.exception.errType.value)
+	if e.exception.errType.ok() {
+		dst = appendPrettyValue(e, dst, "error.type", e.value(e.exception.errType))
 	}
-	if e.exception.errMessage.ok {
-		dst = appendPrettyValue(e, dst, "error.message", e.exception.errMessage.value)
+	if e.exception.errMessage.ok() {
+		dst = appendPrettyValue(e, dst, "error.message", e.value(e.exception.errMessage))
 	}
 	dst = append(dst, '\n')
-	if e.exception.errStack.ok {
-		for line := range strings.Lines(e.text(e.exception.errStack.value)) {
+	if e.exception.errStack.ok() {
+		for line := range strings.Lines(e.text(e.value(e.exception.errStack))) {
 			dst = append(dst, "    "...)
 			dst = append(dst, strings.TrimRight(line, "\r\n")...)
 			dst = append(dst, '\n')

@@ -21,9 +21,9 @@ func (e *Entry) AppendText(dst []byte) []byte {
 	dst = appendTextString(dst, e.logger)
 	dst = append(dst, " message="...)
 	dst = appendTextString(dst, e.Message())
-	if e.hasTags {
+	if e.tags.ok() {
 		dst = append(dst, " tags="...)
-		dst = e.scratch.appendValue(dst, e.tags)
+		dst = e.appendField(dst, e.tags)
 	}
 	dst = append(dst, " timestamp="...)
 	dst = appendTimestamp(dst, e.timestamp)
