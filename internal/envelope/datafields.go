@@ -55,13 +55,22 @@ func (f *dataFields) begin(attrs, bodyLen int) {
 	if !f.same {
 		f.truncate(0)
 	}
+	previous := f.attrs + f.bodyLen
 	f.attrs, f.bodyLen = attrs, bodyLen
 	n := attrs + bodyLen
-	if n < len(f.values) {
-		clear(f.values[n:]) // hold no value of an earlier record
+	if n < previous {
+		clear(f.values[n:previous]) // hold no value of an earlier record
 	}
-	f.values = slices.Grow(f.values[:0], n)[:n]
-	f.types = slices.Grow(f.types[:0], n)[:n]
+	// values and types keep their whole capacity as length, so that the slices are stored only when they grow
+	// (see keep).
+	if n > len(f.values) {
+		f.values = slices.Grow(f.values[:0], n)
+		f.values = f.values[:cap(f.values)]
+	}
+	if n > len(f.types) {
+		f.types = slices.Grow(f.types[:0], n)
+		f.types = f.types[:cap(f.types)]
+	}
 }
 
 // set records field i (attributes first, in record order, then body fields) and returns its key's lift bit.

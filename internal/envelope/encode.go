@@ -139,7 +139,7 @@ func (e *Entry) renderBody() []byte {
 		// Doubles and bytes, rare as a body, keep pdata's text; this may allocate.
 		b = append(b, v.AsString()...)
 	}
-	e.rendered = b
+	keep(&e.rendered, b, maxKeptScratch)
 	return b
 }
 
@@ -148,8 +148,9 @@ func (e *Entry) text(v pcommon.Value) string {
 	if v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
 	}
-	e.rendered = e.scratch.appendValue(e.rendered[:0], v)
-	return string(e.rendered)
+	b := e.scratch.appendValue(e.rendered[:0], v)
+	keep(&e.rendered, b, maxKeptScratch)
+	return string(b)
 }
 
 // appendDiagnostics writes the diagnostics object: the resource's part encoded once per resource, with the

@@ -223,6 +223,7 @@ func (e *Entry) Reset(resource pcommon.Resource, scope pcommon.InstrumentationSc
 }
 
 func (e *Entry) setResource(resource pcommon.Resource) {
+	e.scratch.releaseStale()
 	e.resourceState = resourceState{res: resource, resource: resource.Attributes(), diagnostics: releaseIfHuge(e.diagnostics)}
 	e.liftResource()
 	e.prefix = idPrefix{}
@@ -236,7 +237,9 @@ func (e *Entry) setScope(scope pcommon.InstrumentationScope) {
 func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 	e.recordState = recordState{record: record}
 	e.scratch.releaseIfHuge()
-	e.rendered, e.prettyKey = releaseIfHuge(e.rendered), releaseIfHuge(e.prettyKey)
+	if cap(e.prettyKey) > maxKeptScratch { // rendered is kept only when small (keep)
+		e.prettyKey = nil
+	}
 
 	ts, observed := record.Timestamp(), record.ObservedTimestamp()
 	switch {

@@ -268,3 +268,29 @@ func FuzzPrettyText(f *testing.F) {
 		}
 	})
 }
+
+// The scratch does not clear a nested map's entries as it pops them (every cleared pointer costs a write barrier
+// while the collector marks), so ForEach clears them when the batch is done: an exporter's Entry must not keep
+// a finished batch from being collected.
+func TestForEach_ScratchKeepsNoValueOfAFinishedBatch(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for i := 0; i < 3; i++ {
+		lr := sl.LogRecords().AppendEmpty()
+		wide := lr.Attributes().PutEmptyMap("wide") // beyond what is written from the goroutine stack
+		for k := 0; k < flatMapMax+i; k++ {
+			wide.PutEmptyMap("k"+strconv.Itoa(k)).PutInt("v", int64(k))
+		}
+	}
+	var e Entry
+	var out []byte
+	ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) {
+		out = e.AppendJSONLine(out)
+		out = e.AppendPretty(out, PrettyOptions{})
+	})
+	require.Contains(t, string(out), `"k9":{"v":9}`)
+	require.NotZero(t, cap(e.scratch.stack))
+	for i, kv := range e.scratch.stack[:cap(e.scratch.stack)] {
+		require.Equal(t, keyedValue{}, kv, "scratch entry %d still refers to the batch", i)
+	}
+}

@@ -28,4 +28,5 @@ func ForEachIn(rl plog.ResourceLogs, receivedAt time.Time, e *Entry, fn func(e *
 			fn(e, lr)
 		}
 	}
+	e.scratch.releaseStale() // once per batch rather than once per nested map
 }

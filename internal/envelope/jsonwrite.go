@@ -196,38 +196,14 @@ type keyedValue struct {
 	value pcommon.Value
 }
 
-func compareKeys(a, b keyedValue) int { return strings.Compare(a.key, b.key) }
-
-// smallSort is the largest map sortKeyed sorts by insertion on key prefixes; typical records have fewer keys.
+// smallSort is the largest map sorted by insertion on key prefixes; typical records have fewer keys.
 const smallSort = 16
 
-// sortKeyed orders entries by key, stably, so that among duplicates the first listed comes first. Maps of up to
-// smallSort entries (nearly all) are sorted by insertion on each key's first eight bytes read as a big-endian
-// integer, comparing whole keys only when those are equal: the order is the same, without a string comparison
-// per step.
-func sortKeyed(kvs []keyedValue) {
-	n := len(kvs)
-	if n < 2 {
-		return
-	}
-	if n > smallSort {
-		slices.SortStableFunc(kvs, compareKeys)
-		return
-	}
-	var prefixes [smallSort]uint64
-	for i := range kvs {
-		prefixes[i] = keyPrefix(kvs[i].key)
-	}
-	for i := 1; i < n; i++ {
-		for j := i; j > 0 && keyLess(prefixes[j], prefixes[j-1], kvs[j].key, kvs[j-1].key); j-- {
-			kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
-			prefixes[j], prefixes[j-1] = prefixes[j-1], prefixes[j]
-		}
-	}
-}
-
-// sortIndicesByKey orders order, indices of keys, by key and stably, as sortKeyed orders entries. prefixes[i] is
-// keyPrefix of key i; compare(a, b) compares keys a and b whole and is asked only when their prefixes are equal.
+// sortIndicesByKey orders order, indices of keys, by key and stably, so that among duplicates the first listed
+// comes first. prefixes[i] is keyPrefix of key i; compare(a, b) compares keys a and b whole and is asked only when
+// their prefixes are equal. Up to smallSort keys (nearly every map) are sorted by insertion on the prefixes: the
+// same order, without a string comparison per step. Sorting indices rather than entries moves no pointers, each
+// of which would cost a write barrier while the collector marks.
 func sortIndicesByKey(order []int, prefixes []uint64, compare func(a, b int) int) {
 	n := len(order)
 	if n < 2 {
@@ -254,13 +230,6 @@ func sortIndicesByKey(order []int, prefixes []uint64, compare func(a, b int) int
 	}
 }
 
-func keyLess(pa, pb uint64, a, b string) bool {
-	if pa != pb {
-		return pa < pb
-	}
-	return a < b
-}
-
 // keyPrefix is the first eight bytes of key, zero-padded, big-endian: two keys whose prefixes differ compare as
 // their prefixes do (a shorter key padded with zeros sorts before any longer key it starts).
 func keyPrefix(key string) uint64 {
@@ -275,17 +244,29 @@ func keyPrefix(key string) uint64 {
 }
 
 // sortScratch writes nested values without recursion, so that neither the goroutine stack nor the time grows
-// faster than the value: stack holds the entries of every open map (a map pushes its entries, sorts and writes
-// them, then pops them), frames one entry per open map or list. Once warm, writing allocates nothing.
+// faster than the value: stack holds the entries of every open map (a map pushes its entries, sorts their
+// indices and writes them, then pops them), frames one frame per open map or list. Once warm, writing allocates
+// nothing.
+//
+// While the garbage collector marks, every pointer stored into the heap costs a write barrier, so the scratch
+// stores as few as it can: a map's entries are pushed once and sorted as indices (order, by prefixes), frames hold
+// no pointers (a list's pdata slice is kept apart, in lists), and popped entries are not cleared one map at a
+// time but all at once by releaseStale, between batches.
 type sortScratch struct {
-	stack  []keyedValue
-	frames []jsonFrame
+	stack []keyedValue
+	// order[base:end] holds the indices of a map's entries stack[base:end] in key order, prefixes[i] the keyPrefix
+	// of stack[i].key.
+	order    []int
+	prefixes []uint64
+	lists    []pcommon.Slice
+	frames   []jsonFrame
+	// stale is how much of stack may still hold entries of earlier records.
+	stale int
 }
 
-// jsonFrame is a map or list being written: a map's entries lie on the scratch stack from base to end; a list's
-// elements are read from list.
+// jsonFrame is a map or list being written: a map's entries lie on the scratch stack from base to end and are
+// written in the order of order[base:end]; a list is lists[base], its elements from next to end.
 type jsonFrame struct {
-	list      pcommon.Slice
 	isList    bool
 	base      int
 	next, end int
@@ -297,6 +278,7 @@ const maxKeptEntries = 4096
 
 func (s *sortScratch) push(k string, v pcommon.Value) {
 	s.stack = append(growDoubling(s.stack, 1), keyedValue{k, v})
+	s.stale = max(s.stale, len(s.stack))
 }
 
 // growDoubling makes room for n more elements, doubling the capacity when it grows: append's own growth (1.25x
@@ -308,21 +290,61 @@ func growDoubling[T any](s []T, n int) []T {
 	return slices.Grow(s, max(n, len(s)))
 }
 
-// pop drops the entries from base up, clearing them so that a finished batch can be collected.
+// pop drops the entries from base up. They are not cleared here; see releaseStale.
 func (s *sortScratch) pop(base int) {
-	clear(s.stack[base:])
 	s.stack = s.stack[:base]
+}
+
+// releaseStale clears the entries that earlier records left on the stack, so that a finished batch can be
+// collected: ForEachIn calls it when its batch is done, and every Reset (through setResource) before its record.
+func (s *sortScratch) releaseStale() {
+	clear(s.stack[len(s.stack):s.stale])
+	s.stale = len(s.stack)
 }
 
 // releaseIfHuge forgets scratch that one exceptional record grew.
 func (s *sortScratch) releaseIfHuge() {
 	if cap(s.stack) > maxKeptEntries {
-		s.stack = nil
+		s.stack, s.order, s.prefixes, s.stale = nil, nil, nil, 0
 	}
 	if cap(s.frames) > maxKeptEntries {
 		s.frames = nil
 	}
+	if cap(s.lists) > maxKeptEntries {
+		s.lists = nil
+	}
 }
+
+// resize is s with length n: its first elements kept, room made by doubling (see growDoubling).
+func resize[T any](s []T, n int) []T {
+	if n <= len(s) {
+		return s[:n]
+	}
+	return growDoubling(s, n-len(s))[:n]
+}
+
+// sortEntries orders the entries from base to the top of the stack by key, into order[base:].
+func (s *sortScratch) sortEntries(base int) {
+	end := len(s.stack)
+	s.order, s.prefixes = resize(s.order, end), resize(s.prefixes, end)
+	for i := base; i < end; i++ {
+		s.order[i] = i
+	}
+	if end-base < 2 {
+		return
+	}
+	for i := base; i < end; i++ {
+		s.prefixes[i] = keyPrefix(s.stack[i].key)
+	}
+	sortIndicesByKey(s.order[base:end], s.prefixes, s.compareKeys)
+}
+
+func (s *sortScratch) compareKeys(a, b int) int {
+	return strings.Compare(s.stack[a].key, s.stack[b].key)
+}
+
+// sorted is the entry at position i of the key order.
+func (s *sortScratch) sorted(i int) keyedValue { return s.stack[s.order[i]] }
 
 // appendValue writes a pdata value as JSON; maps are written with sorted keys at every level.
 func (s *sortScratch) appendValue(dst []byte, v pcommon.Value) []byte {
@@ -333,10 +355,83 @@ func (s *sortScratch) appendValue(dst []byte, v pcommon.Value) []byte {
 func (s *sortScratch) appendTyped(dst []byte, v pcommon.Value, t pcommon.ValueType) []byte {
 	switch t {
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		if out, ok := appendFlat(dst, v, t); ok {
+			return out
+		}
 		return s.walk(s.open(dst, v, t))
 	default:
 		return appendScalar(dst, v, t)
 	}
+}
+
+// flatMapMax is the largest map appendFlat writes.
+const flatMapMax = 8
+
+// appendFlat writes a map of at most flatMapMax entries, or a list, whose values are all neither maps nor lists,
+// as most nested attribute values are, with everything it needs on the goroutine's stack: unlike the scratch, it
+// stores no pointer into the heap. ok is false, and dst unchanged, for any other value.
+func appendFlat(dst []byte, v pcommon.Value, t pcommon.ValueType) (out []byte, ok bool) {
+	start := len(dst)
+	if t == pcommon.ValueTypeSlice {
+		dst = append(dst, '[')
+		for i, el := range v.Slice().All() {
+			et := el.Type()
+			if et == pcommon.ValueTypeMap || et == pcommon.ValueTypeSlice {
+				return dst[:start], false
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendScalar(dst, el, et)
+		}
+		return append(dst, ']'), true
+	}
+	m := v.Map()
+	n := m.Len()
+	if n > flatMapMax {
+		return dst, false
+	}
+	if n <= 1 { // nothing to sort
+		dst = append(dst, '{')
+		for k, v := range m.All() {
+			t := v.Type()
+			if t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+				return dst[:start], false
+			}
+			dst = append(appendJSONString(dst, k), ':')
+			dst = appendScalar(dst, v, t)
+		}
+		return append(dst, '}'), true
+	}
+	var (
+		keys     [flatMapMax]string
+		values   [flatMapMax]pcommon.Value
+		types    [flatMapMax]pcommon.ValueType
+		order    [flatMapMax]int
+		prefixes [flatMapMax]uint64
+	)
+	i := 0
+	for k, v := range m.All() {
+		t := v.Type()
+		if t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+			return dst[:start], false
+		}
+		keys[i], values[i], types[i], order[i], prefixes[i] = k, v, t, i, keyPrefix(k)
+		i++
+	}
+	sortIndicesByKey(order[:n], prefixes[:n], func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	dst = append(dst, '{')
+	for j, i := range order[:n] {
+		if j > 0 {
+			if keys[i] == keys[order[j-1]] {
+				continue // a later duplicate of a key
+			}
+			dst = append(dst, ',')
+		}
+		dst = append(appendJSONString(dst, keys[i]), ':')
+		dst = appendScalar(dst, values[i], types[i])
+	}
+	return append(dst, '}'), true
 }
 
 // appendSortedObject writes the entries from base to the top of the stack as an object and pops them. The sort
@@ -370,7 +465,8 @@ func appendScalar(dst []byte, v pcommon.Value, t pcommon.ValueType) []byte {
 func (s *sortScratch) open(dst []byte, v pcommon.Value, t pcommon.ValueType) []byte {
 	if t == pcommon.ValueTypeSlice {
 		sl := v.Slice()
-		s.frames = append(growDoubling(s.frames, 1), jsonFrame{list: sl, isList: true, end: sl.Len()})
+		s.lists = append(growDoubling(s.lists, 1), sl)
+		s.frames = append(growDoubling(s.frames, 1), jsonFrame{isList: true, base: len(s.lists) - 1, end: sl.Len()})
 		return append(dst, '[')
 	}
 	m := v.Map()
@@ -383,7 +479,7 @@ func (s *sortScratch) open(dst []byte, v pcommon.Value, t pcommon.ValueType) []b
 }
 
 func (s *sortScratch) openObject(dst []byte, base int) []byte {
-	sortKeyed(s.stack[base:])
+	s.sortEntries(base)
 	s.frames = append(growDoubling(s.frames, 1), jsonFrame{base: base, next: base, end: len(s.stack)})
 	return append(dst, '{')
 }
@@ -398,27 +494,29 @@ func (s *sortScratch) walk(dst []byte) []byte {
 		if f.isList {
 			if f.next == f.end {
 				dst = append(dst, ']')
-				s.closeFrame()
+				s.lists[f.base] = pcommon.Slice{}
+				s.lists = s.lists[:f.base]
+				s.frames = s.frames[:len(s.frames)-1]
 				continue
 			}
 			if f.next > 0 {
 				dst = append(dst, ',')
 			}
-			child = f.list.At(f.next)
+			child = s.lists[f.base].At(f.next)
 		} else {
-			for f.next < f.end && f.next > f.base && s.stack[f.next].key == s.stack[f.next-1].key {
+			for f.next < f.end && f.next > f.base && s.sorted(f.next).key == s.sorted(f.next-1).key {
 				f.next++ // a later duplicate of a key
 			}
 			if f.next == f.end {
 				dst = append(dst, '}')
 				s.pop(f.base)
-				s.closeFrame()
+				s.frames = s.frames[:len(s.frames)-1]
 				continue
 			}
 			if f.next > f.base {
 				dst = append(dst, ',')
 			}
-			kv := s.stack[f.next]
+			kv := s.sorted(f.next)
 			dst = appendJSONString(dst, kv.key)
 			dst = append(dst, ':')
 			child = kv.value
@@ -426,17 +524,16 @@ func (s *sortScratch) walk(dst []byte) []byte {
 		f.next++
 		switch t := child.Type(); t {
 		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-			dst = s.open(dst, child, t)
+			if out, ok := appendFlat(dst, child, t); ok {
+				dst = out
+			} else {
+				dst = s.open(dst, child, t)
+			}
 		default:
 			dst = appendScalar(dst, child, t)
 		}
 	}
 	return dst
-}
-
-func (s *sortScratch) closeFrame() {
-	s.frames[len(s.frames)-1] = jsonFrame{}
-	s.frames = s.frames[:len(s.frames)-1]
 }
 
 // AppendJSONString appends s as a JSON string with the envelope's escaping rules, for exporters that wrap

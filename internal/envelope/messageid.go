@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/zeebo/xxh3"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -81,7 +82,7 @@ func (e *Entry) deriveMessageID(id *[uuidLen]byte) {
 	b = e.appendCanonicalMap(b, r.Attributes())
 	b = e.appendCanonicalValue(b, r.Body())
 	digest := xxh3.Hash128(b)
-	e.idScratch = releaseIfHuge(b)
+	keep(&e.idScratch, b, maxKeptScratch)
 	formatMessageID(id, digest)
 }
 
@@ -90,7 +91,7 @@ func (e *Entry) resourceDigest() xxh3.Uint128 {
 	b = e.appendCanonicalMap(b, e.res.Attributes())
 	b = binary.LittleEndian.AppendUint32(b, e.res.DroppedAttributesCount())
 	digest := xxh3.Hash128(b)
-	e.idScratch = releaseIfHuge(b)
+	keep(&e.idScratch, b, maxKeptScratch)
 	return digest
 }
 
@@ -101,7 +102,7 @@ func (e *Entry) scopeDigest() xxh3.Uint128 {
 	b = e.appendCanonicalMap(b, e.scope.Attributes())
 	b = binary.LittleEndian.AppendUint32(b, e.scope.DroppedAttributesCount())
 	digest := xxh3.Hash128(b)
-	e.idScratch = releaseIfHuge(b)
+	keep(&e.idScratch, b, maxKeptScratch)
 	return digest
 }
 
@@ -114,6 +115,20 @@ func releaseIfHuge(b []byte) []byte {
 		return nil
 	}
 	return b[:0]
+}
+
+// keep keeps s's array in *dst for the next use, unless *dst holds it already: storing a slice into the Entry
+// costs a write barrier while the garbage collector marks, even when it has not changed. An array of more than
+// limit elements is not kept, so that one huge record does not pin it for the life of the exporter.
+func keep[T any](dst *[]T, s []T, limit int) {
+	switch {
+	case cap(s) > limit:
+		if *dst != nil {
+			*dst = nil
+		}
+	case cap(s) != cap(*dst) || unsafe.SliceData(s) != unsafe.SliceData(*dst):
+		*dst = s[:0]
+	}
 }
 
 func appendDigest(b []byte, d xxh3.Uint128) []byte {
@@ -192,10 +207,7 @@ func (e *Entry) appendCanonicalValue(b []byte, v pcommon.Value) []byte {
 			b = appendCanonicalScalar(b, it.value, t)
 		}
 	}
-	if cap(pending) > maxKeptEntries {
-		pending = nil
-	}
-	e.hashPending = pending
+	keep(&e.hashPending, pending, maxKeptEntries)
 	return b
 }
 

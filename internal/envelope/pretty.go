@@ -118,11 +118,11 @@ const (
 func (e *Entry) appendFlattened(dst []byte, base, depth int) []byte {
 	s := &e.scratch
 	top := len(s.stack)
-	sortKeyed(s.stack[base:top])
+	s.sortEntries(base)
 	for i := base; i < top; i++ {
 		// Index the stack on every step: nested maps push above top and may move it.
-		kv := s.stack[i]
-		if i > base && kv.key == s.stack[i-1].key {
+		kv := s.sorted(i)
+		if i > base && kv.key == s.sorted(i-1).key {
 			continue
 		}
 		dst = appendFlattenedField(e, dst, kv.key, kv.value, depth)
@@ -164,8 +164,9 @@ func appendPrettyValue[K string | []byte](e *Entry, dst []byte, key K, v pcommon
 		dst = append(dst, '=')
 		return strconv.AppendInt(dst, v.Int(), 10)
 	}
-	e.rendered = e.scratch.appendValue(e.rendered[:0], v)
-	return appendPrettyPair(dst, key, e.rendered)
+	b := e.scratch.appendValue(e.rendered[:0], v)
+	keep(&e.rendered, b, maxKeptScratch)
+	return appendPrettyPair(dst, key, b)
 }
 
 // appendPrettyPair writes " key=value"; a value that is empty or holds a blank is single-quoted, its quotes
