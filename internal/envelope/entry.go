@@ -132,6 +132,8 @@ type recordState struct {
 
 	level   string
 	message string
+	// bodyType is the type of the record's body.
+	bodyType pcommon.ValueType
 	// hasMessageBody is set when the body is neither a string nor a map; it is rendered as text on demand.
 	hasMessageBody bool
 	// hasBodyData is set when the body is a map, whose keys other than messageKey go to data.
@@ -290,7 +292,8 @@ func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 func representable(ts pcommon.Timestamp) bool { return ts != 0 && ts <= math.MaxInt64 }
 
 func (e *Entry) setBody(body pcommon.Value) {
-	switch body.Type() {
+	e.bodyType = body.Type()
+	switch e.bodyType {
 	case pcommon.ValueTypeStr:
 		e.message = body.Str()
 	case pcommon.ValueTypeMap:

@@ -79,8 +79,8 @@ func (e *Entry) deriveMessageID(id *[uuidLen]byte) {
 	b = appendCanonicalString(b, r.SeverityText())
 	b = appendCanonicalString(b, r.EventName())
 	b = binary.LittleEndian.AppendUint32(b, r.DroppedAttributesCount())
-	b = e.appendCanonicalMap(b, r.Attributes())
-	b = e.appendCanonicalValue(b, r.Body())
+	b = e.appendCanonicalAttributes(b)
+	b = e.appendCanonicalTyped(b, r.Body(), e.bodyType)
 	digest := xxh3.Hash128(b)
 	keep(&e.idScratch, b, maxKeptScratch)
 	formatMessageID(id, digest)
@@ -157,16 +157,58 @@ func (e *Entry) appendCanonicalMap(b []byte, m pcommon.Map) []byte {
 	b = binary.AppendUvarint(b, uint64(m.Len()))
 	for k, v := range m.All() {
 		b = appendCanonicalString(b, k)
-		switch t := v.Type(); t {
-		case pcommon.ValueTypeStr: // the usual attribute, written here rather than two calls down
-			b = appendCanonicalString(append(b, tagStr), v.Str())
-		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-			b = e.appendCanonicalValue(b, v)
-		default:
-			b = appendCanonicalScalar(b, v, t)
-		}
+		b = e.appendCanonicalTyped(b, v, v.Type())
 	}
 	return b
+}
+
+// appendCanonicalAttributes is appendCanonicalMap of the record's attributes, from what the lifting pass read:
+// their keys, values and types, in the record's order (Entry.fields).
+func (e *Entry) appendCanonicalAttributes(b []byte) []byte {
+	f := &e.fields
+	b = binary.AppendUvarint(b, uint64(f.attrs))
+	for i := range f.attrs {
+		b = appendCanonicalString(b, f.key(i))
+		b = e.appendCanonicalTyped(b, f.values[i], f.types[i])
+	}
+	return b
+}
+
+// appendCanonicalTyped is appendCanonicalValue for a value whose type t the caller has read. A map or list one
+// level deep is encoded here, its scalars inline (nested attributes are mostly flat); only values nested deeper go
+// through appendCanonicalValue's stack.
+func (e *Entry) appendCanonicalTyped(b []byte, v pcommon.Value, t pcommon.ValueType) []byte {
+	switch t {
+	case pcommon.ValueTypeStr: // the usual attribute, written here rather than two calls down
+		return appendCanonicalString(append(b, tagStr), v.Str())
+	case pcommon.ValueTypeMap:
+		m := v.Map()
+		b = binary.AppendUvarint(append(b, tagMap), uint64(m.Len()))
+		for k, v := range m.All() {
+			b = appendCanonicalString(b, k)
+			b = e.appendCanonicalNested(b, v)
+		}
+		return b
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		b = binary.AppendUvarint(append(b, tagSlice), uint64(sl.Len()))
+		for _, v := range sl.All() {
+			b = e.appendCanonicalNested(b, v)
+		}
+		return b
+	default:
+		return appendCanonicalScalar(b, v, t)
+	}
+}
+
+// appendCanonicalNested encodes an element of a map or list: scalars inline, containers through the stack.
+func (e *Entry) appendCanonicalNested(b []byte, v pcommon.Value) []byte {
+	switch t := v.Type(); t {
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		return e.appendCanonicalValue(b, v)
+	default:
+		return appendCanonicalScalar(b, v, t)
+	}
 }
 
 // appendCanonicalValue appends v's type tag and content, maps and lists as their length and then their entries.

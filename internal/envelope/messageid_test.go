@@ -1,6 +1,9 @@
 package envelope
 
 import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,4 +286,60 @@ func TestMessageID_RecordsOwnIDWins(t *testing.T) {
 		assert.Equal(t, "given-id", e.MessageID(), attr)
 		assert.Contains(t, string(e.AppendJSON(nil)), `"message_id":"given-id"`, attr)
 	}
+}
+
+// randomValue fills v with a random scalar, map or list, nested up to depth levels.
+func randomValue(rng *rand.Rand, v pcommon.Value, depth int) {
+	switch k := rng.IntN(9); {
+	case k == 0:
+		v.SetStr(strings.Repeat("s", rng.IntN(200)))
+	case k == 1:
+		v.SetInt(rng.Int64())
+	case k == 2:
+		v.SetDouble(rng.Float64())
+	case k == 3:
+		v.SetBool(rng.IntN(2) == 0)
+	case k == 4:
+		v.SetEmptyBytes().FromRaw([]byte{byte(rng.IntN(256))})
+	case k <= 6 && depth > 0:
+		m := v.SetEmptyMap()
+		for i := range rng.IntN(12) {
+			randomValue(rng, m.PutEmpty("k"+strconv.Itoa(i)), depth-1)
+		}
+	case k <= 8 && depth > 0:
+		l := v.SetEmptySlice()
+		for range rng.IntN(12) {
+			randomValue(rng, l.AppendEmpty(), depth-1)
+		}
+	}
+}
+
+// The derived id encodes the record's attributes from what the lifting pass kept, and maps and lists one level
+// deep inline; both must give exactly the bytes of the general encoding (appendCanonicalMap over the record's
+// attributes, appendCanonicalValue's stack), or ids would change within version 2.
+func TestMessageID_FastEncodingsEqualTheGeneralOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var e Entry
+	for round := 0; round < 500; round++ {
+		ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+			for i := range rng.IntN(14) {
+				randomValue(rng, lr.Attributes().PutEmpty("a"+strconv.Itoa(rng.IntN(20))+strconv.Itoa(i)), 4)
+			}
+			randomValue(rng, lr.Body(), 4)
+		})
+		res, scope, lr := first(ld)
+		e.Reset(res, scope, lr, receivedAt)
+		require.Equal(t, e.appendCanonicalMap(nil, lr.Attributes()), e.appendCanonicalAttributes(nil), "round %d", round)
+		for _, v := range append([]pcommon.Value{lr.Body()}, valuesOf(lr.Attributes())...) {
+			require.Equal(t, e.appendCanonicalValue(nil, v), e.appendCanonicalTyped(nil, v, v.Type()), "round %d", round)
+		}
+	}
+}
+
+func valuesOf(m pcommon.Map) []pcommon.Value {
+	var values []pcommon.Value
+	for _, v := range m.All() {
+		values = append(values, v)
+	}
+	return values
 }
