@@ -234,3 +234,39 @@ func BenchmarkEncodeVaryingKeys(b *testing.B) {
 	}
 	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
 }
+
+// BenchmarkField reads the fields a Loki exporter makes labels of, by path (Entry.Field) and compiled once
+// (CompileField), per record of the typical batch.
+func BenchmarkField(b *testing.B) {
+	ld := logstest.TypicalBatch(100)
+	paths := []string{"level", "diagnostics.service", "diagnostics.host", "data.http.method", "context.user_id"}
+	compiled := make([]CompiledField, len(paths))
+	for i, p := range paths {
+		compiled[i], _ = CompileField(p)
+	}
+	var e Entry
+	var n int
+	for _, by := range []struct {
+		name string
+		read func(e *Entry, i int) (string, bool)
+	}{
+		{"path", func(e *Entry, i int) (string, bool) { return e.Field(paths[i]) }},
+		{"compiled", func(e *Entry, i int) (string, bool) { return compiled[i].Of(e) }},
+	} {
+		b.Run(by.name, func(b *testing.B) {
+			b.ReportAllocs()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu := logstest.ThreadCPU()
+			for b.Loop() {
+				ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) {
+					for i := range paths {
+						v, _ := by.read(e, i)
+						n += len(v)
+					}
+				})
+			}
+			reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+		})
+	}
+}

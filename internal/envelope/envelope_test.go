@@ -436,14 +436,48 @@ func TestEnvelope_Field(t *testing.T) {
 		got, ok := e.Field(path)
 		assert.True(t, ok, path)
 		assert.Equal(t, want, got, path)
+		compiled, err := CompileField(path)
+		require.NoError(t, err, path)
+		got, ok = compiled.Of(e)
+		assert.True(t, ok, path)
+		assert.Equal(t, want, got, "compiled %s", path)
 	}
-	for _, absent := range []string{"data.correlation_id", "data.nope", "context.user_id", "diagnostics.env", "nope", "diagnostics.resource.service.name"} {
+	for _, absent := range []string{"data.correlation_id", "data.nope", "context.user_id", "diagnostics.env", "diagnostics.resource.service.name"} {
 		_, ok := e.Field(absent)
 		assert.False(t, ok, absent)
+		compiled, err := CompileField(absent)
+		require.NoError(t, err, absent)
+		_, ok = compiled.Of(e)
+		assert.False(t, ok, "compiled %s", absent)
 	}
+	_, ok := e.Field("nope")
+	assert.False(t, ok)
+	_, err := CompileField("nope")
+	assert.EqualError(t, err, ValidFieldPath("nope").Error())
 	id, ok := e.Field("context.message_id")
 	assert.True(t, ok)
 	assert.Len(t, id, 36)
+}
+
+// A compiled field keeps nothing of the records it read: one CompiledField serves every record of a batch.
+func TestCompiledField_ReadsEachRecordOfABatch(t *testing.T) {
+	ld := batchOf(t, "app",
+		otlpRecord(stringBody, kv("http.method", `{"stringValue":"GET"}`), kv("user_id", strVal)),
+		otlpRecord(mapBody(kv("message", strVal), kv("http.method", `{"stringValue":"PUT"}`))),
+		otlpRecord(stringBody, kv("http.method", `{"kvlistValue":{"values":[]}}`)),
+		otlpRecord(stringBody))
+	method, err := CompileField("data.http.method")
+	require.NoError(t, err)
+	user, err := CompileField("context.user_id")
+	require.NoError(t, err)
+	var got []string
+	var e Entry
+	ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) {
+		m, mok := method.Of(e)
+		u, uok := user.Of(e)
+		got = append(got, m+"/"+strconv.FormatBool(mok)+" "+u+"/"+strconv.FormatBool(uok))
+	})
+	assert.Equal(t, []string{"GET/true v/true", "PUT/true /false", "{}/true /false", "/false /false"}, got)
 }
 
 func TestEnvelope_ForEachVisitsEveryRecordInOrder(t *testing.T) {
