@@ -123,23 +123,28 @@ type Entry struct {
 	prettyTime          prettyTimeCache
 }
 
-// recordState is what an Entry knows of the record itself; it is replaced whole for every record. It refers to the
-// record's attributes by fieldRef rather than holding their pdata values: while the garbage collector marks,
-// every pointer stored into the heap costs a write barrier, and this state is zeroed and filled once per record.
+// recordState is what an Entry knows of the record itself; it is replaced for every record. While the garbage
+// collector marks, every pointer stored into the heap costs a write barrier, zeroing one included, so the state
+// holds few: the record's attributes are referred to by fieldRef rather than by their pdata values, and the
+// pointer fields are each written once per record while the rest, recordFacts, is zeroed whole.
 type recordState struct {
-	record    plog.LogRecord
-	timestamp time.Time
+	record     plog.LogRecord
+	timestamp  time.Time
+	level      string
+	message    string
+	messageKey string
+	logger     string
+	recordFacts
+}
 
-	level   string
-	message string
+// recordFacts is the part of the record state that holds no pointer.
+type recordFacts struct {
 	// bodyType is the type of the record's body.
 	bodyType pcommon.ValueType
 	// hasMessageBody is set when the body is neither a string nor a map; it is rendered as text on demand.
 	hasMessageBody bool
 	// hasBodyData is set when the body is a map, whose keys other than messageKey go to data.
 	hasBodyData bool
-	messageKey  string
-	logger      string
 
 	context       contextFields
 	traceID       pcommon.TraceID
@@ -237,7 +242,8 @@ func (e *Entry) setScope(scope pcommon.InstrumentationScope) {
 }
 
 func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
-	e.recordState = recordState{record: record}
+	e.recordFacts = recordFacts{}
+	e.record = record
 	e.scratch.releaseIfHuge()
 	if cap(e.prettyKey) > maxKeptScratch { // rendered is kept only when small (keep)
 		e.prettyKey = nil
@@ -259,7 +265,7 @@ func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 		e.unrepresentable.observed = observed
 	}
 	e.level = levelOf(record.SeverityText(), record.SeverityNumber())
-	e.setBody(record.Body())
+	e.message, e.messageKey = e.setBody(record.Body())
 	e.traceID = record.TraceID()
 	e.spanID = record.SpanID()
 	attrs := record.Attributes()
@@ -276,38 +282,40 @@ func (e *Entry) setRecord(record plog.LogRecord, receivedAt time.Time) {
 			i++
 		}
 	}
-	e.logger = e.scope.Name()
-	if e.logger == "" {
+	logger := e.scope.Name()
+	if logger == "" {
 		if loggerName.ok() && e.typeOf(loggerName) == pcommon.ValueTypeStr && e.value(loggerName).Str() != "" {
-			e.logger = e.value(loggerName).Str()
+			logger = e.value(loggerName).Str()
 			e.liftedAttrs |= liftLoggerName
 		} else {
-			e.logger = DefaultLogger
+			logger = DefaultLogger
 		}
 	}
+	e.logger = logger
 }
 
 // representable reports whether ts is set and fits time.Time's int64 nanoseconds: OTLP timestamps are unsigned,
 // and one at or above 2^63 would otherwise be written as a date in 1677 or 1969.
 func representable(ts pcommon.Timestamp) bool { return ts != 0 && ts <= math.MaxInt64 }
 
-func (e *Entry) setBody(body pcommon.Value) {
+// setBody reads the body's type and returns the envelope's message and, for a map body, the key it came from.
+func (e *Entry) setBody(body pcommon.Value) (message, messageKey string) {
 	e.bodyType = body.Type()
 	switch e.bodyType {
 	case pcommon.ValueTypeStr:
-		e.message = body.Str()
+		return body.Str(), ""
 	case pcommon.ValueTypeMap:
 		e.hasBodyData = true
 		for _, key := range [...]string{"message", "msg"} {
 			if v, ok := body.Map().Get(key); ok && v.Type() == pcommon.ValueTypeStr {
-				e.message, e.messageKey = v.Str(), key
-				break
+				return v.Str(), key
 			}
 		}
 	case pcommon.ValueTypeEmpty:
 	default:
 		e.hasMessageBody = true
 	}
+	return "", ""
 }
 
 // bodyData is the record's map body; hasBodyData must be set.
