@@ -138,11 +138,11 @@ func BenchmarkEncodeAndBuild(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu, proc := threadCPU(), processCPU()
+			cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 			for b.Loop() {
 				run()
 			}
-			reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, records)
+			reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, records)
 			b.ReportMetric(float64(bytes)/float64(records)-eventOverhead, "bytes/record")
 			b.ReportMetric(float64(requests), "requests/op")
 		})
@@ -200,14 +200,14 @@ func BenchmarkEnvelopeOnly(b *testing.B) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu, proc := threadCPU(), processCPU()
+	cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 	for b.Loop() {
 		for range 100 {
 			buf = buf[:0]
 			envelope.ForEach(ld, now, &e, func(e *envelope.Entry, _ plog.LogRecord) { buf = e.AppendJSON(buf) })
 		}
 	}
-	reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, 10_000)
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, 10_000)
 }
 
 // fullBatch is the first batch of 1 MiB of logstest's typical records, as the queue flushes it, and the time the
@@ -233,12 +233,12 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu, proc := threadCPU(), processCPU()
+	cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 	for b.Loop() {
 		rb.build(batch, now, &p)
 		p.release()
 	}
-	reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, batch.ItemsCount())
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, batch.ItemsCount())
 	b.ReportMetric(float64(batch.ItemsCount()), "records/batch")
 }
 
@@ -283,13 +283,13 @@ func BenchmarkPutLogEvents(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu, proc := threadCPU(), processCPU()
+			cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 			for b.Loop() {
 				if _, err := client.PutLogEvents(context.Background(), in); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, len(in.LogEvents))
+			reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, len(in.LogEvents))
 		})
 	}
 }

@@ -106,11 +106,11 @@ func BenchmarkBuildPushRequest(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu, proc := threadCPU(), processCPU()
+			cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 			for b.Loop() {
 				build()
 			}
-			reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, 100)
+			reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, 100)
 			b.ReportMetric(float64(body), "body_B")
 			b.ReportMetric(float64(len(s.batch.arena)), "lines_B")
 		})
@@ -129,13 +129,13 @@ func BenchmarkEncodeRequest(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu, proc := threadCPU(), processCPU()
+			cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 			for b.Loop() {
 				for _, c := range s.chunks {
 					e.encoder.encode(&s.batch, c, &s.encode).release()
 				}
 			}
-			reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, 100)
+			reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, 100)
 		})
 	}
 }
@@ -224,14 +224,14 @@ func BenchmarkPushLoopback(b *testing.B) {
 			defer func() { _ = exp.Shutdown(context.Background()) }()
 			b.ReportAllocs()
 			b.ResetTimer()
-			proc := processCPU()
+			proc := logstest.ProcessCPU()
 			for b.Loop() {
 				if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
-			reportPerRecord(b, 0, processCPU()-proc, 100) // the loopback server's CPU time included
+			reportPerRecord(b, 0, logstest.ProcessCPU()-proc, 100) // the loopback server's CPU time included
 		})
 	}
 }
@@ -244,10 +244,10 @@ func BenchmarkEnvelopeOnly(b *testing.B) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu, proc := threadCPU(), processCPU()
+	cpu, proc := logstest.ThreadCPU(), logstest.ProcessCPU()
 	for b.Loop() {
 		buf = buf[:0]
 		envelope.ForEach(ld, time.Now(), &e, func(e *envelope.Entry, _ plog.LogRecord) { buf = e.AppendJSON(buf) })
 	}
-	reportPerRecord(b, threadCPU()-cpu, processCPU()-proc, 100)
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, logstest.ProcessCPU()-proc, 100)
 }
