@@ -130,16 +130,28 @@ func BenchmarkEncodeBatch100(b *testing.B) {
 // BenchmarkDeriveMessageID is the derived id alone, per record of a typical batch whose resource and scope
 // digests ForEach computes once.
 func BenchmarkDeriveMessageID(b *testing.B) {
-	ld := logstest.TypicalBatch(100)
-	var e Entry
 	b.ReportAllocs()
+	benchmarkBatch(b, logstest.TypicalBatch(100), func() {}, func(e *Entry) { _ = e.derivedMessageID() })
+}
+
+// benchmarkBatch runs ForEach over ld calling record for every record, b.N times, before ahead of each pass,
+// and reports wall and thread CPU time per record. The goroutine is locked to its thread for the thread's clock.
+func benchmarkBatch(b *testing.B, ld plog.Logs, before func(), record func(e *Entry)) {
+	var e Entry
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cpu := logstest.ThreadCPU()
 	for b.Loop() {
-		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { _ = e.derivedMessageID() })
+		before()
+		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { record(e) })
 	}
-	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+	reportPerRecord(b, logstest.ThreadCPU()-cpu, ld.LogRecordCount())
+}
+
+// benchmarkEncoding is benchmarkBatch encoding every record into one buffer, as exporters do.
+func benchmarkEncoding(b *testing.B, ld plog.Logs, encode func(e *Entry, dst []byte) []byte) {
+	buf := make([]byte, 0, 128<<10)
+	benchmarkBatch(b, ld, func() { buf = buf[:0] }, func(e *Entry) { buf = encode(e, buf) })
 }
 
 // reportPerRecord reports wall and thread CPU time per record for a loop that handled perOp records an op.
@@ -167,17 +179,8 @@ func BenchmarkEncodeTypicalBatch(b *testing.B) {
 		}},
 	} {
 		b.Run(enc.name, func(b *testing.B) {
-			var e Entry
-			buf := make([]byte, 0, 128<<10)
 			b.ReportAllocs()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			cpu := logstest.ThreadCPU()
-			for b.Loop() {
-				buf = buf[:0]
-				ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = enc.encode(e, buf) })
-			}
-			reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+			benchmarkEncoding(b, ld, enc.encode)
 		})
 	}
 }
@@ -188,17 +191,8 @@ func BenchmarkEncodeTypicalBatch(b *testing.B) {
 // the collector causes, so only its difference between two versions of the encoder means something.
 func BenchmarkEncodeWhileGCMarks(b *testing.B) {
 	ld := logstest.TypicalBatch(100)
-	var e Entry
-	buf := make([]byte, 0, 128<<10)
 	stop := logstest.KeepGCMarking()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	cpu := logstest.ThreadCPU()
-	for b.Loop() {
-		buf = buf[:0]
-		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = e.AppendJSONLine(buf) })
-	}
-	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+	benchmarkEncoding(b, ld, (*Entry).AppendJSONLine)
 	b.ReportMetric(float64(stop())/b.Elapsed().Seconds(), "gc/s")
 }
 
@@ -222,17 +216,8 @@ func BenchmarkEncodeVaryingKeys(b *testing.B) {
 		}
 		rotated.CopyTo(lr.Attributes())
 	}
-	var e Entry
-	buf := make([]byte, 0, 128<<10)
 	b.ReportAllocs()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	cpu := logstest.ThreadCPU()
-	for b.Loop() {
-		buf = buf[:0]
-		ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) { buf = e.AppendJSONLine(buf) })
-	}
-	reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+	benchmarkEncoding(b, ld, (*Entry).AppendJSONLine)
 }
 
 // BenchmarkField reads the fields a Loki exporter makes labels of, by path (Entry.Field) and compiled once
@@ -244,29 +229,27 @@ func BenchmarkField(b *testing.B) {
 	for i, p := range paths {
 		compiled[i], _ = CompileField(p)
 	}
-	var e Entry
 	var n int
 	for _, by := range []struct {
-		name string
-		read func(e *Entry, i int) (string, bool)
+		name       string
+		readLabels func(e *Entry)
 	}{
-		{"path", func(e *Entry, i int) (string, bool) { return e.Field(paths[i]) }},
-		{"compiled", func(e *Entry, i int) (string, bool) { return compiled[i].Of(e) }},
+		{"path", func(e *Entry) {
+			for _, p := range paths {
+				v, _ := e.Field(p)
+				n += len(v)
+			}
+		}},
+		{"compiled", func(e *Entry) {
+			for _, f := range compiled {
+				v, _ := f.Of(e)
+				n += len(v)
+			}
+		}},
 	} {
 		b.Run(by.name, func(b *testing.B) {
 			b.ReportAllocs()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			cpu := logstest.ThreadCPU()
-			for b.Loop() {
-				ForEach(ld, receivedAt, &e, func(e *Entry, _ plog.LogRecord) {
-					for i := range paths {
-						v, _ := by.read(e, i)
-						n += len(v)
-					}
-				})
-			}
-			reportPerRecord(b, logstest.ThreadCPU()-cpu, 100)
+			benchmarkBatch(b, ld, func() {}, by.readLabels)
 		})
 	}
 }
