@@ -81,8 +81,9 @@ bench:
 	@./scripts/bench-table.sh _build/bench.txt
 	@./scripts/bench-e2e-summary.sh
 
-# The end-to-end side-by-side suite (bench/README.md): ocb builds of contrib's fileexporter, ours and ours with
-# core's nop exporter under _build/bench/, the same telemetrygen load against each in alternating rounds, our
+# The end-to-end side-by-side suite (bench/README.md): ocb builds of contrib's fileexporter, of the same components
+# with fapilogfile and core's nop exporter, and of the shipped distribution under _build/bench/, the same
+# telemetrygen load against each in alternating rounds, our
 # network exporters against local destinations; writes BENCHMARKS.md. About 10 minutes. BENCH_E2E_FLAGS go to
 # the suite (e.g. -rounds 9); BENCH_E2E_REV=<commit> measures a commit instead of the working tree.
 bench-e2e: $(OCB) $(TELEMETRYGEN) $(VICTORIALOGS) services

@@ -3,7 +3,7 @@
 # extension, built into the bench-only builds and enabled for this run only), and prints the top cumulative
 # entries of our packages and the whole collector's top entries, each with its cost per delivered record.
 # Usage: scripts/bench-e2e-profile.sh [target] [seconds]
-#   target: ours (default), contrib, nop, fapiloghttp, fapilogloki, fapilogpostgres, fapilogcloudwatch
+#   target: ours (default), contrib, nop, distribution, fapiloghttp, fapilogloki, fapilogpostgres, fapilogcloudwatch
 # BENCH_E2E_REV=<git revision> profiles that commit instead of the working tree (see scripts/bench-e2e-build.sh).
 # The profile stays in _build/bench/profile-<target>.pb.gz, for `go tool pprof -http=: <file>`.
 set -euo pipefail

@@ -1,6 +1,7 @@
 // Command bench-e2e is the side-by-side suite behind `make bench-e2e` (scripts/bench-e2e.sh builds the
 // collectors and writes BENCHMARKS.md from this program's report): the same telemetrygen OTLP load against
-// contrib's fileexporter, our fapilogfile and core's nop exporter in alternating rounds, then through our
+// contrib's fileexporter, our fapilogfile and core's nop exporter (three binaries that differ only by their
+// exporters), and the shipped distribution with fapilogfile, in alternating rounds, then through our
 // network exporters to local destinations, each collector measured from /proc; then the request-building
 // floors from the exporters' Go benchmarks. With -profile it captures a CPU profile of one target under load.
 package main
@@ -21,32 +22,32 @@ import (
 )
 
 type options struct {
-	contrib, ours, nop         string
-	telemetrygen, victoriaLogs string
-	src                        string
-	out                        string
-	sections                   string
-	rounds, netRounds          int
-	records, netRecords        int
-	workers                    int
-	pgCopyBatch                int
-	floorCount                 int
-	loadTimeout                time.Duration
-	profile, profileOut        string
-	profileSeconds             int
+	contrib, ours, distribution string
+	telemetrygen, victoriaLogs  string
+	src                         string
+	out                         string
+	sections                    string
+	rounds, netRounds           int
+	records, netRecords         int
+	workers                     int
+	pgCopyBatch                 int
+	floorCount                  int
+	loadTimeout                 time.Duration
+	profile, profileOut         string
+	profileSeconds              int
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.contrib, "contrib", "_build/bench/contrib/otelcol-bench-contrib", "baseline collector (contrib fileexporter)")
-	flag.StringVar(&o.ours, "ours", "_build/bench/ours/otelcol-fapilog", "the fapilog distribution")
-	flag.StringVar(&o.nop, "nop", "_build/bench/nop/otelcol-fapilog", "the fapilog distribution with core's nop exporter")
+	flag.StringVar(&o.ours, "ours", "_build/bench/ours/otelcol-bench-ours", "contrib's components with fapilogfile and core's nop exporter in place of fileexporter")
+	flag.StringVar(&o.distribution, "distribution", "_build/bench/distribution/otelcol-fapilog", "the shipped fapilog distribution")
 	flag.StringVar(&o.telemetrygen, "telemetrygen", ".tools/bin/telemetrygen", "telemetrygen v0.161.0")
 	flag.StringVar(&o.victoriaLogs, "victoria-logs", ".tools/bin/victoria-logs", "VictoriaLogs v1.52.1")
 	flag.StringVar(&o.src, "src", ".", "repository whose exporter Go benchmarks give the request-building floors")
 	flag.StringVar(&o.out, "out", "_build/bench/e2e-report.md", "where to write the Markdown report")
 	flag.StringVar(&o.sections, "sections", "file,network,floors", "which parts to run")
-	flag.IntVar(&o.rounds, "rounds", 7, "alternating rounds of the file path (contrib, ours, nop)")
+	flag.IntVar(&o.rounds, "rounds", 7, "alternating rounds of the file path (contrib, ours, nop, distribution)")
 	flag.IntVar(&o.netRounds, "net-rounds", 3, "rounds of each network exporter")
 	flag.IntVar(&o.records, "records", 400_000, "records per telemetrygen worker, file path")
 	flag.IntVar(&o.netRecords, "net-records", 100_000, "records per telemetrygen worker, network exporters")
@@ -82,7 +83,7 @@ func main() {
 var workDir string
 
 func run(o *options) error {
-	for _, bin := range []*string{&o.contrib, &o.ours, &o.nop, &o.telemetrygen, &o.victoriaLogs} {
+	for _, bin := range []*string{&o.contrib, &o.ours, &o.distribution, &o.telemetrygen, &o.victoriaLogs} {
 		abs, err := filepath.Abs(*bin)
 		if err != nil {
 			return err

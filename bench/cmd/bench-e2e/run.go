@@ -106,6 +106,8 @@ type runResult struct {
 	cpu       float64 // collector CPU-seconds from the start of the load to the last record delivered
 	readyRSS  int64   // resident set once the collector is ready, before the load: its baseline
 	peakRSS   int64
+	// fileRSS is the file-backed part of the resident set (the binary's pages, mostly) when the load is done.
+	fileRSS int64
 	// otherCores is the CPU the rest of the machine used during the run (all processes but the collector and
 	// telemetrygen, destinations included), in cores: how loaded the machine was.
 	otherCores float64
@@ -121,6 +123,7 @@ func (r *runResult) cpuSeconds() float64       { return r.cpu }
 func (r *runResult) cpuPerMillion() float64    { return 1e6 * r.cpu / r.reported }
 func (r *runResult) readyRSSBytes() float64    { return float64(r.readyRSS) }
 func (r *runResult) peakRSSBytes() float64     { return float64(r.peakRSS) }
+func (r *runResult) fileRSSBytes() float64     { return float64(r.fileRSS) }
 func (r *runResult) wirePerRecord() float64    { return float64(r.wire) / r.reported }
 
 // measure runs the load once against a fresh collector for t and measures the collector process.
@@ -219,6 +222,9 @@ func drive(c *collector, t target, r *runResult, l load, dir string) error {
 	}
 	// Tick granularity can make a nearly idle rest of the machine come out slightly negative.
 	r.otherCores = max(0, (busy1-busy0-r.cpu-loadCPU)/r.wall.Seconds())
-	r.peakRSS, err = peakRSS(c.pid())
+	if r.peakRSS, err = peakRSS(c.pid()); err != nil {
+		return err
+	}
+	r.fileRSS, err = statusBytes(c.pid(), "RssFile")
 	return err
 }

@@ -21,7 +21,8 @@ const (
 // fileTarget is a collector writing to a file in the run's directory (or, for nop, writing nothing).
 type fileTarget struct {
 	label, what, bin, id string
-	settings             string // exporter settings; %[1]s is the output directory
+	settings             string   // exporter settings; %[1]s is the output directory
+	env                  []string // added to the collector's environment
 	count                func(dir string) (int64, error)
 	reportedMetric       string
 	out                  string
@@ -42,17 +43,20 @@ func (t *fileTarget) setup(dir string) (string, []string, error) {
 		return "", nil, err
 	}
 	if t.settings == "" {
-		return "", nil, nil
+		return "", t.env, nil
 	}
-	return fmt.Sprintf(t.settings, t.out), nil, nil
+	return fmt.Sprintf(t.settings, t.out), t.env, nil
 }
 
 func (t *fileTarget) reported(m promMetrics) float64 { return m[t.reportedMetric] }
 
 func (t *fileTarget) delivered() (int64, error) { return t.count(t.out) }
 
-// fileTargets are the three collectors of the file path, in the order of the report's table.
+// fileTargets are the collectors of the file path, in the order of the report's table: three that differ only by
+// their exporters (contrib's fileexporter, fapilogfile, core's nop), ours again with a GC tuned for CPU, then the
+// shipped distribution with fapilogfile.
 func fileTargets(o *options) []target {
+	const oursSettings = "path: %[1]s/app.jsonl\nmax_bytes: 0\n"
 	return []target{
 		&fileTarget{
 			label: "contrib", id: "file", bin: o.contrib, reportedMetric: metricExporterSent,
@@ -65,13 +69,27 @@ func fileTargets(o *options) []target {
 			label: "ours", id: "fapilogfile", bin: o.ours, reportedMetric: metricExporterSent,
 			what: "`fapilogfile`, its defaults (fapilog JSON lines, no sending queue: written on the receiver's goroutine) except " +
 				"`max_bytes: 0` (no size rotation, like contrib's default)",
-			settings: "path: %[1]s/app.jsonl\nmax_bytes: 0\n",
+			settings: oursSettings,
 			count:    countLines,
 		},
 		&fileTarget{
-			label: "nop", id: "nop", bin: o.nop, reportedMetric: metricLimiterOut,
-			what:  "core `nop` exporter v0.165.0: consumes and drops, the ceiling for any exporter on this core",
+			label: "nop", id: "nop", bin: o.ours, reportedMetric: metricLimiterOut,
+			what:  "core `nop` exporter v0.165.0 (in ours' binary): consumes and drops, the ceiling for any exporter on this core",
 			count: func(string) (int64, error) { return -1, nil },
+		},
+		&fileTarget{
+			label: "ours GOGC=200", id: "fapilogfile", bin: o.ours, reportedMetric: metricExporterSent, env: []string{"GOGC=200"},
+			what: "ours with `GOGC=200` in its environment (Go's default is 100): what a GC tuned for CPU instead of " +
+				"memory buys and costs; the distribution ships Go's default",
+			settings: oursSettings,
+			count:    countLines,
+		},
+		&fileTarget{
+			label: "distribution", id: "fapilogfile", bin: o.distribution, reportedMetric: metricExporterSent,
+			what: "the shipped distribution (builder-config.yaml: Kafka, OTTL processors, file_storage, health_check, the " +
+				"network exporters, ...) running the same `fapilogfile` pipeline as ours",
+			settings: oursSettings,
+			count:    countLines,
 		},
 	}
 }

@@ -37,10 +37,10 @@ func (t *netTarget) reported(m promMetrics) float64 { return m[metricExporterSen
 // networkTargets are ours with each network exporter at its defaults, pointed at a local destination.
 func networkTargets(o *options) []target {
 	return []target{
-		&httpTarget{netTarget: netTarget{bin: o.ours}},
-		&lokiTarget{netTarget: netTarget{bin: o.ours}, victoriaLogs: o.victoriaLogs},
-		&postgresTarget{netTarget: netTarget{bin: o.ours}, copyBatch: o.pgCopyBatch},
-		&cloudwatchTarget{netTarget: netTarget{bin: o.ours}},
+		&httpTarget{netTarget: netTarget{bin: o.distribution}},
+		&lokiTarget{netTarget: netTarget{bin: o.distribution}, victoriaLogs: o.victoriaLogs},
+		&postgresTarget{netTarget: netTarget{bin: o.distribution}, copyBatch: o.pgCopyBatch},
+		&cloudwatchTarget{netTarget: netTarget{bin: o.distribution}},
 	}
 }
 
