@@ -447,19 +447,8 @@ func (e *Entry) liftResource() {
 // levelOf maps OTLP severity to fapilog's level names.
 func levelOf(text string, number plog.SeverityNumber) string {
 	if text != "" {
-		switch {
-		case strings.EqualFold(text, "warn"), strings.EqualFold(text, "warning"):
-			return LevelWarning
-		case strings.EqualFold(text, "fatal"), strings.EqualFold(text, "critical"):
-			return LevelCritical
-		case strings.EqualFold(text, "info"):
-			return LevelInfo
-		case strings.EqualFold(text, "debug"):
-			return LevelDebug
-		case strings.EqualFold(text, "error"):
-			return LevelError
-		case strings.EqualFold(text, "trace"):
-			return LevelTrace
+		if level := knownLevel(text); level != "" {
+			return level
 		}
 		return strings.ToUpper(text)
 	}
@@ -476,6 +465,41 @@ func levelOf(text string, number plog.SeverityNumber) string {
 		return LevelCritical
 	}
 	return LevelInfo
+}
+
+// knownLevel is the canonical name of a severity text fapilog knows, in any letter case, or "". It looks at the
+// length first so that a record compares its text once, not with every name: no name holds a letter whose other
+// case has another UTF-8 length (K and s have such forms in Unicode), so a match always has the name's length.
+func knownLevel(text string) string {
+	switch len(text) {
+	case 4:
+		switch {
+		case strings.EqualFold(text, "info"):
+			return LevelInfo
+		case strings.EqualFold(text, "warn"):
+			return LevelWarning
+		}
+	case 5:
+		switch {
+		case strings.EqualFold(text, "error"):
+			return LevelError
+		case strings.EqualFold(text, "debug"):
+			return LevelDebug
+		case strings.EqualFold(text, "trace"):
+			return LevelTrace
+		case strings.EqualFold(text, "fatal"):
+			return LevelCritical
+		}
+	case 7:
+		if strings.EqualFold(text, "warning") {
+			return LevelWarning
+		}
+	case 8:
+		if strings.EqualFold(text, "critical") {
+			return LevelCritical
+		}
+	}
+	return ""
 }
 
 // Time is the record's own time (Timestamp, else ObservedTimestamp, else the receive time).
