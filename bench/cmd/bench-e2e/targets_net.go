@@ -282,8 +282,14 @@ const postgresTable = "app_logs"
 func (t *postgresTarget) name() string       { return "fapilogpostgres" }
 func (t *postgresTarget) exporterID() string { return "fapilogpostgres" }
 func (t *postgresTarget) summary() string {
-	return "`fapilogpostgres`, its defaults (create_table, jsonb, dedup index), to PostgreSQL, a schema per run"
+	return "`fapilogpostgres`, its defaults (create_table, jsonb, dedup index) except a 32 MiB `sending_queue` (default " +
+		"8 MiB), to PostgreSQL, a schema per run"
 }
+
+// postgresQueueBytes holds a whole run's records: PostgreSQL takes them more slowly than two telemetrygen
+// processes send, so with the default 8 MiB the receiver refuses some once the queue is full, and telemetrygen's
+// retry backoff (seconds) would be measured as the exporter's rate instead of what the exporter can insert.
+const postgresQueueBytes = 32 << 20
 
 func (t *postgresTarget) setup(string) (string, []string, error) {
 	t.wire.Store(0)
@@ -307,8 +313,8 @@ func (t *postgresTarget) setup(string) (string, []string, error) {
 		return "", nil, err
 	}
 	_, port, _ := strings.Cut(t.proxy.addr(), ":")
-	settings := fmt.Sprintf("host: 127.0.0.1\nport: %s\ndatabase: %q\nuser: %q\nschema_name: %s\ntable_name: %s\n",
-		port, cfg.Database, cfg.User, t.schema, postgresTable)
+	settings := fmt.Sprintf("host: 127.0.0.1\nport: %s\ndatabase: %q\nuser: %q\nschema_name: %s\ntable_name: %s\n"+
+		"sending_queue:\n  queue_size: %d\n", port, cfg.Database, cfg.User, t.schema, postgresTable, postgresQueueBytes)
 	if cfg.Password != "" {
 		settings += fmt.Sprintf("password: %q\n", cfg.Password)
 	}
