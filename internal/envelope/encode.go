@@ -32,7 +32,7 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 		dst = e.appendField(dst, e.tags)
 	}
 	dst = append(dst, `,"timestamp":"`...)
-	dst = appendTimestamp(dst, e.timestamp)
+	dst = e.isoTime.appendTimestamp(dst, e.timestamp)
 	return append(dst, `"}`...)
 }
 

@@ -121,6 +121,7 @@ type Entry struct {
 	// rendered holds a value rendered as text (a list body, a pretty value); prettyKey the dotted key path.
 	rendered, prettyKey []byte
 	prettyTime          prettyTimeCache
+	isoTime             timestampCache
 }
 
 // recordState is what an Entry knows of the record itself; it is replaced for every record. While the garbage

@@ -26,7 +26,7 @@ func (e *Entry) AppendText(dst []byte) []byte {
 		dst = e.appendField(dst, e.tags)
 	}
 	dst = append(dst, " timestamp="...)
-	dst = appendTimestamp(dst, e.timestamp)
+	dst = e.isoTime.appendTimestamp(dst, e.timestamp)
 	return append(dst, '\n')
 }
 
