@@ -1,6 +1,8 @@
 package envelope
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zeebo/xxh3"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -342,4 +345,26 @@ func valuesOf(m pcommon.Map) []pcommon.Value {
 		values = append(values, v)
 	}
 	return values
+}
+
+// formatMessageID's arithmetic hex must write what the textbook form writes: the digest's bytes big-endian, byte 6
+// replaced by the version, the variant in byte 8's top bits, hex-encoded in 8-4-4-4-12 groups.
+func TestFormatMessageID_MatchesTheTextbookLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	digests := []xxh3.Uint128{{}, {Hi: ^uint64(0), Lo: ^uint64(0)}, {Hi: 0x0123456789abcdef, Lo: 0xfedcba9876543210}}
+	for range 1000 {
+		digests = append(digests, xxh3.Uint128{Hi: rng.Uint64(), Lo: rng.Uint64()})
+	}
+	for _, d := range digests {
+		var raw [16]byte
+		binary.BigEndian.PutUint64(raw[:8], d.Hi)
+		binary.BigEndian.PutUint64(raw[8:], d.Lo)
+		raw[6] = 0x80 | MessageIDVersion
+		raw[8] = raw[8]&0x3f | 0x80
+		h := hex.EncodeToString(raw[:])
+		want := h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+		var id [uuidLen]byte
+		formatMessageID(&id, d)
+		require.Equal(t, want, string(id[:]), "digest %x %x", d.Hi, d.Lo)
+	}
 }
