@@ -22,9 +22,9 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"diagnostics":`...)
 	dst = e.appendDiagnostics(dst)
 	dst = append(dst, `,"level":`...)
-	dst = appendJSONString(dst, e.level)
+	dst = appendName(dst, e.level)
 	dst = append(dst, `,"logger":`...)
-	dst = appendJSONString(dst, e.logger)
+	dst = appendName(dst, e.logger)
 	dst = append(dst, `,"message":`...)
 	dst = e.appendMessage(dst)
 	if e.tags.ok() {
@@ -34,6 +34,28 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"timestamp":"`...)
 	dst = e.isoTime.appendTimestamp(dst, e.timestamp)
 	return append(dst, `"}`...)
+}
+
+// appendName writes a level or logger name as a JSON string: fapilog's own names, which most records carry, are
+// written pre-quoted, without the scan for characters to escape.
+func appendName(dst []byte, name string) []byte {
+	switch name {
+	case LevelInfo:
+		return append(dst, `"`+LevelInfo+`"`...)
+	case DefaultLogger:
+		return append(dst, `"`+DefaultLogger+`"`...)
+	case LevelDebug:
+		return append(dst, `"`+LevelDebug+`"`...)
+	case LevelWarning:
+		return append(dst, `"`+LevelWarning+`"`...)
+	case LevelError:
+		return append(dst, `"`+LevelError+`"`...)
+	case LevelCritical:
+		return append(dst, `"`+LevelCritical+`"`...)
+	case LevelTrace:
+		return append(dst, `"`+LevelTrace+`"`...)
+	}
+	return appendJSONString(dst, name)
 }
 
 // appendContext writes the context object.

@@ -44,3 +44,10 @@ func BenchmarkLevelOf(b *testing.B) {
 		})
 	}
 }
+
+func TestAppendName_WritesWhatTheJSONEncoderWrites(t *testing.T) {
+	for _, name := range []string{LevelTrace, LevelDebug, LevelInfo, LevelWarning, LevelError, LevelCritical,
+		DefaultLogger, "app.checkout", `quote " and \ back`, "NOTICE", ""} {
+		assert.Equal(t, string(appendJSONString(nil, name)), string(appendName(nil, name)), name)
+	}
+}
