@@ -36,24 +36,14 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 	return append(dst, `"}`...)
 }
 
-// appendName writes a level or logger name as a JSON string: fapilog's own names, which most records carry, are
-// written pre-quoted, without the scan for characters to escape.
+// appendName writes a level or logger name as a JSON string: fapilog's own names, which most records carry and
+// which hold nothing to escape, are written without appendJSONString's scan for such characters.
 func appendName(dst []byte, name string) []byte {
 	switch name {
-	case LevelInfo:
-		return append(dst, `"`+LevelInfo+`"`...)
-	case DefaultLogger:
-		return append(dst, `"`+DefaultLogger+`"`...)
-	case LevelDebug:
-		return append(dst, `"`+LevelDebug+`"`...)
-	case LevelWarning:
-		return append(dst, `"`+LevelWarning+`"`...)
-	case LevelError:
-		return append(dst, `"`+LevelError+`"`...)
-	case LevelCritical:
-		return append(dst, `"`+LevelCritical+`"`...)
-	case LevelTrace:
-		return append(dst, `"`+LevelTrace+`"`...)
+	case LevelInfo, DefaultLogger, LevelDebug, LevelWarning, LevelError, LevelCritical, LevelTrace:
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		return append(dst, '"')
 	}
 	return appendJSONString(dst, name)
 }

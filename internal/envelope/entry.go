@@ -468,36 +468,20 @@ func levelOf(text string, number plog.SeverityNumber) string {
 	return LevelInfo
 }
 
-// knownLevel is the canonical name of a severity text fapilog knows, in any letter case, or "". It looks at the
-// length first so that a record compares its text once, not with every name: no name holds a letter whose other
-// case has another UTF-8 length (K and s have such forms in Unicode), so a match always has the name's length.
+// knownLevels are the severity texts fapilog knows, in lower case, and their canonical level names.
+var knownLevels = [...]struct{ text, level string }{
+	{"info", LevelInfo}, {"error", LevelError}, {"warn", LevelWarning}, {"warning", LevelWarning},
+	{"debug", LevelDebug}, {"trace", LevelTrace}, {"fatal", LevelCritical}, {"critical", LevelCritical},
+}
+
+// knownLevel is the canonical name of a severity text fapilog knows, in any letter case, or "". It compares
+// lengths first so that a record's text is folded against one or two names, not all of them: no name holds a
+// letter whose other case has another UTF-8 length (K and s have such forms in Unicode), so a match always has the
+// name's length.
 func knownLevel(text string) string {
-	switch len(text) {
-	case 4:
-		switch {
-		case strings.EqualFold(text, "info"):
-			return LevelInfo
-		case strings.EqualFold(text, "warn"):
-			return LevelWarning
-		}
-	case 5:
-		switch {
-		case strings.EqualFold(text, "error"):
-			return LevelError
-		case strings.EqualFold(text, "debug"):
-			return LevelDebug
-		case strings.EqualFold(text, "trace"):
-			return LevelTrace
-		case strings.EqualFold(text, "fatal"):
-			return LevelCritical
-		}
-	case 7:
-		if strings.EqualFold(text, "warning") {
-			return LevelWarning
-		}
-	case 8:
-		if strings.EqualFold(text, "critical") {
-			return LevelCritical
+	for _, k := range knownLevels {
+		if len(k.text) == len(text) && strings.EqualFold(text, k.text) {
+			return k.level
 		}
 	}
 	return ""

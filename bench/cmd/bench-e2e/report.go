@@ -140,8 +140,9 @@ func writeFileSection(w io.Writer, targets []target, results []*runResult, o *op
 	fmt.Fprintf(w, "contrib, ours and nop are built from the same components (otlp receiver, memory_limiter, batch, pprof) "+
 		"and differ only by their exporters, so that their ratios are the exporters' own; ours and nop are one binary. "+
 		"distribution is the shipped binary (builder-config.yaml) with the same pipeline as ours: what the rest of the "+
-		"distribution costs. ours GOGC=200 is ours' binary and pipeline with a GC that trades memory for CPU. File-backed RSS is the binary's pages, shared and reclaimable by the kernel; the rest "+
-		"(anonymous) is the Go heap and stacks.\n\n")
+		"distribution costs. ours GOGC=200 is ours' binary and pipeline with a GC that trades memory for CPU. "+
+		"File-backed RSS is the binary's pages, shared and reclaimable by the kernel; the rest (anonymous) is the Go "+
+		"heap and stacks.\n\n")
 	writeTable(w, "collector", targets, g, []column{
 		{"records/s", (*runResult).recordsPerSecond, thousands},
 		{"collector CPU-s", (*runResult).cpuSeconds, fixed(2)},
