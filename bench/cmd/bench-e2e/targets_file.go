@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 )
@@ -45,6 +46,9 @@ func (t *fileTarget) setup(dir string) (string, []string, error) {
 	if t.settings == "" {
 		return "", t.env, nil
 	}
+	if !strings.Contains(t.settings, "%[1]s") {
+		return t.settings, t.env, nil
+	}
 	return fmt.Sprintf(t.settings, t.out), t.env, nil
 }
 
@@ -76,6 +80,13 @@ func fileTargets(o *options) []target {
 			label: "nop", id: "nop", bin: o.ours, reportedMetric: metricLimiterOut,
 			what:  "core `nop` exporter v0.165.0 (in ours' binary): consumes and drops, the ceiling for any exporter on this core",
 			count: func(string) (int64, error) { return -1, nil },
+		},
+		&fileTarget{
+			label: "ours to /dev/null", id: "fapilogfile", bin: o.ours, reportedMetric: metricExporterSent,
+			what: "ours writing to `/dev/null`: the exporter's own cost (encoding, exporterhelper, the write call) " +
+				"without the kernel's page-cache copy that a file write costs",
+			settings: "path: /dev/null\nmax_bytes: 0\n",
+			count:    func(string) (int64, error) { return -1, nil },
 		},
 		&fileTarget{
 			label: "ours GOGC=200", id: "fapilogfile", bin: o.ours, reportedMetric: metricExporterSent, env: []string{"GOGC=200"},
