@@ -43,7 +43,9 @@ type rotator struct {
 	telemetry *metadata.TelemetryBuilder
 
 	// lock serialises the writers of the active file; a push waits for it only as long as its context allows.
-	lock         fileLock
+	lock fileLock
+	// group holds the pushes waiting for the lock; whoever takes the lock writes them all at once (groupwrite.go).
+	group        writeGroup
 	out          fileWriter
 	nextBoundary time.Time
 	closed       bool
@@ -138,16 +140,12 @@ func (e *fileError) Unwrap() error { return e.err }
 // errShutDown is returned for a write after shutdown.
 var errShutDown = errors.New("file exporter is shut down")
 
-// write appends a batch, waiting for the file no longer than ctx allows. ends[i] is the offset just past
-// record i in records. A record never straddles two files; one larger than max_bytes goes alone into a fresh
-// file. It returns how many of the batch's first records were written, which on error is fewer than len(ends):
-// only the others must be retried. A record counts as written once it is in the state an acknowledgement
-// promises: handed to the kernel, or on disk with fsync.
-func (r *rotator) write(ctx context.Context, records []byte, ends []int) (int, error) {
-	if err := r.lock.acquire(ctx); err != nil {
-		return 0, fmt.Errorf("waiting for %s: %w", r.settings.path, err)
-	}
-	defer r.lock.release()
+// writeLocked appends a batch; the caller holds the lock. ends[i] is the offset just past record i in records.
+// A record never straddles two files; one larger than max_bytes goes alone into a fresh file. It returns how
+// many of the batch's first records were written, which on error is fewer than len(ends): only the others must
+// be retried. A record counts as written once it is in the state an acknowledgement promises: handed to the
+// kernel, or on disk with fsync.
+func (r *rotator) writeLocked(records []byte, ends []int) (int, error) {
 	if r.closed {
 		return 0, errShutDown
 	}
