@@ -10,7 +10,7 @@ import (
 // arriving together make N write(2) calls (with fsync: N syncs) one after the other, each waiting for the last.
 // Instead a push joins the file's queue and then waits for the lock or for its result, whichever comes first:
 // whoever takes the lock writes every queued batch with one write (and one sync), in the order they queued, and
-// hands each its own outcome. A lone push writes its own batch as before, without a copy. Inside a loaded
+// hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before. Inside a loaded
 // collector a write costs several times its cost in a tight loop (the kernel's write path runs with cold caches),
 // and a sync costs a disk flush: both are paid once per group instead of once per push.
 
@@ -43,6 +43,16 @@ const maxMergedBuffer = 4 << 20
 // write appends a batch, waiting for the file no longer than ctx allows unless the batch is already being
 // written; see writeLocked for what it returns. Batches that wait together are written together.
 func (r *rotator) write(ctx context.Context, records []byte, ends []int) (int, error) {
+	// The common case, a file nobody is writing and nobody waits for: write at once, as without a queue.
+	select {
+	case r.lock <- struct{}{}:
+		if r.group.empty() {
+			defer r.lock.release()
+			return r.writeLocked(records, ends)
+		}
+		r.lock.release() // others wait: queue behind them
+	default:
+	}
 	pw := pendingWrites.Get().(*pendingWrite)
 	defer func() {
 		pw.records, pw.ends, pw.taken, pw.err = nil, nil, false, nil
@@ -128,6 +138,12 @@ func (g *writeGroup) merge(batches []*pendingWrite) ([]byte, []int) {
 		}
 	}
 	return g.merged, g.mergedE
+}
+
+func (g *writeGroup) empty() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue) == 0
 }
 
 // remove takes a batch that gave up out of the queue; the caller holds g.mu.
