@@ -7,11 +7,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-
-	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 )
 
 // BenchmarkPushBatch100ColdCache measures what a push costs inside a loaded collector rather than in a tight
@@ -33,14 +28,7 @@ func BenchmarkPushBatch100ColdCache(b *testing.B) {
 				if dest == "file" {
 					cfg.Path = filepath.Join(b.TempDir(), "app.jsonl")
 				}
-				fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := fe.start(context.Background(), componenttest.NewNopHost()); err != nil {
-					b.Fatal(err)
-				}
-				defer func() { _ = fe.shutdown(context.Background()) }()
+				fe := startPushPath(b, cfg)
 				// The push runs on this goroutine; pinned to one thread, that thread's CPU time is the push's.
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()

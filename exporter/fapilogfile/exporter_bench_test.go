@@ -40,8 +40,10 @@ func benchmarkPush(b *testing.B, records int) {
 	}
 }
 
-// runPush starts the exporter's push path (no queue) with cfg and pushes ld for b.N iterations.
-func runPush(b *testing.B, cfg *Config, ld plog.Logs) {
+// startPushPath starts the exporter's push path (no exporterhelper, no queue) with cfg; it shuts down when the
+// benchmark ends.
+func startPushPath(b *testing.B, cfg *Config) *fileExporter {
+	b.Helper()
 	fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +51,13 @@ func runPush(b *testing.B, cfg *Config, ld plog.Logs) {
 	if err := fe.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = fe.shutdown(context.Background()) }()
+	b.Cleanup(func() { _ = fe.shutdown(context.Background()) })
+	return fe
+}
+
+// runPush starts the exporter's push path with cfg and pushes ld for b.N iterations.
+func runPush(b *testing.B, cfg *Config, ld plog.Logs) {
+	fe := startPushPath(b, cfg)
 	b.ReportAllocs()
 	cpuBefore := cpuTime()
 	for b.Loop() {
@@ -137,14 +145,7 @@ func BenchmarkConcurrentPushes(b *testing.B) {
 				cfg := createDefaultConfig().(*Config)
 				cfg.Path = filepath.Join(b.TempDir(), "app.jsonl")
 				cfg.MaxBytes, cfg.MaxFiles, cfg.Fsync = 64<<20, 2, fsync
-				fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := fe.start(context.Background(), componenttest.NewNopHost()); err != nil {
-					b.Fatal(err)
-				}
-				defer func() { _ = fe.shutdown(context.Background()) }()
+				fe := startPushPath(b, cfg)
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpuBefore := cpuTime()

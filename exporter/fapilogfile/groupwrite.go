@@ -10,9 +10,9 @@ import (
 // arriving together make N write(2) calls (with fsync: N syncs) one after the other, each waiting for the last.
 // Instead a push joins the file's queue and then waits for the lock or for its result, whichever comes first:
 // whoever takes the lock writes every queued batch with one write (and one sync), in the order they queued, and
-// hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before. Inside a loaded
-// collector a write costs several times its cost in a tight loop (the kernel's write path runs with cold caches),
-// and a sync costs a disk flush: both are paid once per group instead of once per push.
+// hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before.
+// Inside a loaded collector a write costs several times its cost in a tight loop (the kernel's write path runs
+// with cold caches), and a sync costs a disk flush: both are paid once per group instead of once per push.
 
 // pendingWrite is one push's batch waiting in a file's queue, and then its outcome.
 type pendingWrite struct {
@@ -30,11 +30,11 @@ var pendingWrites = sync.Pool{New: func() any { return &pendingWrite{done: make(
 
 // writeGroup is a file's queue of pending writes and the writer's scratch space.
 type writeGroup struct {
-	mu      sync.Mutex
-	queue   []*pendingWrite
-	spare   []*pendingWrite // the previous queue's array, reused
-	merged  []byte          // the group's records, under the file lock
-	mergedE []int           // the group's record ends, under the file lock
+	mu         sync.Mutex
+	queue      []*pendingWrite
+	spare      []*pendingWrite // the previous queue's array, reused
+	merged     []byte          // the group's records, under the file lock
+	mergedEnds []int           // the group's record ends, under the file lock
 }
 
 // maxMergedBuffer keeps an unusually large group's buffer from staying allocated.
@@ -118,7 +118,7 @@ func (r *rotator) writeQueued() {
 			pw.done <- struct{}{}
 		}
 		if cap(g.merged) > maxMergedBuffer {
-			g.merged, g.mergedE = nil, nil
+			g.merged, g.mergedEnds = nil, nil
 		}
 	}
 	clear(batches)
@@ -129,15 +129,15 @@ func (r *rotator) writeQueued() {
 
 // merge concatenates the batches' records, with each record's end moved by the bytes before its batch.
 func (g *writeGroup) merge(batches []*pendingWrite) ([]byte, []int) {
-	g.merged, g.mergedE = g.merged[:0], g.mergedE[:0]
+	g.merged, g.mergedEnds = g.merged[:0], g.mergedEnds[:0]
 	for _, pw := range batches {
 		base := len(g.merged)
 		g.merged = append(g.merged, pw.records...)
 		for _, end := range pw.ends {
-			g.mergedE = append(g.mergedE, base+end)
+			g.mergedEnds = append(g.mergedEnds, base+end)
 		}
 	}
-	return g.merged, g.mergedE
+	return g.merged, g.mergedEnds
 }
 
 func (g *writeGroup) empty() bool {

@@ -8,43 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fapilog/fapilog-otelcol/exporter/fapilogfile/internal/metadata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 )
 
-// stuckFile is a file whose writes block until released, as writes to a hung network filesystem do.
-type stuckFile struct {
-	osFile
-	entered chan struct{} // receives when a write blocks
-	release chan struct{} // closed to let it finish
-}
-
-func (f *stuckFile) Write(p []byte) (int, error) {
-	f.entered <- struct{}{}
-	<-f.release
-	return f.osFile.Write(p)
-}
-
 func TestExporter_APushGivesUpWaitingForAFileStuckInAWrite(t *testing.T) {
-	stuck := &stuckFile{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	cfg := createDefaultConfig().(*Config)
-	cfg.Directory = t.TempDir()
-	fe, err := newFileExporter(cfg, componenttest.NewNopTelemetrySettings(), component.NewID(metadata.Type))
-	require.NoError(t, err)
-	fe.fs.openFile = func(path string) (osFile, error) {
-		file, err := osFileSystem.openFile(path)
-		stuck.osFile = file
-		return stuck, err
-	}
-	require.NoError(t, fe.start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, fe.shutdown(context.Background())) }()
-
-	first := make(chan error, 1)
-	go func() { first <- fe.pushLogs(context.Background(), prefixedLogs("first", 2)) }()
-	<-stuck.entered
+	// The first push's write blocks, as a write to a hung network filesystem does.
+	stuck := &gatedFile{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	fe, first := startGated(t, stuck, func(*Config) {})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -59,8 +30,9 @@ func TestExporter_APushGivesUpWaitingForAFileStuckInAWrite(t *testing.T) {
 	}
 
 	close(stuck.release)
-	require.NoError(t, <-first)
+	require.NoError(t, outcome(t, first))
 	assert.Equal(t, []string{"first order 0", "first order 1"}, familyMessages(t, fe), "only the push that got the file wrote to it")
+	require.NoError(t, fe.shutdown(context.Background()))
 }
 
 func TestConsole_APushGivesUpWaitingForAStuckOutput(t *testing.T) {

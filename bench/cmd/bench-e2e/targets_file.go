@@ -22,7 +22,7 @@ const (
 // fileTarget is a collector writing to a file in the run's directory (or, for nop, writing nothing).
 type fileTarget struct {
 	label, what, bin, id string
-	settings             string   // exporter settings; %[1]s is the output directory
+	settings             string   // exporter settings; %[1]s, where present, is the output directory
 	env                  []string // added to the collector's environment
 	count                func(dir string) (int64, error)
 	reportedMetric       string
