@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // floor is an exporter Go benchmark that measures request building on the typical batch: encode every record,
@@ -28,28 +30,75 @@ var floors = []floor{
 type floorResult struct {
 	floor
 	recordsPerSecond []float64
-	loadAverage      string // the machine's 1-minute load average once the benchmark ran: how shared the core was
+	otherCores       float64 // CPU the rest of the machine used while the benchmark ran, in cores: how shared it was
 	err              error
 }
 
 // measureFloors runs each floor benchmark with GOMAXPROCS 1 (-cpu 1), count times, in the repository at src.
+// The test binary is built first and runs once the machine is quiet: the network section's destinations
+// (PostgreSQL's checkpointer, VictoriaLogs' merges) and the compiler would otherwise share the cores with it.
 func measureFloors(src string, count int) []floorResult {
 	var out []floorResult
-	for _, f := range floors {
+	bin, err := os.MkdirTemp("", "bench-e2e-floors-")
+	if err != nil {
+		return []floorResult{{err: err}}
+	}
+	defer os.RemoveAll(bin)
+	for i, f := range floors {
 		res := floorResult{floor: f}
-		cmd := exec.Command("go", "test", "-run", "^$", "-bench", f.bench, "-benchtime", "1s", "-count",
-			strconv.Itoa(count), "-cpu", "1", f.pkg)
-		cmd.Dir = src
-		raw, err := cmd.CombinedOutput()
-		if err != nil {
-			res.err = fmt.Errorf("go test %s: %v: %s", f.pkg, err, lastLines(raw, 5))
-		} else if res.recordsPerSecond = parseRecordsPerSecond(raw, f.recordsPerOp); len(res.recordsPerSecond) == 0 {
-			res.err = fmt.Errorf("benchmark %s not found in %s", f.bench, f.pkg)
-		}
-		res.loadAverage = loadAverage()
+		res.recordsPerSecond, res.otherCores, res.err = runFloor(src, filepath.Join(bin, strconv.Itoa(i)+".test"), f, count)
 		out = append(out, res)
 	}
 	return out
+}
+
+// runFloor builds f's test binary at testBinary, waits for a quiet machine and runs the benchmark count times;
+// it returns the records per CPU-second of each run and the cores the rest of the machine used meanwhile.
+func runFloor(src, testBinary string, f floor, count int) ([]float64, float64, error) {
+	build := exec.Command("go", "test", "-c", "-o", testBinary, f.pkg)
+	build.Dir = src
+	if raw, err := build.CombinedOutput(); err != nil {
+		return nil, 0, fmt.Errorf("go test -c %s: %v: %s", f.pkg, err, lastLines(raw, 5))
+	}
+	waitForQuiet(0.1, 30*time.Second)
+	run := exec.Command(testBinary, "-test.run", "^$", "-test.bench", f.bench, "-test.benchtime", "1s",
+		"-test.count", strconv.Itoa(count), "-test.cpu", "1")
+	run.Dir = filepath.Join(src, f.pkg) // as go test runs it: testdata relative to the package
+	busy0, err := machineBusySeconds()
+	if err != nil {
+		return nil, 0, err
+	}
+	start := time.Now()
+	raw, err := run.CombinedOutput()
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %v: %s", f.pkg, err, lastLines(raw, 5))
+	}
+	wall := time.Since(start).Seconds()
+	busy1, err := machineBusySeconds()
+	if err != nil {
+		return nil, 0, err
+	}
+	own := (run.ProcessState.UserTime() + run.ProcessState.SystemTime()).Seconds()
+	xs := parseRecordsPerSecond(raw, f.recordsPerOp)
+	if len(xs) == 0 {
+		return nil, 0, fmt.Errorf("benchmark %s not found in %s", f.bench, f.pkg)
+	}
+	return xs, max(0, busy1-busy0-own) / wall, nil
+}
+
+// waitForQuiet returns once the machine's busy CPU over one second is below cores (in cores), or after limit.
+func waitForQuiet(cores float64, limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
+		before, err := machineBusySeconds()
+		if err != nil {
+			return
+		}
+		time.Sleep(time.Second)
+		after, err := machineBusySeconds()
+		if err != nil || after-before < cores {
+			return
+		}
+	}
 }
 
 // parseRecordsPerSecond reads `go test -bench` output: per result line, the records/cpu-s metric (records per
@@ -88,15 +137,6 @@ func parseRecordsPerSecond(out []byte, recordsPerOp float64) []float64 {
 		}
 	}
 	return xs
-}
-
-// loadAverage is the first field of /proc/loadavg, or "?" when it cannot be read.
-func loadAverage() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(raw))[0]
 }
 
 func lastLines(raw []byte, n int) string {

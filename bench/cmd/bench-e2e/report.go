@@ -244,16 +244,17 @@ func loadNote(results []*runResult) string {
 
 func writeFloorsSection(w io.Writer, floors []floorResult) {
 	fmt.Fprintf(w, "## Request building floors (the exporters' Go benchmarks, one core)\n\n")
-	fmt.Fprintf(w, "`go test -run '^$' -bench <benchmark> -benchtime 1s -count N -cpu 1 <package>`; the machine's "+
-		"1-minute load average right after each, on %d cores, says how much of the core the benchmark had.\n\n", runtime.NumCPU())
-	fmt.Fprintf(w, "| exporter | benchmark | records per CPU-second (one core) | target | | load average |\n|---|---|---:|---|---|---:|\n")
+	fmt.Fprintf(w, "`go test -c` of the package, then, once the machine is quiet, the test binary with `-test.run '^$' "+
+		"-test.bench <benchmark> -test.benchtime 1s -test.count N -test.cpu 1`; other cores is the CPU the rest of the "+
+		"machine (%d cores) used while it ran.\n\n", runtime.NumCPU())
+	fmt.Fprintf(w, "| exporter | benchmark | records per CPU-second (one core) | target | | other cores |\n|---|---|---:|---|---|---:|\n")
 	for _, f := range floors {
 		if f.err != nil {
-			fmt.Fprintf(w, "| %s | `%s` | not measured: %s | ≥ 1,000,000 | | %s |\n", f.exporter, f.bench, oneLine(f.err.Error()), f.loadAverage)
+			fmt.Fprintf(w, "| %s | `%s` | not measured: %s | ≥ 1,000,000 | | %s |\n", f.exporter, f.bench, oneLine(f.err.Error()), fixed(2)(f.otherCores))
 			continue
 		}
 		fmt.Fprintf(w, "| %s | `%s` | %s | ≥ 1,000,000 | %s | %s |\n", f.exporter, f.bench,
-			spread(f.recordsPerSecond, thousands), verdict(median(f.recordsPerSecond), 1e6, false), f.loadAverage)
+			spread(f.recordsPerSecond, thousands), verdict(median(f.recordsPerSecond), 1e6, false), fixed(2)(f.otherCores))
 	}
 	fmt.Fprintln(w)
 }
