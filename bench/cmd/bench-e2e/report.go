@@ -217,7 +217,8 @@ func writeNetworkSection(w io.Writer, targets []target, results []*runResult, o 
 		copyRate := func(r *runResult) float64 { return r.extra["pgx_copy_rows_per_s"] }
 		ratios := values(rs, func(r *runResult) float64 { return r.recordsPerSecond() / copyRate(r) })
 		fmt.Fprintf(w, "PostgreSQL end to end from OTLP: %s rows/s; `pgx.CopyFrom` of the same rows into the same "+
-			"(truncated) table, in batches of %d on one connection through the same byte-counting proxy: %s rows/s; ratio %s (target ≥ 0.9: %s).\n\n",
+			"(truncated) table, in batches of %d on one connection through the same byte-counting proxy: %s rows/s; "+
+			"ratio %s (target ≥ 0.9: %s).\n\n",
 			spread(values(rs, (*runResult).recordsPerSecond), thousands), o.pgCopyBatch,
 			spread(values(rs, copyRate), thousands), spread(ratios, fixed(2)), verdict(median(ratios), 0.9, false))
 	}

@@ -431,8 +431,8 @@ func (t *postgresTarget) copyAgain(ctx context.Context) (float64, error) {
 
 // checkpoint writes out what earlier loads left dirty, so that the exporter's run and the baseline each start
 // from a fresh checkpoint: a run's WAL (hundreds of MiB) otherwise triggers a checkpoint in whichever load
-// happens to cross max_wal_size (medians of 0.77 and 0.88 with it, 1.01 and 0.90 after it, on one machine on
-// one day). It needs a superuser or pg_checkpoint, which internal/pgtest's private server gives.
+// happens to cross max_wal_size (ratio medians of 0.77 and 0.88 before the checkpoints, 1.01 and 0.90 after,
+// on one machine on one day). It needs a superuser or pg_checkpoint, which internal/pgtest's server gives.
 func (t *postgresTarget) checkpoint(ctx context.Context) error {
 	if _, err := t.conn.Exec(ctx, "CHECKPOINT"); err != nil {
 		return fmt.Errorf("CHECKPOINT before a measured load (the bench's PostgreSQL user needs pg_checkpoint): %w", err)
