@@ -468,23 +468,51 @@ func levelOf(text string, number plog.SeverityNumber) string {
 	return LevelInfo
 }
 
-// knownLevels are the severity texts fapilog knows, in lower case, and their canonical level names.
-var knownLevels = [...]struct{ text, level string }{
-	{"info", LevelInfo}, {"error", LevelError}, {"warn", LevelWarning}, {"warning", LevelWarning},
-	{"debug", LevelDebug}, {"trace", LevelTrace}, {"fatal", LevelCritical}, {"critical", LevelCritical},
-}
-
-// knownLevel is the canonical name of a severity text fapilog knows, in any letter case, or "". It compares
-// lengths first so that a record's text is folded against one or two names, not all of them: no name holds a
-// letter whose other case has another UTF-8 length (K and s have such forms in Unicode), so a match always has the
-// name's length.
+// knownLevel is the canonical name of a severity text fapilog knows (info, warn, warning, error, debug, trace,
+// fatal, critical), in any letter case, or "". It picks the names of the text's length and compares ASCII letters
+// without case, which is what strings.EqualFold does here: the names are ASCII letters, and a text of the same byte
+// length holding any other UTF-8 character has fewer characters than the name, so it cannot fold to it.
 func knownLevel(text string) string {
-	for _, k := range knownLevels {
-		if len(k.text) == len(text) && strings.EqualFold(text, k.text) {
-			return k.level
+	switch len(text) {
+	case 4:
+		switch {
+		case foldsTo(text, "info"):
+			return LevelInfo
+		case foldsTo(text, "warn"):
+			return LevelWarning
+		}
+	case 5:
+		switch {
+		case foldsTo(text, "error"):
+			return LevelError
+		case foldsTo(text, "debug"):
+			return LevelDebug
+		case foldsTo(text, "trace"):
+			return LevelTrace
+		case foldsTo(text, "fatal"):
+			return LevelCritical
+		}
+	case 7:
+		if foldsTo(text, "warning") {
+			return LevelWarning
+		}
+	case 8:
+		if foldsTo(text, "critical") {
+			return LevelCritical
 		}
 	}
 	return ""
+}
+
+// foldsTo reports whether text, of lower's length, is lower (lower-case ASCII letters) in any letter case: setting
+// bit 0x20 turns exactly a letter's upper-case form into its lower-case one.
+func foldsTo(text, lower string) bool {
+	for i := range len(lower) {
+		if text[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Time is the record's own time (Timestamp, else ObservedTimestamp, else the receive time).

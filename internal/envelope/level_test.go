@@ -35,6 +35,38 @@ func TestLevelOfSeverityNumber(t *testing.T) {
 	}
 }
 
+// knownLevel compares ASCII letters itself; it must find what strings.EqualFold finds, also for the characters
+// that fold across byte lengths (Kelvin sign, long s, Turkish i) and for bytes one bit away from a letter.
+func TestKnownLevel_MatchesEqualFold(t *testing.T) {
+	names := map[string]string{
+		"info": LevelInfo, "warn": LevelWarning, "warning": LevelWarning, "error": LevelError, "debug": LevelDebug,
+		"trace": LevelTrace, "fatal": LevelCritical, "critical": LevelCritical,
+	}
+	reference := func(text string) string {
+		for name, level := range names {
+			if strings.EqualFold(text, name) {
+				return level
+			}
+		}
+		return ""
+	}
+	variants := func(c byte) []string {
+		return []string{string(c), string(c - 0x20), string(c ^ 0x20 ^ 0x40), string(c &^ 0x20 &^ 0x40), "\u212a", "\u017f",
+			"\u0130", "\u0131", "\xff"}
+	}
+	checked := 0
+	for name := range names {
+		for i := range len(name) {
+			for _, v := range variants(name[i]) {
+				text := strings.ToUpper(name[:i]) + v + name[i+1:]
+				assert.Equal(t, reference(text), knownLevel(text), "%q", text)
+				checked++
+			}
+		}
+	}
+	assert.Greater(t, checked, 300)
+}
+
 func BenchmarkLevelOf(b *testing.B) {
 	for _, text := range []string{"Info", "ERROR", "critical", "notice-but-longer"} {
 		b.Run(text, func(b *testing.B) {
