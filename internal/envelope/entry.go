@@ -469,39 +469,28 @@ func levelOf(text string, number plog.SeverityNumber) string {
 }
 
 // knownLevel is the canonical name of a severity text fapilog knows (info, warn, warning, error, debug, trace,
-// fatal, critical), in any letter case, or "". It picks the names of the text's length and compares ASCII letters
+// fatal, critical), in any letter case, or "". It takes the names of the text's length and compares ASCII letters
 // without case, which is what strings.EqualFold does here: the names are ASCII letters, and a text of the same byte
 // length holding any other UTF-8 character has fewer characters than the name, so it cannot fold to it.
 func knownLevel(text string) string {
-	switch len(text) {
-	case 4:
-		switch {
-		case foldsTo(text, "info"):
-			return LevelInfo
-		case foldsTo(text, "warn"):
-			return LevelWarning
-		}
-	case 5:
-		switch {
-		case foldsTo(text, "error"):
-			return LevelError
-		case foldsTo(text, "debug"):
-			return LevelDebug
-		case foldsTo(text, "trace"):
-			return LevelTrace
-		case foldsTo(text, "fatal"):
-			return LevelCritical
-		}
-	case 7:
-		if foldsTo(text, "warning") {
-			return LevelWarning
-		}
-	case 8:
-		if foldsTo(text, "critical") {
-			return LevelCritical
+	if len(text) >= len(levelsByLength) {
+		return ""
+	}
+	for _, k := range levelsByLength[len(text)] {
+		if foldsTo(text, k.text) {
+			return k.level
 		}
 	}
 	return ""
+}
+
+// levelsByLength holds the severity texts fapilog knows, in lower case, with their canonical level names,
+// indexed by the texts' length.
+var levelsByLength = [...][]struct{ text, level string }{
+	4: {{"info", LevelInfo}, {"warn", LevelWarning}},
+	5: {{"error", LevelError}, {"debug", LevelDebug}, {"trace", LevelTrace}, {"fatal", LevelCritical}},
+	7: {{"warning", LevelWarning}},
+	8: {{"critical", LevelCritical}},
 }
 
 // foldsTo reports whether text, of lower's length, is lower (lower-case ASCII letters) in any letter case: setting
