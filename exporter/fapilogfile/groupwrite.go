@@ -11,7 +11,7 @@ import (
 // Instead a push joins the file's queue and then waits for the lock or for its result, whichever comes first:
 // whoever takes the lock writes every queued batch with one write (and one sync), in the order they queued, and
 // hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before.
-// Inside a loaded collector a write costs more than in a tight loop (1.8x on one machine, 2-4x on a slower one:
+// Inside a loaded collector a write costs more than in a tight loop (1.8x on one machine, 3-5x on a slower one:
 // the kernel's write path runs with cold caches), and a sync costs a disk flush: both are paid once per group
 // instead of once per push.
 
