@@ -43,9 +43,11 @@ run: build
 	./$(DIST) --feature-gates=+extension.healthcheck.useComponentStatus --config otelcol.yaml
 
 # Every test: unit, integration (a private throwaway PostgreSQL cluster per test process, or the server in
-# FAPILOG_TEST_POSTGRES_URL) and end-to-end against the built distribution.
+# FAPILOG_TEST_POSTGRES_URL) and end-to-end against the built distribution; then the bench module's own tests
+# (the side-by-side suite's parsers and recorders, bench/redact's equivalence with contrib's redaction processor).
 test: build image services $(VICTORIALOGS)
 	FAPILOG_OTELCOL_BINARY=$(CURDIR)/$(DIST) FAPILOG_IMAGE_ARCHIVE=$(CURDIR)/$(IMAGE_ARCHIVE) $(GO) test $(TEST_FLAGS) ./...
+	cd bench && $(GO) test $(TEST_FLAGS) ./...
 
 unit: services $(VICTORIALOGS)
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /e2e)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"syscall"
@@ -163,5 +165,47 @@ func TestPairedRatios_DividesRunsOfTheSameRound(t *testing.T) {
 	}
 	if s := thousands(1234567.4); s != "1,234,567" {
 		t.Fatalf("thousands = %q", s)
+	}
+}
+
+func TestCloudWatchRecorder_CountsAcceptedAndRefusedPutLogEvents(t *testing.T) {
+	var target cloudwatchTarget
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Test-Refuse") != "" {
+			http.Error(w, `{"__type":"ServiceUnavailableException"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	srv := httptest.NewServer(target.record(upstream))
+	defer srv.Close()
+	put := func(body string, refuse bool) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", "Logs_20140328.PutLogEvents")
+		if refuse {
+			req.Header.Set("X-Test-Refuse", "1")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	put(`{"logEvents":[{"message":"abc","timestamp":1},{"message":"de","timestamp":2}]}`, false)
+	put(`{"logEvents":[{"message":"abc","timestamp":1}]}`, true) // an error answer
+	put(`{"logEvents":[`, false)                                 // a body that is not a request
+
+	want := putLogEvents{events: 2, bytes: 3 + 2 + 2*cwPerEventOverhead}
+	if len(target.requests) != 1 || target.requests[0] != want {
+		t.Fatalf("accepted requests = %+v, want [%+v]", target.requests, want)
+	}
+	if target.refused != 2 {
+		t.Fatalf("refused = %d, want 2", target.refused)
+	}
+	if delivered, err := target.delivered(); err != nil || delivered != 2 {
+		t.Fatalf("delivered = %d, %v; want 2 records", delivered, err)
 	}
 }

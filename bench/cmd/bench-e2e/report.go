@@ -204,14 +204,17 @@ func writeNetworkSection(w io.Writer, targets []target, results []*runResult, o 
 		extra := func(k string) func(*runResult) float64 { return func(r *runResult) float64 { return r.extra[k] } }
 		fmt.Fprintf(w, "CloudWatch PutLogEvents requests against the limits (%d events, %d bytes incl. %d bytes per event): "+
 			"%s requests per run; median request %s events, %s bytes; median fullness (the larger share of either limit) "+
-			"%s; requests at least 95%% full: %s of each run's requests (target: ≥ 95%% full under sustained load: %s).\n\n",
+			"%s; requests at least 95%% full: %s of each run's requests (target: ≥ 95%% full under sustained load: %s). "+
+			"Requests not accepted (an error answer, or a body the client abandoned; their bytes count on the wire and "+
+			"their records are sent again): %s per run.\n\n",
 			cwMaxEvents, cwMaxBytes, cwPerEventOverhead,
 			spread(values(rs, extra("cw_requests")), thousands),
 			spread(values(rs, extra("cw_events_median")), thousands),
 			spread(values(rs, extra("cw_bytes_median")), thousands),
 			spread(values(rs, extra("cw_fullness_median")), percent),
 			spread(values(rs, extra("cw_full95_share")), percent),
-			verdict(median(values(rs, extra("cw_fullness_median"))), 0.95, false))
+			verdict(median(values(rs, extra("cw_fullness_median"))), 0.95, false),
+			spread(values(rs, extra("cw_refused")), thousands))
 	}
 	if rs := g["fapilogpostgres"]; len(rs) > 0 {
 		copyRate := func(r *runResult) float64 { return r.extra["pgx_copy_rows_per_s"] }

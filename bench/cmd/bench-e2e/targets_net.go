@@ -471,6 +471,9 @@ type cloudwatchTarget struct {
 	srv      *http.Server
 	mu       sync.Mutex
 	requests []putLogEvents
+	// refused counts PutLogEvents requests that were not accepted: an error answer, or a body the client
+	// abandoned. Their bytes count on the wire, and the exporter sends their records again.
+	refused int
 }
 
 // putLogEvents is one accepted PutLogEvents request.
@@ -491,7 +494,7 @@ func (t *cloudwatchTarget) summary() string {
 
 func (t *cloudwatchTarget) setup(string) (string, []string, error) {
 	t.wire.Store(0)
-	t.requests, t.srv = nil, nil
+	t.requests, t.refused, t.srv = nil, 0, nil
 	t.kumo = kumo.NewServer()
 	upstream, err := url.Parse(t.kumo.URL)
 	if err != nil {
@@ -521,6 +524,7 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 		}
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
+			t.countRefused()
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -531,6 +535,7 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 			} `json:"logEvents"`
 		}
 		if err := json.Unmarshal(raw, &req); err != nil {
+			t.countRefused()
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -540,12 +545,20 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		if sw.status == http.StatusOK {
-			t.mu.Lock()
-			t.requests = append(t.requests, p)
-			t.mu.Unlock()
+		if sw.status != http.StatusOK {
+			t.countRefused()
+			return
 		}
+		t.mu.Lock()
+		t.requests = append(t.requests, p)
+		t.mu.Unlock()
 	})
+}
+
+func (t *cloudwatchTarget) countRefused() {
+	t.mu.Lock()
+	t.refused++
+	t.mu.Unlock()
 }
 
 type statusWriter struct {
@@ -573,8 +586,9 @@ func (t *cloudwatchTarget) delivered() (int64, error) {
 
 func (t *cloudwatchTarget) finish(r *runResult) {
 	t.mu.Lock()
-	reqs := t.requests
+	reqs, refused := t.requests, t.refused
 	t.mu.Unlock()
+	r.extra["cw_refused"] = float64(refused)
 	if len(reqs) > 0 {
 		var full, events, bytes []float64
 		full95 := 0
