@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -171,41 +172,59 @@ func TestPairedRatios_DividesRunsOfTheSameRound(t *testing.T) {
 func TestCloudWatchRecorder_CountsAcceptedAndRefusedPutLogEvents(t *testing.T) {
 	var target cloudwatchTarget
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Test-Refuse") != "" {
-			http.Error(w, `{"__type":"ServiceUnavailableException"}`, http.StatusServiceUnavailable)
+		switch r.Header.Get("X-Test-Refuse") {
+		case "typed":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.logs#ResourceNotFoundException","message":"no stream"}`))
+			return
+		case "untyped":
+			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	})
 	srv := httptest.NewServer(target.record(upstream))
 	defer srv.Close()
-	put := func(body string, refuse bool) {
+	put := func(body, refuse string) {
 		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req.Header.Set("X-Amz-Target", "Logs_20140328.PutLogEvents")
-		if refuse {
-			req.Header.Set("X-Test-Refuse", "1")
-		}
+		req.Header.Set("X-Test-Refuse", refuse)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
 	}
-	put(`{"logEvents":[{"message":"abc","timestamp":1},{"message":"de","timestamp":2}]}`, false)
-	put(`{"logEvents":[{"message":"abc","timestamp":1}]}`, true) // an error answer
-	put(`{"logEvents":[`, false)                                 // a body that is not a request
+	put(`{"logEvents":[{"message":"abc","timestamp":1},{"message":"de","timestamp":2}]}`, "")
+	put(`{"logEvents":[{"message":"abc","timestamp":1}]}`, "typed")   // an AWS error answer
+	put(`{"logEvents":[{"message":"abc","timestamp":1}]}`, "untyped") // an error without an AWS type
+	put(`{"logEvents":[`, "")                                         // a body that is not a request
 
 	want := putLogEvents{events: 2, bytes: 3 + 2 + 2*cwPerEventOverhead}
 	if len(target.requests) != 1 || target.requests[0] != want {
 		t.Fatalf("accepted requests = %+v, want [%+v]", target.requests, want)
 	}
-	if target.refused != 2 {
-		t.Fatalf("refused = %d, want 2", target.refused)
+	wantRefused := map[string]int{"ResourceNotFoundException": 1, "HTTP 503": 1, "malformed request": 1}
+	if !maps.Equal(target.refused, wantRefused) {
+		t.Fatalf("refused = %v, want %v", target.refused, wantRefused)
 	}
 	if delivered, err := target.delivered(); err != nil || delivered != 2 {
 		t.Fatalf("delivered = %d, %v; want 2 records", delivered, err)
+	}
+
+	r := &runResult{extra: map[string]float64{}}
+	target.summarize(r)
+	if r.extra["cw_refused"] != 3 || r.extra["cw_refused:ResourceNotFoundException"] != 1 {
+		t.Fatalf("run result = %v, want 3 refused, 1 of them ResourceNotFoundException", r.extra)
+	}
+	other := &runResult{extra: map[string]float64{"cw_refused": 1, "cw_refused:ResourceNotFoundException": 1}}
+	got := refusalsByReason([]*runResult{r, other})
+	wantReasons := " (by answer, all runs together: HTTP 503 1, ResourceNotFoundException 2, malformed request 1)"
+	if got != wantReasons {
+		t.Fatalf("refusalsByReason = %q, want %q", got, wantReasons)
 	}
 }

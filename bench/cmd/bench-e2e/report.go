@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -206,7 +207,8 @@ func writeNetworkSection(w io.Writer, targets []target, results []*runResult, o 
 			"%s requests per run; median request %s events, %s bytes; median fullness (the larger share of either limit) "+
 			"%s; requests at least 95%% full: %s of each run's requests (target: ≥ 95%% full under sustained load: %s). "+
 			"Requests not accepted (an error answer, or a body the client abandoned; their bytes count on the wire and "+
-			"their records are sent again): %s per run.\n\n",
+			"their records are sent again): %s per run%s. The first request to a new log stream meets "+
+			"ResourceNotFoundException, after which the exporter creates the group and stream and sends it again.\n\n",
 			cwMaxEvents, cwMaxBytes, cwPerEventOverhead,
 			spread(values(rs, extra("cw_requests")), thousands),
 			spread(values(rs, extra("cw_events_median")), thousands),
@@ -214,7 +216,7 @@ func writeNetworkSection(w io.Writer, targets []target, results []*runResult, o 
 			spread(values(rs, extra("cw_fullness_median")), percent),
 			spread(values(rs, extra("cw_full95_share")), percent),
 			verdict(median(values(rs, extra("cw_fullness_median"))), 0.95, false),
-			spread(values(rs, extra("cw_refused")), thousands))
+			spread(values(rs, extra("cw_refused")), thousands), refusalsByReason(rs))
 	}
 	if rs := g["fapilogpostgres"]; len(rs) > 0 {
 		copyRate := func(r *runResult) float64 { return r.extra["pgx_copy_rows_per_s"] }
@@ -225,6 +227,28 @@ func writeNetworkSection(w io.Writer, targets []target, results []*runResult, o 
 			spread(values(rs, (*runResult).recordsPerSecond), thousands), o.pgCopyBatch,
 			spread(values(rs, copyRate), thousands), spread(ratios, fixed(2)), verdict(median(ratios), 0.9, false))
 	}
+}
+
+// refusalsByReason lists, over all runs, the CloudWatch requests not accepted by the reason the recording endpoint
+// saw (the run results' cw_refused:<reason> counts): " (by answer, all runs together: ResourceNotFoundException 3)",
+// or "".
+func refusalsByReason(rs []*runResult) string {
+	totals := map[string]float64{}
+	for _, r := range rs {
+		for k, n := range r.extra {
+			if reason, ok := strings.CutPrefix(k, "cw_refused:"); ok {
+				totals[reason] += n
+			}
+		}
+	}
+	if len(totals) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, reason := range slices.Sorted(maps.Keys(totals)) {
+		parts = append(parts, fmt.Sprintf("%s %s", reason, thousands(totals[reason])))
+	}
+	return fmt.Sprintf(" (by answer, all runs together: %s)", strings.Join(parts, ", "))
 }
 
 // loadNote says how busy the rest of the machine was during the runs: a shared machine's numbers are noisy.

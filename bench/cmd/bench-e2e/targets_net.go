@@ -471,9 +471,10 @@ type cloudwatchTarget struct {
 	srv      *http.Server
 	mu       sync.Mutex
 	requests []putLogEvents
-	// refused counts PutLogEvents requests that were not accepted: an error answer, or a body the client
-	// abandoned. Their bytes count on the wire, and the exporter sends their records again.
-	refused int
+	// refused counts PutLogEvents requests that were not accepted, by the error's type: an error answer
+	// (ResourceNotFoundException, say: the first request to a stream that the exporter then creates), or a body
+	// the client abandoned. Their bytes count on the wire, and the exporter sends their records again.
+	refused map[string]int
 }
 
 // putLogEvents is one accepted PutLogEvents request.
@@ -494,7 +495,7 @@ func (t *cloudwatchTarget) summary() string {
 
 func (t *cloudwatchTarget) setup(string) (string, []string, error) {
 	t.wire.Store(0)
-	t.requests, t.refused, t.srv = nil, 0, nil
+	t.requests, t.refused, t.srv = nil, nil, nil
 	t.kumo = kumo.NewServer()
 	upstream, err := url.Parse(t.kumo.URL)
 	if err != nil {
@@ -524,7 +525,7 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 		}
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
-			t.countRefused()
+			t.countRefused("abandoned body")
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -535,7 +536,7 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 			} `json:"logEvents"`
 		}
 		if err := json.Unmarshal(raw, &req); err != nil {
-			t.countRefused()
+			t.countRefused("malformed request")
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -546,7 +547,7 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		if sw.status != http.StatusOK {
-			t.countRefused()
+			t.countRefused(sw.errorType())
 			return
 		}
 		t.mu.Lock()
@@ -555,20 +556,44 @@ func (t *cloudwatchTarget) record(next http.Handler) http.Handler {
 	})
 }
 
-func (t *cloudwatchTarget) countRefused() {
+func (t *cloudwatchTarget) countRefused(reason string) {
 	t.mu.Lock()
-	t.refused++
+	if t.refused == nil {
+		t.refused = map[string]int{}
+	}
+	t.refused[reason]++
 	t.mu.Unlock()
 }
 
+// statusWriter remembers the answer's status and, for an error, the start of its body.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	body   []byte
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status != http.StatusOK && len(w.body) < 512 {
+		w.body = append(w.body, b[:min(len(b), 512-len(w.body))]...)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// errorType is the AWS error type of an error answer (its JSON body's __type, without a namespace), or its HTTP
+// status when the body names none.
+func (w *statusWriter) errorType() string {
+	var answer struct {
+		Type string `json:"__type"`
+	}
+	if json.Unmarshal(w.body, &answer) == nil && answer.Type != "" {
+		return answer.Type[strings.LastIndexByte(answer.Type, '#')+1:]
+	}
+	return fmt.Sprintf("HTTP %d", w.status)
 }
 
 func (t *cloudwatchTarget) delivered() (int64, error) {
@@ -585,10 +610,25 @@ func (t *cloudwatchTarget) delivered() (int64, error) {
 }
 
 func (t *cloudwatchTarget) finish(r *runResult) {
+	t.summarize(r)
+	if t.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = t.srv.Shutdown(ctx)
+	}
+	t.kumo.Close()
+}
+
+// summarize adds what the recording endpoint saw to the run's result.
+func (t *cloudwatchTarget) summarize(r *runResult) {
 	t.mu.Lock()
 	reqs, refused := t.requests, t.refused
 	t.mu.Unlock()
-	r.extra["cw_refused"] = float64(refused)
+	r.extra["cw_refused"] = 0
+	for reason, n := range refused {
+		r.extra["cw_refused"] += float64(n)
+		r.extra["cw_refused:"+reason] += float64(n)
+	}
 	if len(reqs) > 0 {
 		var full, events, bytes []float64
 		full95 := 0
@@ -606,10 +646,4 @@ func (t *cloudwatchTarget) finish(r *runResult) {
 		r.extra["cw_events_median"] = median(events)
 		r.extra["cw_bytes_median"] = median(bytes)
 	}
-	if t.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = t.srv.Shutdown(ctx)
-	}
-	t.kumo.Close()
 }
