@@ -207,8 +207,9 @@ func writeNetworkSection(w io.Writer, targets []target, results []*runResult, o 
 			"%s requests per run; median request %s events, %s bytes; median fullness (the larger share of either limit) "+
 			"%s; requests at least 95%% full: %s of each run's requests (target: ≥ 95%% full under sustained load: %s). "+
 			"Requests not accepted (an error answer, or a body the client abandoned; their bytes count on the wire and "+
-			"their records are sent again): %s per run%s. The first request to a new log stream meets "+
-			"ResourceNotFoundException, after which the exporter creates the group and stream and sends it again.\n\n",
+			"their records are sent again): %s per run%s. The first request to a new log stream, one from each queue "+
+			"consumer that sends before the stream exists, meets ResourceNotFoundException; the exporter then creates "+
+			"the group and stream and sends it again.\n\n",
 			cwMaxEvents, cwMaxBytes, cwPerEventOverhead,
 			spread(values(rs, extra("cw_requests")), thousands),
 			spread(values(rs, extra("cw_events_median")), thousands),

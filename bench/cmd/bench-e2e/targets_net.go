@@ -472,8 +472,8 @@ type cloudwatchTarget struct {
 	mu       sync.Mutex
 	requests []putLogEvents
 	// refused counts PutLogEvents requests that were not accepted, by the error's type: an error answer
-	// (ResourceNotFoundException, say: the first request to a stream that the exporter then creates), or a body
-	// the client abandoned. Their bytes count on the wire, and the exporter sends their records again.
+	// (ResourceNotFoundException, say: each queue consumer's first request to a stream that does not exist yet,
+	// which the exporter then creates), or a body the client abandoned. Their bytes count on the wire, and the exporter sends their records again.
 	refused map[string]int
 }
 
