@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/fapilog/fapilog-otelcol/pkg/mmap"
 )
@@ -21,6 +22,7 @@ type osFile interface {
 	Truncate(size int64) error
 	Stat() (os.FileInfo, error)
 	Close() error
+	SyscallConn() (syscall.RawConn, error)
 }
 
 // fileSystem is how the rotator reaches the disk: the seam through which tests make each step fail.
@@ -76,26 +78,73 @@ func openFileWriter(fs fileSystem, path, mode string) (fileWriter, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &directWriter{file: f, path: path, size: info.Size()}, nil
+	// A collector killed with the file open left its reserved blocks behind: counting them as reserved lets Close
+	// release them.
+	return &directWriter{file: f, path: path, size: info.Size(), reserved: allocatedEnd(info)}, nil
 }
 
 // directWriter is the buffered mode's file: "buffered" because the batch is assembled in memory and written
 // with one system call, never record by record.
+//
+// It reserves the file's disk blocks a megabyte ahead of its end (fallocate with FALLOC_FL_KEEP_SIZE, as
+// systemd-journald does for its journals): a write into reserved blocks skips the filesystem's per-block
+// allocation work (ext4's delayed-allocation reservation and quota accounting), which was a sixth of the CPU of
+// a 29,600-byte append (BenchmarkAppendBySize) and less fragmentation besides. The file's size, and so what
+// readers see, is only what was written; the reserved blocks beyond it are released when the file is closed.
 type directWriter struct {
 	file osFile
 	path string
 	size int64
+	// reserved is the end of the blocks reserved so far; noReserve is set once the filesystem refused (no
+	// fallocate support, or no space for a whole step): the file then grows as it is written, as without.
+	reserved  int64
+	noReserve bool
 }
 
+// reserveStep is how far ahead blocks are reserved: one fallocate call per step, and at most a step of disk
+// space beyond the end of the active file.
+const reserveStep = 1 << 20
+
 func (w *directWriter) Write(p []byte) (int, error) {
+	if end := w.size + int64(len(p)); end > w.reserved && !w.noReserve {
+		w.reserve(end)
+	}
 	n, err := w.file.Write(p)
 	w.size += int64(n)
 	return n, err
 }
 
-func (w *directWriter) Sync() error  { return w.file.Sync() }
-func (w *directWriter) Close() error { return w.file.Close() }
-func (w *directWriter) Size() int64  { return w.size }
+// reserve reserves blocks from the end of what is reserved (or written) to the next step boundary after end. A
+// refusal only turns reserving off for this file; the write itself is what reports a full disk.
+func (w *directWriter) reserve(end int64) {
+	from := max(w.reserved, w.size)
+	to := (end/reserveStep + 1) * reserveStep
+	conn, err := w.file.SyscallConn()
+	if err == nil {
+		err = reserveBlocks(conn, from, to-from)
+	}
+	if err != nil {
+		w.noReserve = true
+		return
+	}
+	w.reserved = to
+}
+
+func (w *directWriter) Sync() error { return w.file.Sync() }
+func (w *directWriter) Size() int64 { return w.size }
+
+// Close releases the reserved blocks beyond the file's end first: a closed file (rotated, or idle) takes no more
+// disk than its bytes. Cutting the file at its own size frees them; it is done only when the file still has the
+// size this writer gave it, so that a file another process truncated (logrotate's copytruncate) is not cut back
+// to a length it no longer has.
+func (w *directWriter) Close() error {
+	if w.reserved > w.size {
+		if info, err := w.file.Stat(); err == nil && info.Size() == w.size {
+			_ = w.file.Truncate(w.size)
+		}
+	}
+	return w.file.Close()
+}
 
 // HealthCheck notices logrotate's default create mode, which renames the file away and expects the writer to
 // open the path again: otherwise every later record would go into the renamed file, which logrotate may
@@ -112,11 +161,12 @@ func (w *directWriter) HealthCheck() error {
 	return err
 }
 
+// Truncate cuts the file back; the blocks beyond the new end are released with it, so reserving starts again.
 func (w *directWriter) Truncate(size int64) error {
 	if err := w.file.Truncate(size); err != nil {
 		return err
 	}
-	w.size = size
+	w.size, w.reserved = size, size
 	return nil
 }
 
