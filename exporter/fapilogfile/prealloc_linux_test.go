@@ -20,21 +20,27 @@ func allocatedBytes(t *testing.T, path string) int64 {
 	return info.Sys().(*syscall.Stat_t).Blocks * 512
 }
 
-// requireReservation skips nothing: the test machine's filesystem must support what production relies on, so a
-// filesystem without fallocate fails the test rather than passing it unchecked.
+// writeTenRecords opens a writer on a fresh file and writes ten 100-byte records through it.
+func writeTenRecords(t *testing.T) (w fileWriter, path string, records []byte) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "app.jsonl")
+	w, err := openFileWriter(osFileSystem, path, WriteModeBuffered)
+	require.NoError(t, err)
+	records, _ = lines("r", 10, 100)
+	_, err = w.Write(records)
+	require.NoError(t, err)
+	return w, path, records
+}
+
+// requireReservation fails, rather than skips, on a filesystem without fallocate: the tests must check what
+// production relies on.
 func requireReservation(t *testing.T, w fileWriter, path string) {
 	t.Helper()
-	dw := w.(*directWriter)
-	require.False(t, dw.noReserve, "the filesystem under %s refused fallocate", path)
+	require.False(t, w.(*directWriter).noReserve, "the filesystem under %s refused fallocate", path)
 }
 
 func TestWriter_ReservesBlocksAheadWithoutChangingWhatReadersSee(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.jsonl")
-	w, err := openFileWriter(osFileSystem, path, WriteModeBuffered)
-	require.NoError(t, err)
-	buf, _ := lines("r", 10, 100)
-	_, err = w.Write(buf)
-	require.NoError(t, err)
+	w, path, buf := writeTenRecords(t)
 	requireReservation(t, w, path)
 
 	content, err := os.ReadFile(path)
@@ -83,12 +89,7 @@ func TestRotate_RotatedFilesKeepNoReservedBlocks(t *testing.T) {
 // logrotate's copytruncate empties the file under the writer: closing it afterwards must not cut it back to the
 // length the writer remembers, which would fill it with zeros.
 func TestWriter_CloseDoesNotRegrowAFileAnotherProcessTruncated(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.jsonl")
-	w, err := openFileWriter(osFileSystem, path, WriteModeBuffered)
-	require.NoError(t, err)
-	buf, _ := lines("r", 10, 100)
-	_, err = w.Write(buf)
-	require.NoError(t, err)
+	w, path, _ := writeTenRecords(t)
 	require.NoError(t, os.Truncate(path, 0))
 	require.NoError(t, w.Close())
 	info, err := os.Stat(path)
