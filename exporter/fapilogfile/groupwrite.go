@@ -9,8 +9,8 @@ import (
 // Group commit. Every push is acknowledged only once its records are in the file, so without merging, N pushes
 // arriving together make N write(2) calls (with fsync: N syncs) one after the other, each waiting for the last.
 // Instead a push joins the file's queue and then waits for the lock or for its result, whichever comes first:
-// whoever takes the lock writes every queued batch with one write (and one sync), in the order they queued, and
-// hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before.
+// whoever takes the lock writes the queued batches (up to maxGroupBytes of them) with one write (and one sync), in
+// the order they queued, and hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before.
 // Inside a loaded collector a write costs more than in a tight loop (1.8x on one machine, 3-5x on a slower one:
 // the kernel's write path runs with cold caches), and a sync costs a disk flush: both are paid once per group
 // instead of once per push.
@@ -29,17 +29,26 @@ type pendingWrite struct {
 
 var pendingWrites = sync.Pool{New: func() any { return &pendingWrite{done: make(chan struct{}, 1)} }}
 
-// writeGroup is a file's queue of pending writes and the writer's scratch space.
+// writeGroup is a file's queue of pending writes.
 type writeGroup struct {
-	mu         sync.Mutex
-	queue      []*pendingWrite
-	spare      []*pendingWrite // the previous queue's array, reused
-	merged     []byte          // the group's records, under the file lock
-	mergedEnds []int           // the group's record ends, under the file lock
+	mu    sync.Mutex
+	queue []*pendingWrite
+	spare []*pendingWrite // the previous queue's array, reused
 }
 
-// maxMergedBuffer keeps an unusually large group's buffer from staying allocated.
-const maxMergedBuffer = 4 << 20
+// maxGroupBytes bounds the records one group write takes from the queue; the batches after it wait for the next
+// write. Past 256 KiB a longer write saves little more CPU per byte (BenchmarkAppendBySize), and the bound keeps
+// the buffer a group is merged into small. A batch larger than that is written alone, from its own buffer.
+const maxGroupBytes = 256 << 10
+
+// mergeBuffer is where a group's batches are concatenated. The buffers are shared by every file and pooled, so
+// that the memory they take follows the groups being written at the moment, not the number of open files.
+type mergeBuffer struct {
+	records []byte
+	ends    []int
+}
+
+var mergeBuffers = sync.Pool{New: func() any { return new(mergeBuffer) }}
 
 // write appends a batch, waiting for the file no longer than ctx allows unless the batch is already being
 // written; see writeLocked for what it returns. Batches that wait together are written together.
@@ -90,12 +99,14 @@ func (r *rotator) write(ctx context.Context, records []byte, ends []int) (int, e
 	}
 }
 
-// writeQueued takes every queued batch and writes them as one; the caller holds the lock.
+// writeQueued takes the queued batches, up to maxGroupBytes of them and at least one, and writes them as one; the
+// caller holds the lock.
 func (r *rotator) writeQueued() {
 	g := &r.group
 	g.mu.Lock()
-	batches := g.queue
-	g.queue = g.spare[:0]
+	queued := g.queue
+	batches := queued[:groupLength(queued)]
+	g.queue = append(g.spare[:0], queued[len(batches):]...)
 	for _, pw := range batches {
 		pw.taken = true
 	}
@@ -107,8 +118,9 @@ func (r *rotator) writeQueued() {
 		pw.written, pw.err = r.writeLocked(pw.records, pw.ends)
 		pw.done <- struct{}{}
 	default:
-		records, ends := g.merge(batches)
-		written, err := r.writeLocked(records, ends)
+		mb := mergeBuffers.Get().(*mergeBuffer)
+		written, err := r.writeLocked(mb.merge(batches))
+		mergeBuffers.Put(mb)
 		// Batch by batch, in order: the first written records of the group are the first batches' records.
 		for _, pw := range batches {
 			pw.written = min(max(written, 0), len(pw.ends))
@@ -118,27 +130,37 @@ func (r *rotator) writeQueued() {
 			}
 			pw.done <- struct{}{}
 		}
-		if cap(g.merged) > maxMergedBuffer {
-			g.merged, g.mergedEnds = nil, nil
-		}
 	}
-	clear(batches)
+	clear(queued)
 	g.mu.Lock()
-	g.spare = batches[:0]
+	g.spare = queued[:0]
 	g.mu.Unlock()
 }
 
-// merge concatenates the batches' records, with each record's end moved by the bytes before its batch.
-func (g *writeGroup) merge(batches []*pendingWrite) ([]byte, []int) {
-	g.merged, g.mergedEnds = g.merged[:0], g.mergedEnds[:0]
-	for _, pw := range batches {
-		base := len(g.merged)
-		g.merged = append(g.merged, pw.records...)
-		for _, end := range pw.ends {
-			g.mergedEnds = append(g.mergedEnds, base+end)
+// groupLength is how many batches from the head of the queue one write takes: as many as fit in maxGroupBytes,
+// and at least one.
+func groupLength(queue []*pendingWrite) int {
+	size := 0
+	for i, pw := range queue {
+		size += len(pw.records)
+		if i > 0 && size > maxGroupBytes {
+			return i
 		}
 	}
-	return g.merged, g.mergedEnds
+	return len(queue)
+}
+
+// merge concatenates the batches' records, with each record's end moved by the bytes before its batch.
+func (mb *mergeBuffer) merge(batches []*pendingWrite) ([]byte, []int) {
+	mb.records, mb.ends = mb.records[:0], mb.ends[:0]
+	for _, pw := range batches {
+		base := len(mb.records)
+		mb.records = append(mb.records, pw.records...)
+		for _, end := range pw.ends {
+			mb.ends = append(mb.ends, base+end)
+		}
+	}
+	return mb.records, mb.ends
 }
 
 func (g *writeGroup) empty() bool {

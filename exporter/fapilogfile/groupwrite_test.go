@@ -27,12 +27,14 @@ type gatedFile struct {
 
 	mu            sync.Mutex
 	writes, syncs int
+	sizes         []int // of every write, in order
 }
 
 func (f *gatedFile) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	f.writes++
 	n := f.writes
+	f.sizes = append(f.sizes, len(p))
 	f.mu.Unlock()
 	switch {
 	case n == 1:
@@ -132,6 +134,33 @@ func TestGroupWrite_PushesThatWaitTogetherAreWrittenWithOneWriteAndOneSync(t *te
 		"b order 0", "b order 1", "b order 2",
 		"c order 0", "c order 1", "c order 2",
 	}, familyMessages(t, fe), "every batch whole, in the order the pushes queued")
+}
+
+func TestGroupWrite_AGroupTakesAtMostMaxGroupBytesAndTheRestFollowInOrder(t *testing.T) {
+	file := &gatedFile{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	fe, first := startGated(t, file, func(*Config) {})
+	const n = 400 // records a push: over a third of maxGroupBytes, under a half
+	prefixes := []string{"a", "b", "c", "d", "e"}
+	waiting := queuePushes(t, fe, n, prefixes...)
+
+	close(file.release)
+	require.NoError(t, outcome(t, first))
+	for _, ch := range waiting {
+		require.NoError(t, outcome(t, ch))
+	}
+	file.mu.Lock()
+	sizes := file.sizes[1:] // after the stuck push's own write
+	file.mu.Unlock()
+	batch := sizes[len(sizes)-1] // e's, written alone: every push encodes to the same length
+	require.Greater(t, 3*batch, maxGroupBytes, "the test's pushes are large enough")
+	require.LessOrEqual(t, 2*batch, maxGroupBytes)
+	assert.Equal(t, []int{2 * batch, 2 * batch, batch}, sizes, "two batches a write, never over maxGroupBytes")
+
+	want := messagesOf(prefixedLogs("first", 2))
+	for _, prefix := range prefixes {
+		want = append(want, messagesOf(prefixedLogs(prefix, n))...)
+	}
+	assert.Equal(t, want, familyMessages(t, fe), "every batch whole, in the order the pushes queued")
 }
 
 func TestGroupWrite_AGroupCutShortFailsOnlyTheRecordsNotWritten(t *testing.T) {
