@@ -10,7 +10,8 @@ import (
 // arriving together make N write(2) calls (with fsync: N syncs) one after the other, each waiting for the last.
 // Instead a push joins the file's queue and then waits for the lock or for its result, whichever comes first:
 // whoever takes the lock writes the queued batches (up to maxGroupBytes of them) with one write (and one sync), in
-// the order they queued, and hands each its own outcome. A lone push (the file free, nobody queued) writes its own batch at once, as before.
+// the order they queued, and hands each its own outcome. A lone push (the file free, nobody queued) writes its own
+// batch at once, as before.
 // Inside a loaded collector a write costs more than in a tight loop (1.8x on one machine, 3-5x on a slower one:
 // the kernel's write path runs with cold caches), and a sync costs a disk flush: both are paid once per group
 // instead of once per push.
