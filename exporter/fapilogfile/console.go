@@ -5,19 +5,24 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // consoleSink writes to stdout or stderr: one write per batch, nothing buffered across batches, no rotation.
 type consoleSink struct {
-	lock fileLock
-	out  io.Writer
+	lock        fileLock
+	out         io.Writer
+	waitTimeout time.Duration
 }
 
-func newConsoleSink(out io.Writer) *consoleSink { return &consoleSink{lock: newFileLock(), out: out} }
+func newConsoleSink(out io.Writer, waitTimeout time.Duration) *consoleSink {
+	return &consoleSink{lock: newFileLock(), out: out, waitTimeout: waitTimeout}
+}
 
-// write writes a batch, waiting for the output no longer than ctx allows (a terminal or pipe nobody reads).
+// write writes a batch, waiting for the output (a terminal or pipe nobody reads) no longer than ctx and
+// waitTimeout allow.
 func (c *consoleSink) write(ctx context.Context, records []byte, ends []int) (int, error) {
-	if err := c.lock.acquire(ctx); err != nil {
+	if err := c.lock.acquire(ctx, c.waitTimeout); err != nil {
 		return 0, fmt.Errorf("waiting for the console: %w", err)
 	}
 	defer c.lock.release()

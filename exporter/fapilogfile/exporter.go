@@ -57,7 +57,7 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 			out = os.Stderr
 		}
 		fe.encoder.pretty.Colors = useColors(cfg.Colors, out)
-		fe.console = newConsoleSink(out)
+		fe.console = newConsoleSink(out, cfg.Timeout)
 		return nil
 	}
 	fe.encoder.pretty.Colors = useColors(cfg.Colors, nil)
@@ -76,7 +76,7 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 	root := rootOf(tmpl)
 	fe.files = newFileSet(rotatorSettings{
 		writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
-		flushInterval: cfg.FlushInterval, fsync: cfg.Fsync,
+		flushInterval: cfg.FlushInterval, fsync: cfg.Fsync, waitTimeout: cfg.Timeout,
 	}, root, cfg.MaxOpenFiles, arch, fe.telemetry, fe.settings.Logger, fe.fs)
 	// Fail before any goroutine starts: a directory that cannot be created is a start error, not a retried
 	// write error.

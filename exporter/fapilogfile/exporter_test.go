@@ -127,7 +127,7 @@ func TestConsole_PrettyLinesWithColors(t *testing.T) {
 	ld := testLogs(2)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).SetSeverityText("ERROR")
 	batch := enc.encode(ld, time.Now())
-	c := newConsoleSink(&out)
+	c := newConsoleSink(&out, 0)
 	_, err := c.write(context.Background(), batch.buf, batch.ends)
 	require.NoError(t, err)
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

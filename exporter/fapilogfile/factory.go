@@ -73,7 +73,9 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	return exporterhelper.NewLogs(ctx, set, cfg, fe.pushLogs,
 		exporterhelper.WithStart(fe.start),
 		exporterhelper.WithShutdown(fe.shutdown),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
+		// timeout bounds a push's wait for a file another push is writing, applied by the exporter where it
+		// waits (waitContext): exporterhelper's would start a timer for every push.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),

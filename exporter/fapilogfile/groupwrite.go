@@ -51,8 +51,8 @@ type mergeBuffer struct {
 
 var mergeBuffers = sync.Pool{New: func() any { return new(mergeBuffer) }}
 
-// write appends a batch, waiting for the file no longer than ctx allows unless the batch is already being
-// written; see writeLocked for what it returns. Batches that wait together are written together.
+// write appends a batch, waiting for the file no longer than ctx and waitTimeout allow unless the batch is already
+// being written; see writeLocked for what it returns. Batches that wait together are written together.
 func (r *rotator) write(ctx context.Context, records []byte, ends []int) (int, error) {
 	// The common case, a file nobody is writing and nobody waits for: write at once, as without a queue.
 	select {
@@ -64,6 +64,8 @@ func (r *rotator) write(ctx context.Context, records []byte, ends []int) (int, e
 		r.lock.release() // others wait: queue behind them
 	default:
 	}
+	ctx, cancel := waitContext(ctx, r.settings.waitTimeout)
+	defer cancel()
 	pw := pendingWrites.Get().(*pendingWrite)
 	defer func() {
 		pw.records, pw.ends, pw.taken, pw.err = nil, nil, false, nil

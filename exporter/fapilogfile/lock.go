@@ -1,6 +1,9 @@
 package fapilogfile
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // fileLock serialises the writers of one file (or of stdout). Unlike a sync.Mutex, acquire gives up when its
 // context ends: pushes run on the receivers' goroutines, and a write stuck in the kernel (a full stdout pipe, a
@@ -10,13 +13,16 @@ type fileLock chan struct{}
 
 func newFileLock() fileLock { return make(fileLock, 1) }
 
-// acquire takes the lock, or returns ctx's error once ctx is done first.
-func (l fileLock) acquire(ctx context.Context) error {
+// acquire takes the lock, or returns ctx's error once ctx is done first; waiting takes no longer than timeout
+// (see waitContext).
+func (l fileLock) acquire(ctx context.Context, timeout time.Duration) error {
 	select {
 	case l <- struct{}{}:
 		return nil
 	default:
 	}
+	ctx, cancel := waitContext(ctx, timeout)
+	defer cancel()
 	select {
 	case l <- struct{}{}:
 		return nil
@@ -29,3 +35,13 @@ func (l fileLock) acquire(ctx context.Context) error {
 func (l fileLock) wait() { l <- struct{}{} }
 
 func (l fileLock) release() { <-l }
+
+// waitContext bounds a push's wait for a file (or the console) that another push is writing by the exporter's
+// `timeout`; 0 leaves only the request's own deadline. The exporter applies the timeout here rather than through
+// exporterhelper, which would start a timer for every push: only a push that has to wait needs one.
+func waitContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
+}

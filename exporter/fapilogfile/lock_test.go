@@ -40,7 +40,7 @@ func TestConsole_APushGivesUpWaitingForAStuckOutput(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	defer w.Close()
-	c := newConsoleSink(w)
+	c := newConsoleSink(w, 0)
 	big := make([]byte, 1<<20) // more than a pipe holds: the write blocks until the pipe is read
 	first := make(chan error, 1)
 	go func() {
@@ -54,6 +54,63 @@ func TestConsole_APushGivesUpWaitingForAStuckOutput(t *testing.T) {
 	n, err := c.write(ctx, []byte("x\n"), []int{2})
 	assert.Zero(t, n)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
+
+	_, err = io.Copy(io.Discard, io.LimitReader(r, int64(len(big))))
+	require.NoError(t, err)
+	require.NoError(t, <-first)
+}
+
+// A receiver without deadlines (Kafka, file_log) pushes with a context that never ends: the `timeout` setting is
+// then what keeps its pushes from piling up behind a write stuck in the kernel.
+func TestExporter_TimeoutBoundsTheWaitForAStuckFileWhenTheRequestHasNoDeadline(t *testing.T) {
+	stuck := &gatedFile{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	fe, first := startGated(t, stuck, func(cfg *Config) { cfg.Timeout = 50 * time.Millisecond })
+
+	second := make(chan error, 1)
+	began := time.Now()
+	go func() { second <- fe.pushLogs(context.Background(), prefixedLogs("second", 2)) }()
+	select {
+	case err := <-second:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.GreaterOrEqual(t, time.Since(began), 50*time.Millisecond, "it waited its timeout first")
+	case <-time.After(5 * time.Second):
+		close(stuck.release)
+		t.Fatal("the push waited past its timeout behind the stuck write")
+	}
+	close(stuck.release)
+	require.NoError(t, outcome(t, first))
+}
+
+func TestConsole_TimeoutBoundsTheWaitForAStuckOutputWhenTheRequestHasNoDeadline(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	c := newConsoleSink(w, 50*time.Millisecond)
+	big := make([]byte, 1<<20) // more than a pipe holds: the write blocks until the pipe is read
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.write(context.Background(), big, []int{len(big)})
+		first <- err
+	}()
+	require.Eventually(t, func() bool { return len(c.lock) == 1 }, 5*time.Second, time.Millisecond)
+
+	type result struct {
+		n   int
+		err error
+	}
+	second := make(chan result, 1)
+	go func() {
+		n, err := c.write(context.Background(), []byte("x\n"), []int{2})
+		second <- result{n, err}
+	}()
+	select {
+	case got := <-second:
+		assert.Zero(t, got.n)
+		assert.ErrorIs(t, got.err, context.DeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Error("the push waited past its timeout behind the stuck output")
+	}
 
 	_, err = io.Copy(io.Discard, io.LimitReader(r, int64(len(big))))
 	require.NoError(t, err)

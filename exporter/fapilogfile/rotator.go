@@ -28,6 +28,8 @@ type rotatorSettings struct {
 	location      *time.Location
 	flushInterval time.Duration
 	fsync         bool
+	// waitTimeout bounds a push's wait for the file while another push writes it (the `timeout` setting).
+	waitTimeout time.Duration
 }
 
 // rotator owns the active file: it writes batches, rotates by size and on interval boundaries (on a timer, so a
