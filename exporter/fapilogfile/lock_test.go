@@ -35,29 +35,36 @@ func TestExporter_APushGivesUpWaitingForAFileStuckInAWrite(t *testing.T) {
 	require.NoError(t, fe.shutdown(context.Background()))
 }
 
-func TestConsole_APushGivesUpWaitingForAStuckOutput(t *testing.T) {
+// stuckConsole returns a console sink (waiting at most waitTimeout for its output) whose output is a pipe that
+// one write, of more than a pipe holds, already blocks; unstick reads the pipe so that the write completes.
+func stuckConsole(t *testing.T, waitTimeout time.Duration) (c *consoleSink, unstick func()) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
-	defer r.Close()
-	defer w.Close()
-	c := newConsoleSink(w, 0)
-	big := make([]byte, 1<<20) // more than a pipe holds: the write blocks until the pipe is read
+	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
+	c = newConsoleSink(w, waitTimeout)
+	big := make([]byte, 1<<20)
 	first := make(chan error, 1)
 	go func() {
 		_, err := c.write(context.Background(), big, []int{len(big)})
 		first <- err
 	}()
 	require.Eventually(t, func() bool { return len(c.lock) == 1 }, 5*time.Second, time.Millisecond)
+	return c, func() {
+		_, err := io.Copy(io.Discard, io.LimitReader(r, int64(len(big))))
+		require.NoError(t, err)
+		require.NoError(t, <-first)
+	}
+}
 
+func TestConsole_APushGivesUpWaitingForAStuckOutput(t *testing.T) {
+	c, unstick := stuckConsole(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	n, err := c.write(ctx, []byte("x\n"), []int{2})
 	assert.Zero(t, n)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
-
-	_, err = io.Copy(io.Discard, io.LimitReader(r, int64(len(big))))
-	require.NoError(t, err)
-	require.NoError(t, <-first)
+	unstick()
 }
 
 // A receiver without deadlines (Kafka, file_log) pushes with a context that never ends: the `timeout` setting is
@@ -82,19 +89,7 @@ func TestExporter_TimeoutBoundsTheWaitForAStuckFileWhenTheRequestHasNoDeadline(t
 }
 
 func TestConsole_TimeoutBoundsTheWaitForAStuckOutputWhenTheRequestHasNoDeadline(t *testing.T) {
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	defer r.Close()
-	defer w.Close()
-	c := newConsoleSink(w, 50*time.Millisecond)
-	big := make([]byte, 1<<20) // more than a pipe holds: the write blocks until the pipe is read
-	first := make(chan error, 1)
-	go func() {
-		_, err := c.write(context.Background(), big, []int{len(big)})
-		first <- err
-	}()
-	require.Eventually(t, func() bool { return len(c.lock) == 1 }, 5*time.Second, time.Millisecond)
-
+	c, unstick := stuckConsole(t, 50*time.Millisecond)
 	type result struct {
 		n   int
 		err error
@@ -111,8 +106,5 @@ func TestConsole_TimeoutBoundsTheWaitForAStuckOutputWhenTheRequestHasNoDeadline(
 	case <-time.After(5 * time.Second):
 		t.Error("the push waited past its timeout behind the stuck output")
 	}
-
-	_, err = io.Copy(io.Discard, io.LimitReader(r, int64(len(big))))
-	require.NoError(t, err)
-	require.NoError(t, <-first)
+	unstick()
 }
