@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/exporter/fapilogcloudwatch/internal/metadata"
@@ -37,23 +36,7 @@ func benchLogs(n int, resources int) plog.Logs {
 		sl := rl.ScopeLogs().AppendEmpty()
 		sl.Scope().SetName("app.checkout")
 		for i := r; i < n; i += resources {
-			lr := sl.LogRecords().AppendEmpty()
-			lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(i) * time.Millisecond)))
-			lr.SetSeverityNumber(plog.SeverityNumberInfo)
-			lr.Body().SetStr(strings.Repeat("order accepted for processing; ", 7)[:200])
-			lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-			lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-			a := lr.Attributes()
-			a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
-			a.PutStr("user_id", "u-12345")
-			a.PutStr("http.method", "POST")
-			a.PutStr("http.route", "/api/v1/orders")
-			a.PutInt("http.status_code", 201)
-			a.PutDouble("duration_ms", 12.5)
-			a.PutBool("cache_hit", false)
-			a.PutInt("order_seq", int64(i))
-			a.PutInt("items", 3)
-			a.PutEmptyMap("customer").PutStr("tier", "gold")
+			logstest.FillTypical(sl.LogRecords().AppendEmpty(), base.Add(time.Duration(i)*time.Millisecond), int64(i))
 		}
 	}
 	return ld

@@ -15,10 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/logstest"
 )
 
 // Benchmarks against the real PostgreSQL server. Run them with a fixed iteration count, for example
@@ -36,27 +36,12 @@ func typicalLogs(first, n int) plog.Logs {
 	res.PutInt("process.pid", 4242)
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName("app.checkout")
-	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	msg := strings.Repeat("order accepted for processing; ", 7)[:200]
-	for i := 0; i < n; i++ {
+	for i := range n {
 		seq := first + i
 		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(seq) * time.Millisecond)))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(msg)
-		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-		a := lr.Attributes()
-		a.PutStr("correlation_id", fmt.Sprintf("corr-%d", seq%1000))
-		a.PutStr("user_id", "u-12345")
-		a.PutStr("http.method", "POST")
-		a.PutStr("http.route", "/api/v1/orders")
-		a.PutInt("http.status_code", 201)
-		a.PutDouble("duration_ms", 12.5)
-		a.PutBool("cache_hit", false)
-		a.PutInt("seq", int64(seq))
-		a.PutInt("items", 3)
-		a.PutEmptyMap("customer").PutStr("tier", "gold")
+		logstest.FillTypical(lr, logstest.Start.Add(time.Duration(seq)*time.Millisecond), int64(seq))
+		// A thousand distinct correlation ids, so that the correlation_id index grows as it would in production.
+		lr.Attributes().PutStr("correlation_id", fmt.Sprintf("corr-%d", seq%1000))
 	}
 	return ld
 }

@@ -29,25 +29,30 @@ func TypicalBatch(n int) plog.Logs {
 	sl.Scope().SetName("app.checkout")
 	sl.LogRecords().EnsureCapacity(n)
 	for i := range n {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(Start.Add(time.Duration(i))))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(Message)
-		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-		a := lr.Attributes()
-		a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
-		a.PutStr("user_id", "u-12345")
-		a.PutStr("http.method", "POST")
-		a.PutStr("http.route", "/api/v1/orders")
-		a.PutInt("http.status_code", 201)
-		a.PutDouble("duration_ms", 12.5)
-		a.PutBool("cache_hit", false)
-		a.PutInt("order_seq", int64(i))
-		a.PutInt("items", 3)
-		a.PutEmptyMap("customer").PutStr("tier", "gold")
+		FillTypical(sl.LogRecords().AppendEmpty(), Start.Add(time.Duration(i)), int64(i))
 	}
 	return ld
+}
+
+// FillTypical makes lr one typical record stamped ts: INFO, Message as its body, trace context and 10 attributes
+// (one a nested map), with seq as attribute order_seq.
+func FillTypical(lr plog.LogRecord, ts time.Time, seq int64) {
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr.Body().SetStr(Message)
+	lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+	a := lr.Attributes()
+	a.PutStr("correlation_id", "3f2c9a1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+	a.PutStr("user_id", "u-12345")
+	a.PutStr("http.method", "POST")
+	a.PutStr("http.route", "/api/v1/orders")
+	a.PutInt("http.status_code", 201)
+	a.PutDouble("duration_ms", 12.5)
+	a.PutBool("cache_hit", false)
+	a.PutInt("order_seq", seq)
+	a.PutInt("items", 3)
+	a.PutEmptyMap("customer").PutStr("tier", "gold")
 }
 
 // Records is the records of a batch made by TypicalBatch, for benchmarks that vary them.
