@@ -228,3 +228,21 @@ func TestCloudWatchRecorder_CountsAcceptedAndRefusedPutLogEvents(t *testing.T) {
 		t.Fatalf("refusalsByReason = %q, want %q", got, wantReasons)
 	}
 }
+
+func TestVerdict_NamesTheSideOfAMissedBound(t *testing.T) {
+	for _, tc := range []struct {
+		value, bound float64
+		atMost       bool
+		want         string
+	}{
+		{0.85, 0.85, false, "meets"},
+		{0.84, 0.85, false, "**below**"},
+		{1.00, 1.00, true, "meets"},
+		{1.01, 1.00, true, "**above**"},
+		{math.NaN(), 1.00, true, "not measured"},
+	} {
+		if got := verdict(tc.value, tc.bound, tc.atMost); got != tc.want {
+			t.Errorf("verdict(%v, %v, atMost=%v) = %q, want %q", tc.value, tc.bound, tc.atMost, got, tc.want)
+		}
+	}
+}

@@ -63,15 +63,17 @@ func mib(x float64) string { return strconv.FormatFloat(x/(1<<20), 'f', 0, 64) }
 
 func percent(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + "%" }
 
-// verdict says whether a median meets a floor (or, with atMost, a ceiling).
+// verdict says whether a median meets a floor (or, with atMost, a ceiling), and on which side of it a miss is.
 func verdict(value, bound float64, atMost bool) string {
-	if math.IsNaN(value) {
+	switch {
+	case math.IsNaN(value):
 		return "not measured"
+	case atMost && value > bound:
+		return "**above**"
+	case !atMost && value < bound:
+		return "**below**"
 	}
-	if (!atMost && value >= bound) || (atMost && value <= bound) {
-		return "meets"
-	}
-	return "**below**"
+	return "meets"
 }
 
 // byTarget groups the results of the runs that succeeded by target name, in round order.
