@@ -2,6 +2,8 @@ package fapilogfile
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
+	"go.uber.org/zap"
 )
 
 // prefixedLogs is testLogs with messages "<prefix> <i>", to tell batches apart in a file.
@@ -112,4 +115,58 @@ func TestWrite_RemovedDirectoryIsCreatedAgain(t *testing.T) {
 	require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("after", 1)))
 	require.NoError(t, fe.shutdown(context.Background()))
 	assert.Equal(t, []string{"after order 0"}, messagesIn(t, fe.cfg.filePath()))
+}
+
+// After copytruncate, buffered writes follow the file's new end; a batch that then fails half-way must be cut
+// back to that end, not to the length the file had before the cut (which would regrow it with NUL bytes and
+// leave the torn record in it).
+func TestBuffered_PartialWriteAfterAnOutsideTruncationLeavesWholeRecordsOnly(t *testing.T) {
+	fe, _ := startFaultyExporter(t, &faults{failWrite: 2}, func(*Config) {})
+	require.NoError(t, fe.pushLogs(context.Background(), prefixedLogs("before", 10)))
+	require.NoError(t, os.Truncate(fe.staticPath, 0), "logrotate copytruncate, or > file")
+
+	ld := prefixedLogs("after", 11)
+	err := fe.pushLogs(context.Background(), ld) // the second write stops half-way
+	require.ErrorIs(t, err, errInjected)
+	retry := ld
+	var partial consumererror.Logs
+	if errors.As(err, &partial) {
+		retry = partial.Data()
+	}
+	require.NoError(t, fe.pushLogs(context.Background(), retry))
+	require.NoError(t, fe.shutdown(context.Background()))
+
+	data, err := os.ReadFile(fe.staticPath)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "\x00", "no NUL bytes")
+	want := make([]string, 11)
+	for i := range want {
+		want[i] = fmt.Sprintf("after order %d", i)
+	}
+	assert.Equal(t, want, messagesIn(t, fe.staticPath), "every record once and whole, from the file's new start")
+}
+
+// After copytruncate, max_bytes counts from the file's new length (once the flush_interval check has seen it),
+// not from the length it had: a file emptied behind the exporter is not rotated early.
+func TestBuffered_SizeRotationCountsFromTheLengthAnOutsideTruncationLeft(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
+	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, maxBytes: 4096, location: time.UTC},
+		arch, nopTelemetry(), zap.NewNop())
+	require.NoError(t, rot.start())
+	defer rot.shutdown()
+	before, beforeEnds := lines("before", 30, 100)
+	require.NoError(t, writeErr(rot.write(context.Background(), before, beforeEnds)))
+
+	require.NoError(t, os.Truncate(path, 0), "logrotate copytruncate, or > file")
+	rot.tick() // the flush_interval check
+	after, afterEnds := lines("after", 30, 100)
+	require.NoError(t, writeErr(rot.write(context.Background(), after, afterEnds)))
+
+	rotated, err := arch.listRotated(rot.family)
+	require.NoError(t, err)
+	assert.Empty(t, rotated, "3,000 bytes since the cut: below max_bytes")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(after), string(data))
 }

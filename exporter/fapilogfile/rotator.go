@@ -210,6 +210,8 @@ type batchInFile struct {
 func (r *rotator) fail(cause error, ends []int, in batchInFile) (int, error) {
 	written := in.first
 	if r.out != nil {
+		// The batch was appended at the file's real end: earlier if another process cut the file since.
+		in.start = max(in.start-r.out.Resync(), 0)
 		keep := in.start
 		if !r.settings.fsync {
 			size := r.out.Size()
@@ -348,6 +350,7 @@ func (r *rotator) tick() {
 // file: logrotate's create and copytruncate modes, `> file`. Other failures (a filesystem remounted read-only)
 // are logged once each; writes report them too.
 func (r *rotator) checkHealth() {
+	r.out.Resync() // after copytruncate, max_bytes counts from the file's new length
 	err := r.out.HealthCheck()
 	var reason string
 	switch {

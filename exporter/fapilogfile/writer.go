@@ -56,6 +56,9 @@ type fileWriter interface {
 	Size() int64
 	// Truncate cuts the file back to size after a failed batch, so that no torn or unconfirmed record stays.
 	Truncate(size int64) error
+	// Resync adopts the file's length when another process cut it (logrotate's copytruncate, `> file`) and
+	// returns by how much it shrank, 0 when it did not.
+	Resync() int64
 	// HealthCheck reports a file another process moved or removed (mmap.ErrReplaced) or, in mmap mode,
 	// shrank (mmap.ErrTruncated): the exporter then opens the path again.
 	HealthCheck() error
@@ -133,6 +136,18 @@ func (w *directWriter) reserve(end int64) {
 func (w *directWriter) Sync() error { return w.file.Sync() }
 func (w *directWriter) Size() int64 { return w.size }
 
+// Resync: O_APPEND writes follow a file another process cut, but the size counted here would not, and a failed
+// batch cut back to it would regrow the file with NUL bytes. The cut released the reserved blocks too.
+func (w *directWriter) Resync() int64 {
+	info, err := w.file.Stat()
+	if err != nil || info.Size() >= w.size {
+		return 0
+	}
+	shrunk := w.size - info.Size()
+	w.size, w.reserved = info.Size(), allocatedEnd(info)
+	return shrunk
+}
+
 // Close releases the reserved blocks beyond the file's end first: a closed file (rotated, or idle) takes no more
 // disk than its bytes. Cutting the file at its own size frees them; it is done only when the file still has the
 // size this writer gave it, so that a file another process truncated (logrotate's copytruncate) is not cut back
@@ -187,3 +202,6 @@ func (w mmapWriter) Close() error              { return w.f.Close() }
 func (w mmapWriter) Size() int64               { return w.f.Stats().Size }
 func (w mmapWriter) Truncate(size int64) error { return w.f.Truncate(size) }
 func (w mmapWriter) HealthCheck() error        { return w.f.HealthCheck() }
+
+// Resync: a mapping over a shrunk file cannot be written; HealthCheck reports it and the file is opened again.
+func (w mmapWriter) Resync() int64 { return 0 }
