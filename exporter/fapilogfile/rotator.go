@@ -249,12 +249,18 @@ func (r *rotator) abandon() {
 	r.out = nil
 }
 
+// rotateOnBoundary moves the boundary on only once the rotation succeeded, so that a failed one (a rename
+// refused) is tried again by the retried write or the next tick instead of the next interval's records going
+// into this interval's file. An empty file is not rotated: no empty rotated files.
 func (r *rotator) rotateOnBoundary() error {
-	r.nextBoundary = r.settings.interval.Next(r.now(), r.settings.location)
-	if r.out.Size() == 0 {
-		return nil // nothing to rotate; no empty rotated files
+	next := r.settings.interval.Next(r.now(), r.settings.location)
+	if r.out.Size() > 0 {
+		if err := r.rotate(reasonInterval); err != nil {
+			return err
+		}
 	}
-	return r.rotate(reasonInterval)
+	r.nextBoundary = next
+	return nil
 }
 
 // rotate closes the active file, renames it to its rotated name and opens a fresh one.

@@ -385,3 +385,37 @@ func TestCompression_AbortedCompressionKeepsTheOriginal(t *testing.T) {
 	assert.NoFileExists(t, src+gzipSuffix)
 	assert.NoFileExists(t, src+gzipSuffix+tmpSuffix)
 }
+
+// An interval rotation that fails (a rename refused) is tried again by the retried write: the new interval's
+// records never go into the previous interval's file.
+func TestRotator_FailedIntervalRotationIsRetriedByTheNextWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	hourly, err := confunits.ParseInterval("hourly")
+	require.NoError(t, err)
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
+	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, interval: hourly, location: time.UTC},
+		arch, nopTelemetry(), zap.NewNop())
+	rot.now = func() time.Time { return now }
+	rot.fs = (&faults{failRename: 1}).fileSystem() // the first rotation's rename fails, once
+	require.NoError(t, rot.start())
+	defer rot.shutdown()
+	tenOClock, tenEnds := lines("ten", 3, 50)
+	require.NoError(t, writeErr(rot.write(context.Background(), tenOClock, tenEnds)))
+
+	now = now.Add(time.Hour + time.Second)
+	elevenOClock, elevenEnds := lines("eleven", 3, 50)
+	_, err = rot.write(context.Background(), elevenOClock, elevenEnds)
+	require.ErrorIs(t, err, errInjected, "the rotation's rename fails")
+	require.NoError(t, writeErr(rot.write(context.Background(), elevenOClock, elevenEnds)), "the retry")
+
+	rotated, err := arch.listRotated(rot.family)
+	require.NoError(t, err)
+	require.Len(t, rotated, 1, "the 10:00 interval is rotated once the fault is gone")
+	old, err := os.ReadFile(rotated[0].path)
+	require.NoError(t, err)
+	assert.Equal(t, string(tenOClock), string(old))
+	active, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(elevenOClock), string(active), "the active file holds only the 11:00 interval")
+}
