@@ -26,3 +26,14 @@ func allocatedEnd(info os.FileInfo) int64 {
 	}
 	return 0
 }
+
+// hasReservedBlocks says whether the file has blocks allocated past the block that holds its end: reserved by a
+// writer that was killed before it released them, not the unused part of a last block.
+func hasReservedBlocks(info os.FileInfo) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || st.Blksize <= 0 {
+		return false
+	}
+	block := int64(st.Blksize)
+	return allocatedEnd(info) > (info.Size()+block-1)/block*block
+}

@@ -142,3 +142,24 @@ func TestWriter_ReleasesBlocksAKilledCollectorLeftReserved(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(buf), string(content))
 }
+
+// The blocks a killed collector had reserved are released also when its file, being of a past interval, is
+// rotated at start without ever being opened for writing.
+func TestReserve_KilledCollectorsReservationIsReleasedWhenItsFileIsRotatedAtStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	records, _ := lines("r", 10, 100)
+	require.NoError(t, os.WriteFile(path, records, fileMode))
+	killed, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	conn, err := killed.SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, reserveBlocks(conn, 0, reserveStep))
+	require.NoError(t, killed.Close())
+
+	rotated := startOnYesterdaysFile(t, path)
+	require.Len(t, rotated, 1)
+	assert.Less(t, allocatedBytes(t, rotated[0].path), int64(64<<10), "the 1 MiB reservation is released")
+	data, err := os.ReadFile(rotated[0].path)
+	require.NoError(t, err)
+	assert.Equal(t, string(records), string(data))
+}

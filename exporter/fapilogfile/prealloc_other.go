@@ -14,3 +14,5 @@ func reserveBlocks(syscall.RawConn, int64, int64) error {
 }
 
 func allocatedEnd(os.FileInfo) int64 { return 0 }
+
+func hasReservedBlocks(os.FileInfo) bool { return false }

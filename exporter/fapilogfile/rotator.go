@@ -70,14 +70,18 @@ func newRotator(s rotatorSettings, arch *archiver, tel *metadata.TelemetryBuilde
 func (r *rotator) start() error {
 	r.lock.wait()
 	defer r.lock.release()
+	// Which interval a file left by an earlier run belongs to is its modification time before the tail repair,
+	// which sets it to now.
+	left, leftErr := os.Stat(r.settings.path)
 	if err := r.repairTail(); err != nil {
 		return err
 	}
 	now := r.now()
 	if r.settings.interval.Enabled() {
 		// A file left by an earlier run that belongs to a past interval is rotated before anything new goes in.
-		if info, err := os.Stat(r.settings.path); err == nil && info.Size() > 0 && !r.settings.interval.Next(info.ModTime(), r.settings.location).After(now) {
-			if err := r.archiveActive(info.ModTime(), reasonInterval); err != nil {
+		if info, err := os.Stat(r.settings.path); leftErr == nil && err == nil && info.Size() > 0 &&
+			!r.settings.interval.Next(left.ModTime(), r.settings.location).After(now) {
+			if err := r.archiveActive(left.ModTime(), reasonInterval); err != nil {
 				return err
 			}
 		}

@@ -419,3 +419,41 @@ func TestRotator_FailedIntervalRotationIsRetriedByTheNextWrite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(elevenOClock), string(active), "the active file holds only the 11:00 interval")
 }
+
+// startOnYesterdaysFile starts a daily rotator on path, which an earlier run last wrote 26 hours ago, and returns
+// the family's rotated files after the start.
+func startOnYesterdaysFile(t *testing.T, path string) []rotatedFile {
+	t.Helper()
+	yesterday := time.Now().Add(-26 * time.Hour)
+	require.NoError(t, os.Chtimes(path, yesterday, yesterday))
+	daily, err := confunits.ParseInterval("daily")
+	require.NoError(t, err)
+	arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
+	rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, interval: daily, location: time.UTC},
+		arch, nopTelemetry(), zap.NewNop())
+	require.NoError(t, rot.start())
+	require.NoError(t, rot.shutdown())
+	rotated, err := arch.listRotated(rot.family)
+	require.NoError(t, err)
+	return rotated
+}
+
+// A collector killed mid-write leaves a torn record (buffered) or NUL padding (mmap) after its last whole record;
+// repairing that tail must not make yesterday's file look like today's, or its records would stay in the active
+// file with the new ones.
+func TestRotator_FileOfAPastIntervalWithARepairedTailIsRotatedAtStart(t *testing.T) {
+	for name, tail := range map[string]string{
+		"torn record":      `{"log":{"mess`,
+		"mmap NUL padding": string(make([]byte, 4096)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "app.jsonl")
+			require.NoError(t, os.WriteFile(path, []byte("yesterday 1\nyesterday 2\n"+tail), fileMode))
+			rotated := startOnYesterdaysFile(t, path)
+			require.Len(t, rotated, 1, "yesterday's file is rotated at start")
+			data, err := os.ReadFile(rotated[0].path)
+			require.NoError(t, err)
+			assert.Equal(t, "yesterday 1\nyesterday 2\n", string(data), "whole records only")
+		})
+	}
+}

@@ -36,6 +36,10 @@ func cutTornTail(path string) (tornTail, error) {
 		return tornTail{}, err
 	}
 	switch {
+	case lineEnd == size && hasReservedBlocks(info):
+		// A collector killed with the file open left blocks reserved past its end: released here, since a file of
+		// a past interval is rotated at start without ever being opened for writing (whose close releases them).
+		return tornTail{}, f.Truncate(size)
 	case lineEnd == size:
 		return tornTail{}, nil
 	case lineEnd < 0 && contentEnd <= 0: // empty, or NUL bytes only
