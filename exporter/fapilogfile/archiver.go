@@ -130,7 +130,11 @@ func (a *archiver) work() {
 		switch {
 		case !a.settings.compress:
 		case job.path != "":
-			toCompress = []string{job.path}
+			// Gone already when an earlier job's sweep (a family opened again compresses every rotated file it
+			// finds) took it, or retention deleted it: nothing failed.
+			if exists(job.path) {
+				toCompress = []string{job.path}
+			}
 		default:
 			toCompress = a.uncompressedLeftovers(job.family)
 		}

@@ -134,3 +134,31 @@ func TestTelemetry_TwoExportersKeepSeparateSeries(t *testing.T) {
 	assert.EqualValues(t, 3, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written", attribute.String("exporter", "fapilogfile")))
 	assert.EqualValues(t, 5, metrics.Int(t, "otelcol_fapilog_exporter_file_records_written", attribute.String("exporter", "fapilogfile/console")))
 }
+
+// A file rotated while the archiver still has the family's "opened" sweep queued is compressed by that sweep; its
+// own job then finds it gone, which is no compression failure.
+func TestTelemetry_FileCompressedByTheOpeningSweepIsNoCompressionFailure(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.jsonl")
+	set, metrics := telemetrytest.NewSettings(t)
+	tel, err := metadata.NewTelemetryBuilder(set, metadata.WithComponentID(component.NewID(metadata.Type)))
+	require.NoError(t, err)
+	arch := newArchiver(archiverSettings{compress: true, compressionLevel: 5}, tel, zap.NewNop())
+	files := newFileSet(rotatorSettings{writeMode: WriteModeBuffered, maxBytes: 100, location: time.UTC}, dir, 10, arch,
+		tel, zap.NewNop(), osFileSystem)
+	// As in fileExporter.start, the file opens (queuing the sweep) before the archiver's goroutine runs; a busy
+	// archiver, one goroutine for every tenant's files, leaves the sweep queued the same way.
+	f, err := files.acquire(path)
+	require.NoError(t, err)
+	files.release(f)
+	records, ends := lines("r", 2, 100) // one rotation, queued after the sweep
+	require.NoError(t, writeErr(files.write(context.Background(), path, records, ends)))
+	require.NoError(t, files.start())
+	require.NoError(t, files.shutdown(context.Background()))
+
+	rotated, err := arch.listRotated(familyOf(path))
+	require.NoError(t, err)
+	require.Len(t, rotated, 1)
+	assert.Equal(t, ".gz", filepath.Ext(rotated[0].path), "the rotated file is compressed")
+	assert.Zero(t, metrics.Int(t, "otelcol_fapilog_exporter_file_compression_failures"))
+}
