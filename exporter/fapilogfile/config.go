@@ -118,6 +118,10 @@ func (cfg *Config) Validate() error {
 	case cfg.Path == "" && cfg.Directory == "":
 		add("path: must be set (a file path, stdout or stderr), or use directory")
 	}
+	if strings.HasSuffix(cfg.Path, gzipSuffix) {
+		// The active file is plain text, and a rotated app-<time>.gz could not be told from a compressed one.
+		add("path: must not end in %s: the active file is plain text (compress_rotated gzips the rotated files)", gzipSuffix)
+	}
 	if strings.ContainsAny(cfg.FilenamePrefix, `/\`) {
 		add("filename_prefix: must not contain a path separator")
 	}

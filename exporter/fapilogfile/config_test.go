@@ -185,6 +185,7 @@ func TestConfig_BadValuesNameTheKey(t *testing.T) {
 		"prefix":            {func(c *Config) { c.Path = ""; c.Directory = "d"; c.FilenamePrefix = "a/b" }, "filename_prefix: must not contain"},
 		"stdout rotation":   {func(c *Config) { c.Path = PathStdout; c.CompressRotated = true }, "path: stdout cannot be rotated"},
 		"stdout mmap":       {func(c *Config) { c.Path = PathStdout; c.WriteMode = WriteModeMmap }, "write_mode: mmap needs a file"},
+		"gzip path":         {func(c *Config) { c.Path = "logs/{service.name}.gz" }, "path: must not end in .gz"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
