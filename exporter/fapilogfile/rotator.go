@@ -307,6 +307,11 @@ func (r *rotator) replace(reason string) error {
 // and retention.
 func (r *rotator) archiveActive(at time.Time, reason string) error {
 	stamp := at.UTC().Format(rotatedTimeLayout)
+	if r.lastStamp == "" {
+		// A rotator just created (at start, or for a tenant's file opened again after max_open_files closed it)
+		// learns from the directory which numbers an earlier one gave in this second.
+		r.lastStamp, r.lastSeq = stamp, r.highestSeqOnDisk(stamp)
+	}
 	n := 0
 	if stamp == r.lastStamp {
 		// Continue the second's sequence rather than reuse a number that retention has freed, which would
@@ -335,6 +340,22 @@ func (r *rotator) archiveActive(at time.Time, reason string) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
+}
+
+// highestSeqOnDisk is the highest sequence number of the family's rotated files of the second stamp, -1 when
+// there is none.
+func (r *rotator) highestSeqOnDisk(stamp string) int {
+	highest := -1
+	entries, err := os.ReadDir(r.family.dir)
+	if err != nil {
+		return highest // the rename's own check (exists) still avoids every name taken
+	}
+	for _, e := range entries {
+		if at, seq, ok := r.family.parseRotatedName(e.Name()); ok && at.Format(rotatedTimeLayout) == stamp {
+			highest = max(highest, seq)
+		}
+	}
+	return highest
 }
 
 // tick looks after the active file between batches, every flush_interval (the file set's timer calls it): it

@@ -457,3 +457,44 @@ func TestRotator_FileOfAPastIntervalWithARepairedTailIsRotatedAtStart(t *testing
 		})
 	}
 }
+
+// A rotator created for a file an earlier one rotated within the same second (a tenant's file opened again after
+// max_open_files closed it) continues that second's numbering: reusing a number retention freed would name the
+// newest rotated file as the oldest, and retention would then delete it first.
+func TestRotator_ReopenedFileContinuesTheSecondsNumbering(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.jsonl")
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	arch := newArchiver(archiverSettings{}, nopTelemetry(), zap.NewNop())
+	open := func() *rotator {
+		rot := newRotator(rotatorSettings{path: path, writeMode: WriteModeBuffered, maxBytes: 100, location: time.UTC},
+			arch, nopTelemetry(), zap.NewNop())
+		rot.now = func() time.Time { return now }
+		require.NoError(t, rot.start())
+		return rot
+	}
+	write := func(rot *rotator, records string) {
+		for _, r := range records {
+			line, ends := lines(string(r), 1, 100)
+			require.NoError(t, writeErr(rot.write(context.Background(), line, ends)))
+		}
+	}
+	first := open()
+	write(first, "abc") // a rotated as app-20260301-100000, b as -1; c stays active
+	require.NoError(t, first.shutdown())
+	require.NoError(t, os.Remove(filepath.Join(dir, "app-20260301-100000.jsonl")), "retention deletes the oldest")
+
+	second := open()
+	write(second, "d") // c is rotated
+	require.NoError(t, second.shutdown())
+
+	rotated, err := arch.listRotated(familyOf(path))
+	require.NoError(t, err)
+	var got []string
+	for _, rf := range rotated {
+		data, err := os.ReadFile(rf.path)
+		require.NoError(t, err)
+		got = append(got, filepath.Base(rf.path)+": "+string(data[:1]))
+	}
+	assert.Equal(t, []string{"app-20260301-100000-1.jsonl: b", "app-20260301-100000-2.jsonl: c"}, got, "oldest first")
+}
