@@ -96,7 +96,9 @@ type Settings struct {
 	// and answering (Loki's 429 for one tenant over its own rate limit, while the push also carries requests of
 	// other tenants). The requests after it are still sent while the circuit stays closed, and only the records
 	// of the failed requests are retried, so that one throttled tenant never holds the others back. It is not
-	// reported as a failing backend in the component status. Nil: every retryable failure ends the push.
+	// reported as a failing backend, neither in the component status nor to the circuit breaker, for which the
+	// backend answered: a tenant that stays over its limit never opens the circuit on the others, and its request
+	// can be the probe that closes it. Nil: every retryable failure ends the push.
 	Isolated func(err error) bool
 }
 
@@ -172,13 +174,21 @@ func (d *Deliverer) DeliverEncoded(ctx context.Context, p *Plan, send Send) (ret
 	var firstRefusal error
 	for i := range p.Requests {
 		var res Result
+		var answeredAlone error // a failure of this request only (Settings.Isolated): the backend answered
 		err := d.breaker.Do(ctx, func(ctx context.Context) error {
 			ctx, cancel := d.requestContext(ctx)
 			defer cancel()
 			var err error
 			res, err = send(ctx, i)
+			if err != nil && !consumererror.IsPermanent(err) && d.set.Isolated != nil && d.set.Isolated(err) {
+				answeredAlone = err
+				return nil
+			}
 			return err
 		})
+		if err == nil && answeredAlone != nil {
+			err = answeredAlone
+		}
 		n := p.perRequest[i]
 		stop := false
 		switch {

@@ -162,7 +162,7 @@ func TestDeliver_RetryableFailureHandsBackOnlyWhatWasNotDelivered(t *testing.T) 
 
 func TestDeliver_NothingDeliveredRetriesTheBatchAsItIs(t *testing.T) {
 	f := newFixture(t, Settings{Breaker: breaker.Config{Enabled: false}})
-	err := f.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 3), func(context.Context, int) (Result, error) {
+	err := f.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 2), func(context.Context, int) (Result, error) {
 		return Result{}, errDown
 	})
 	require.ErrorIs(t, err, errDown)
@@ -248,24 +248,64 @@ func TestDeliver_IsolatedFailuresOfEveryRequestRetryTheWholePush(t *testing.T) {
 	assert.Equal(t, []int64{1, 2, 3}, bodies(partial.Data()), "less the first request's progress")
 }
 
-// A failure that is not Isolated still ends the push, and so does an Isolated one once the circuit has opened.
-func TestDeliver_IsolatedFailureStopsThePushOnceTheCircuitIsOpen(t *testing.T) {
+// An Isolated failure is an answer of the backend: however often one tenant is throttled, the circuit stays closed
+// and every other request goes.
+func TestDeliver_IsolatedFailuresNeverOpenTheCircuit(t *testing.T) {
 	f := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: true, Threshold: 1, Recovery: time.Hour}})
+	for range 5 { // the throttled tenant's records, retried
+		// An open circuit would hold the push for an hour: the deadline makes that a failure, not a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var sent []int
+		err := f.d.Deliver(ctx, logsOf(6), evenSplit(6, 2), func(_ context.Context, i int) (Result, error) {
+			sent = append(sent, i)
+			if i == 0 {
+				return Result{}, errThrottled
+			}
+			return Result{}, nil
+		})
+		require.ErrorIs(t, err, errThrottled)
+		assert.Equal(t, []int{0, 1, 2}, sent, "the other tenants' requests go")
+	}
+	assert.Equal(t, breaker.Closed, f.d.breaker.State())
+	assert.Empty(t, f.host.Statuses(), "one throttled tenant is no failing backend")
+}
+
+// When the circuit was opened by a real failure, a probe that only meets one tenant's throttle shows the backend
+// answering: the circuit closes and the rest of the push goes, instead of every held request failing with that
+// tenant's 429.
+func TestDeliver_IsolatedFailureOfTheProbeClosesTheCircuit(t *testing.T) {
+	const recovery = 50 * time.Millisecond
+	f := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: true, Threshold: 1, Recovery: recovery}})
+	require.ErrorIs(t, f.d.Deliver(context.Background(), logsOf(2), evenSplit(2, 1), func(context.Context, int) (Result, error) {
+		return Result{}, errDown
+	}), errDown)
+	require.Equal(t, breaker.Open, f.d.breaker.State())
+
 	var sent []int
 	err := f.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 2), func(_ context.Context, i int) (Result, error) {
 		sent = append(sent, i)
-		return Result{}, errThrottled
+		if i == 0 { // the probe
+			return Result{}, errThrottled
+		}
+		return Result{}, nil
 	})
-	require.ErrorIs(t, err, errThrottled)
-	assert.Equal(t, []int{0}, sent, "the open circuit is not waited for by the rest of the push")
+	var partial consumererror.Logs
+	require.True(t, errors.As(err, &partial), "only the throttled request's records are retried: %v", err)
+	assert.Equal(t, []int64{0, 1}, bodies(partial.Data()))
+	assert.Equal(t, []int{0, 1, 2}, sent)
+	assert.Equal(t, breaker.Closed, f.d.breaker.State())
+}
 
-	g := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: false}})
-	sent = nil
-	require.Error(t, g.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 2), func(_ context.Context, i int) (Result, error) {
+// A failure that is not Isolated ends the push: a backend that is down is not tried again for the other requests.
+func TestDeliver_FailureThatIsNotIsolatedEndsThePush(t *testing.T) {
+	f := newFixture(t, Settings{Isolated: isolatedThrottle, Breaker: breaker.Config{Enabled: false}})
+	var sent []int
+	require.Error(t, f.d.Deliver(context.Background(), logsOf(6), evenSplit(6, 2), func(_ context.Context, i int) (Result, error) {
 		sent = append(sent, i)
 		return Result{}, errDown
 	}))
-	assert.Equal(t, []int{0}, sent, "a backend that is down is not tried again for the other requests")
+	assert.Equal(t, []int{0}, sent)
 }
 
 func TestDeliver_TimeoutBoundsEachRequest(t *testing.T) {
