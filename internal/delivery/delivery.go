@@ -217,13 +217,19 @@ func (d *Deliverer) DeliverEncoded(ctx context.Context, p *Plan, send Send) (ret
 			p.retryAfter[i] = res.Progress
 			progressed += res.Progress
 			failures = append(failures, err)
-			if errors.Is(err, breaker.ErrOpen) {
+			// The push's own context ending (shutdown, a client that hung up) says nothing of the backend, unlike
+			// the per-request timeout.
+			cancelled := ctx.Err() != nil
+			switch {
+			case errors.Is(err, breaker.ErrOpen):
 				d.telemetry.request(ctx, outcomeCircuitOpen)
-			} else {
+			case cancelled:
+				d.telemetry.request(ctx, outcomeCancelled)
+			default:
 				d.telemetry.request(ctx, outcomeFailed)
 			}
 			stop = !d.isolated(err)
-			if stop {
+			if stop && !cancelled {
 				d.status.failing(err)
 			}
 		}

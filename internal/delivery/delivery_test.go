@@ -394,3 +394,20 @@ func TestRejectionLog_OneLinePerReasonPerInterval(t *testing.T) {
 	assert.EqualValues(t, 99, f.logs.All()[2].ContextMap()["rejected_since_last_log"])
 	assert.EqualValues(t, 103, f.metrics.Int(t, MetricRecordsRejected), "every record is counted, logged or not")
 }
+
+// A push whose caller gave up (shutdown, a client that hung up, no queue in between) is no failing backend: the
+// breaker, the component status and the requests metric say so, and its records still go back.
+func TestDeliver_CancelledPushIsNoFailingBackend(t *testing.T) {
+	f := newFixture(t, Settings{Breaker: breaker.NewDefaultConfig()})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := f.d.Deliver(ctx, logsOf(4), evenSplit(4, 2), func(ctx context.Context, _ int) (Result, error) {
+		return Result{}, ctx.Err() // what net/http returns for a cancelled request
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, consumererror.IsPermanent(err), "the records go back")
+	assert.Equal(t, breaker.Closed, f.d.breaker.State())
+	assert.EqualValues(t, 1, f.metrics.Int(t, MetricRequests, attribute.String("outcome", "cancelled")))
+	assert.Zero(t, f.metrics.Int(t, MetricRequests, attribute.String("outcome", "failed")))
+	assert.Empty(t, f.host.Statuses(), "the backend did nothing wrong")
+}

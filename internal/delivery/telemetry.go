@@ -28,6 +28,7 @@ const (
 	outcomeRejected    = "rejected"
 	outcomeFailed      = "failed"
 	outcomeCircuitOpen = "circuit_open"
+	outcomeCancelled   = "cancelled"
 )
 
 type telemetry struct {
@@ -62,7 +63,7 @@ func newTelemetry(set component.TelemetrySettings, scopeName string, id componen
 		metric.WithDescription("Log records handed back to the retry policy after a retryable failure, counted at every failed attempt."))
 	errs = errors.Join(errs, err)
 	t.requests, err = m.Int64Counter(MetricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("Requests sent to the backend, by outcome: delivered, rejected, failed (retryable), circuit_open (held back by the open circuit breaker and failed by its probe)."))
+		metric.WithDescription("Requests sent to the backend, by outcome: delivered, rejected, failed (retryable), circuit_open (held back by the open circuit breaker and failed by its probe), cancelled (the caller gave up first: shutdown, or a client that hung up; says nothing of the backend)."))
 	errs = errors.Join(errs, err)
 	t.sentBytes, err = m.Int64Counter(MetricSentBytes, metric.WithUnit("By"),
 		metric.WithDescription("Payload bytes of the requests the backend accepted, before transport compression."))
@@ -73,7 +74,7 @@ func newTelemetry(set component.TelemetrySettings, scopeName string, id componen
 	t.breakerState, err = m.Int64ObservableGauge(MetricBreakerState, metric.WithUnit("{state}"),
 		metric.WithDescription("Circuit breaker state: 0 closed, 1 open, 2 half-open."))
 	errs = errors.Join(errs, err)
-	for _, o := range []string{outcomeDelivered, outcomeRejected, outcomeFailed, outcomeCircuitOpen} {
+	for _, o := range []string{outcomeDelivered, outcomeRejected, outcomeFailed, outcomeCircuitOpen, outcomeCancelled} {
 		t.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(t.exporter, attribute.String("outcome", o)))
 	}
 	for _, s := range []breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen} {
