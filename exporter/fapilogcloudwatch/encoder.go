@@ -102,6 +102,11 @@ func (enc *encoder) resolve(ctx context.Context, ld plog.Logs, s *encodeScratch)
 	for _, rl := range ld.ResourceLogs().All() {
 		records := recordsOf(rl)
 		end += records
+		if records == 0 { // nothing to send: never admit a group (one of max_destinations) for it
+			s.destOfResource = append(s.destOfResource, -1)
+			s.resourceEnds = append(s.resourceEnds, end)
+			continue
+		}
 		group := enc.routes.groupOf(ctx, rl.Resource(), records)
 		s.name = append(append(s.name[:0], group...), 0)
 		s.name = enc.routes.stream.AppendName(s.name, rl.Resource().Attributes())

@@ -119,6 +119,23 @@ func TestEncode_ResourcesWithoutRecordsAreSkipped(t *testing.T) {
 	assert.Equal(t, "worker", c.dests[c.events[1].dest].stream)
 }
 
+// A resource without records never takes one of max_destinations: the next service keeps its own group.
+func TestEncode_ResourceWithoutRecordsTakesNoGroup(t *testing.T) {
+	ld := plog.NewLogs()
+	for _, svc := range []string{"ghost", "real"} {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", svc)
+		sl := rl.ScopeLogs().AppendEmpty()
+		if svc == "real" {
+			sl.LogRecords().AppendEmpty().Body().SetStr(svc)
+		}
+	}
+	enc := encoderFor(t, "/tenants/{service.name}", "s", func(c *Config) { c.Destinations.MaxDestinations = 1 })
+	c := encodeOne(t, enc, ld, time.Now())
+	require.Len(t, c.events, 1)
+	assert.Equal(t, "/tenants/real", c.dests[c.events[0].dest].group)
+}
+
 func TestEncode_OversizeEventIsDroppedAloneWithDrop(t *testing.T) {
 	// Envelopes of 990, 999 and 998 bytes; 998 + 26 = 1,024 fits max_event_size, 999 + 26 does not.
 	ld := sizedLogs(t, "big", []int{990, 999, 998})

@@ -150,6 +150,9 @@ func (fe *fileExporter) pushRouted(ctx context.Context, ld plog.Logs) error {
 		}
 		rb.records = append(rb.records, total)
 		total += n
+		if n == 0 { // nothing to write: never admit a file (one of max_destinations) for it, nor create one
+			continue
+		}
 		path := notLikeRotated(fe.router.Route(ctx, rl.Resource(), n))
 		g, ok := rb.byPath[path]
 		if !ok {

@@ -264,3 +264,18 @@ func TestRoute_ConcurrentPushesWithFewOpenFilesLoseAndDuplicateNothing(t *testin
 		})
 	}
 }
+
+// A ResourceLogs without records (OTLP allows it) has nothing to write: it neither takes one of max_destinations
+// nor creates a file.
+func TestRoute_EmptyResourceTakesNoDestinationAndCreatesNoFile(t *testing.T) {
+	fe, metrics := startRouted(t, func(c *Config) {
+		c.FilenamePrefix, c.Destinations.MaxDestinations = "{service.name}", 1
+	})
+	ld := servicesLogs(0, "ghost")
+	servicesLogs(2, "real").ResourceLogs().At(0).CopyTo(ld.ResourceLogs().AppendEmpty())
+	require.NoError(t, fe.pushLogs(context.Background(), ld))
+	assert.EqualValues(t, 1, metrics.Int(t, destination.MetricOpen))
+	assert.Zero(t, metrics.Int(t, destination.MetricOverflow))
+	require.NoError(t, fe.shutdown(context.Background()))
+	assert.Equal(t, map[string][]string{"real.jsonl": {"0:0", "0:1"}}, allFiles(t, fe.cfg.Directory))
+}

@@ -209,6 +209,10 @@ func (rb *requestBuilder) route(ctx context.Context, ld plog.Logs, b *batch) {
 		}
 		end += records
 		b.resourceEnd = append(b.resourceEnd, end)
+		if records == 0 { // nothing to send: never admit a tenant (one of max_destinations) for it
+			b.resourceTenant = append(b.resourceTenant, -1)
+			continue
+		}
 		tenant := rb.tenants.of(ctx, rl.Resource(), records)
 		i, known := b.tenantIndex[tenant]
 		if !known {

@@ -177,6 +177,23 @@ func TestTenants_MaxDestinationsSendsFurtherTenantsToTheDefaultAndCountsThem(t *
 	o.Metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
+// A ResourceLogs without records (OTLP allows it) has nothing to send: it never takes one of max_destinations.
+func TestTenants_EmptyResourceTakesNoTenant(t *testing.T) {
+	rec := &recorder{}
+	srv := newServer(t, rec)
+	cfg := tenantConfig(srv.URL)
+	cfg.Destinations.MaxDestinations = 1
+	o := startObserved(t, cfg)
+
+	ld := servicesLogs(0, "ghost")
+	servicesLogs(2, "real").ResourceLogs().At(0).CopyTo(ld.ResourceLogs().AppendEmpty())
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), ld))
+	got := byTenant(t, rec)
+	assert.Len(t, got["real"], 2, "the only tenant with records keeps its own")
+	assert.Empty(t, got["unknown"])
+	assert.EqualValues(t, 1, o.Metrics.Int(t, destination.MetricOpen))
+}
+
 // Loki answers 429 to a tenant over its own limits: the other tenants of the push are delivered at once, and only
 // the throttled tenant's records are retried.
 func TestTenants_OneThrottledTenantDoesNotHoldTheOthersBack(t *testing.T) {
