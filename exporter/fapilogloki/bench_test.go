@@ -91,7 +91,7 @@ func BenchmarkBuildPushRequest(b *testing.B) {
 			e, ld := tc.exporter(b)
 			s := new(pushScratch)
 			build := func() int {
-				e.builder.build(context.Background(), ld, time.Now(), &s.entry, &s.batch)
+				e.builder.build(ld, time.Now(), &s.entry, &s.batch)
 				s.chunks = e.builder.chunks(&s.batch, s.chunks)
 				n := 0
 				for _, c := range s.chunks {
@@ -124,7 +124,7 @@ func BenchmarkEncodeRequest(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			e, ld := tc.exporter(b)
 			s := new(pushScratch)
-			e.builder.build(context.Background(), ld, time.Now(), &s.entry, &s.batch)
+			e.builder.build(ld, time.Now(), &s.entry, &s.batch)
 			s.chunks = e.builder.chunks(&s.batch, s.chunks)
 			b.ReportAllocs()
 			runtime.LockOSThread()
@@ -187,10 +187,9 @@ func BenchmarkBuildPushRequestTenants(b *testing.B) {
 			}
 			b.Cleanup(e.tenants.shutdown)
 			s := new(pushScratch)
-			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				e.builder.build(ctx, ld, time.Now(), &s.entry, &s.batch)
+				e.builder.build(ld, time.Now(), &s.entry, &s.batch)
 				s.chunks = e.builder.chunks(&s.batch, s.chunks)
 				for _, c := range s.chunks {
 					e.encoder.encode(&s.batch, c, &s.encode).release()

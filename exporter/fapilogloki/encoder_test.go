@@ -2,7 +2,6 @@ package fapilogloki
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -30,7 +29,7 @@ func encodeAll(t *testing.T, cfg *Config, ld plog.Logs) (bodies [][]byte, conten
 	var b batch
 	var e envelope.Entry
 	var s encodeScratch
-	rb.build(context.Background(), ld, time.Now(), &e, &b)
+	rb.build(ld, time.Now(), &e, &b)
 	for _, c := range rb.chunks(&b, nil) {
 		body := enc.encode(&b, c, &s)
 		bodies = append(bodies, bytes.Clone(body.buf))

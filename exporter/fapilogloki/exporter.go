@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
@@ -119,14 +120,18 @@ func (e *logsExporter) push(ctx context.Context, ld plog.Logs) error {
 	defer e.release(s)
 
 	b := &s.batch
-	e.builder.build(ctx, ld, time.Now(), &s.entry, b)
+	e.builder.build(ld, time.Now(), &s.entry, b)
 	s.chunks = e.builder.chunks(b, s.chunks)
 	e.builder.plan(b, s.chunks, &s.plan)
 	return e.delivery.Deliver(ctx, ld, &s.plan, func(ctx context.Context, i int) (delivery.Result, error) {
 		c := s.chunks[i]
 		body := e.encoder.encode(b, c, &s.encode)
 		defer body.release()
-		return delivery.Result{Bytes: len(body.buf)}, e.transport.send(ctx, body, b.tenantOf(c))
+		err := e.transport.send(ctx, body, b.tenantOf(c))
+		if err == nil || consumererror.IsPermanent(err) { // handled for good: a retry would route them again
+			e.tenants.countOverflow(ctx, b.refusedTenant, b.overflowIn(c))
+		}
+		return delivery.Result{Bytes: len(body.buf)}, err
 	})
 }
 

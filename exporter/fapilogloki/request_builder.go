@@ -2,7 +2,6 @@ package fapilogloki
 
 import (
 	"cmp"
-	"context"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -60,6 +59,10 @@ type batch struct {
 	tenantIndex    map[string]int // index of each tenant in tenants
 	resourceTenant []int          // tenant of each ResourceLogs
 	resourceEnd    []int          // records up to the end of each ResourceLogs
+	// overflowed says which ResourceLogs went to the default tenant because max_destinations was reached,
+	// refusedTenant the first tenant so refused ("" when none was).
+	overflowed    []bool
+	refusedTenant string
 
 	recordValues []string  // the current record's dynamic label values
 	labelMemo    labelMemo // label values already given to earlier records of the push
@@ -72,6 +75,7 @@ type batch struct {
 func (b *batch) reset(dynamicLabels int) {
 	b.arena, b.entries, b.meta, b.values, b.streams = b.arena[:0], b.entries[:0], b.meta[:0], b.values[:0], b.streams[:0]
 	b.tenants, b.resourceTenant, b.resourceEnd = b.tenants[:0], b.resourceTenant[:0], b.resourceEnd[:0]
+	b.overflowed, b.refusedTenant = b.overflowed[:0], ""
 	if b.byHash == nil {
 		b.byHash, b.tenantIndex = map[uint64]int{}, map[string]int{}
 	}
@@ -90,6 +94,20 @@ func (b *batch) release() {
 	clear(b.meta[:cap(b.meta)])
 	clear(b.recordValues)
 	b.labelMemo.release()
+}
+
+// overflowIn is how many records of chunk c went to the default tenant because max_destinations was reached.
+func (b *batch) overflowIn(c chunk) int {
+	if b.refusedTenant == "" {
+		return 0
+	}
+	n := 0
+	for _, en := range b.entriesOf(c) {
+		if resource, _ := slices.BinarySearch(b.resourceEnd, en.record+1); b.overflowed[resource] {
+			n++
+		}
+	}
+	return n
 }
 
 // tenantOf is the tenant of the requests of chunk c (a chunk never mixes tenants).
@@ -185,9 +203,9 @@ func newRequestBuilder(cfg *Config, labels *labeler, tenants *tenants) *requestB
 // build fills b with the records of ld: entries grouped by tenant and stream (tenants, and the streams of each,
 // in the order their first record comes), entries sorted by timestamp within each stream, records with the same
 // timestamp kept in their order.
-func (rb *requestBuilder) build(ctx context.Context, ld plog.Logs, receivedAt time.Time, e *envelope.Entry, b *batch) {
+func (rb *requestBuilder) build(ld plog.Logs, receivedAt time.Time, e *envelope.Entry, b *batch) {
 	b.reset(len(rb.labels.dynamic))
-	rb.route(ctx, ld, b)
+	rb.route(ld, b)
 	record, resource := 0, 0
 	envelope.ForEach(ld, receivedAt, e, func(e *envelope.Entry, _ plog.LogRecord) {
 		for record >= b.resourceEnd[resource] {
@@ -200,7 +218,7 @@ func (rb *requestBuilder) build(ctx context.Context, ld plog.Logs, receivedAt ti
 }
 
 // route resolves the tenant of each ResourceLogs once, for all its records.
-func (rb *requestBuilder) route(ctx context.Context, ld plog.Logs, b *batch) {
+func (rb *requestBuilder) route(ld plog.Logs, b *batch) {
 	end := 0
 	for _, rl := range ld.ResourceLogs().All() {
 		records := 0
@@ -210,10 +228,14 @@ func (rb *requestBuilder) route(ctx context.Context, ld plog.Logs, b *batch) {
 		end += records
 		b.resourceEnd = append(b.resourceEnd, end)
 		if records == 0 { // nothing to send: never admit a tenant (one of max_destinations) for it
-			b.resourceTenant = append(b.resourceTenant, -1)
+			b.resourceTenant, b.overflowed = append(b.resourceTenant, -1), append(b.overflowed, false)
 			continue
 		}
-		tenant := rb.tenants.of(ctx, rl.Resource(), records)
+		tenant, refused := rb.tenants.of(rl.Resource())
+		b.overflowed = append(b.overflowed, refused != "")
+		if refused != "" && b.refusedTenant == "" {
+			b.refusedTenant = refused
+		}
 		i, known := b.tenantIndex[tenant]
 		if !known {
 			i = len(b.tenants)

@@ -2,7 +2,6 @@ package fapilogloki
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -29,7 +28,7 @@ func TestBuild_GroupsRecordsByLabelsAndCoversEachRecordOnce(t *testing.T) {
 	rb := newTestBuilder(t, createDefaultConfig().(*Config))
 	var b batch
 	var e envelope.Entry
-	rb.build(context.Background(), testLogs("m", 31), time.Now(), &e, &b)
+	rb.build(testLogs("m", 31), time.Now(), &e, &b)
 
 	require.Len(t, b.streams, 3)
 	// First-seen order: the first resource holds the even records, 0 (INFO), 2 (ERROR), 4 (WARNING).
@@ -70,7 +69,7 @@ func TestChunks_SplitStreamsInOrder(t *testing.T) {
 		rb := newTestBuilder(t, cfg)
 		var b batch
 		var e envelope.Entry
-		rb.build(context.Background(), testLogs("m", 7), time.Now(), &e, &b)
+		rb.build(testLogs("m", 7), time.Now(), &e, &b)
 		got := rb.chunks(&b, nil)
 		assert.Equal(t, tt.want, got, "max_streams_per_request %d", tt.maxStreams)
 		total := 0
@@ -93,8 +92,8 @@ func TestBuild_SteadyStateAllocatesNothing(t *testing.T) {
 	var b batch
 	var e envelope.Entry
 	now := time.Now()
-	rb.build(context.Background(), ld, now, &e, &b)
-	allocs := testing.AllocsPerRun(20, func() { rb.build(context.Background(), ld, now, &e, &b) })
+	rb.build(ld, now, &e, &b)
+	allocs := testing.AllocsPerRun(20, func() { rb.build(ld, now, &e, &b) })
 	assert.Zero(t, allocs)
 }
 
@@ -114,7 +113,7 @@ func TestBuild_OneStreamPerLabelValuesBeyondTheScannedFew(t *testing.T) {
 		}
 		var b batch
 		var e envelope.Entry
-		rb.build(context.Background(), ld, time.Now(), &e, &b)
+		rb.build(ld, time.Now(), &e, &b)
 
 		require.Len(t, b.streams, users, "%d users", users)
 		for i := range b.streams {
@@ -154,7 +153,7 @@ func TestBuild_SortsEachStreamByTimeKeepingTiesInRecordOrder(t *testing.T) {
 			}
 			var b batch
 			var e envelope.Entry
-			rb.build(context.Background(), ld, time.Now(), &e, &b)
+			rb.build(ld, time.Now(), &e, &b)
 
 			// The reference: the entries in record order, stably sorted by stream and time.
 			want := slices.Clone(b.entries)

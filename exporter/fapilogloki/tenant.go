@@ -40,12 +40,21 @@ func newTenants(cfg *Config, set component.TelemetrySettings, id component.ID) (
 // routed reports whether records go to tenants of their own.
 func (t *tenants) routed() bool { return t.router != nil }
 
-// of returns the tenant of a resource's records (records of them, counted when they overflow to the default).
-func (t *tenants) of(ctx context.Context, resource pcommon.Resource, records int) string {
+// of returns the tenant of a resource's records and, when they go to the default tenant because max_destinations
+// is reached, the tenant they were refused (else ""): counted by countOverflow once delivered or refused for good,
+// since a retry routes them again.
+func (t *tenants) of(resource pcommon.Resource) (tenant, refused string) {
 	if t.router == nil {
-		return t.fixed
+		return t.fixed, ""
 	}
-	return t.router.Route(ctx, resource, records)
+	return t.router.Resolve(resource)
+}
+
+// countOverflow counts records sent to the default tenant in place of refused.
+func (t *tenants) countOverflow(ctx context.Context, refused string, records int) {
+	if t.router != nil {
+		t.router.CountOverflow(ctx, refused, records)
+	}
 }
 
 func (t *tenants) shutdown() {

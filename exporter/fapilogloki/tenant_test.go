@@ -177,6 +177,28 @@ func TestTenants_MaxDestinationsSendsFurtherTenantsToTheDefaultAndCountsThem(t *
 	o.Metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
+// The tenant is resolved again at every attempt (exporterhelper retries the records still to deliver), but a
+// record sent to the default tenant is counted as overflow once, when its request is delivered.
+func TestTenants_OverflowIsCountedOncePerRecordAcrossRetries(t *testing.T) {
+	var failed atomic.Bool
+	rec := &recorder{respond: func(_ int, r *http.Request, _ []pushedStream) (int, map[string]string, string) {
+		if r.Header.Get("X-Scope-OrgID") == "unknown" && failed.CompareAndSwap(false, true) {
+			return http.StatusServiceUnavailable, nil, "ingester unavailable"
+		}
+		return http.StatusNoContent, nil, ""
+	}}
+	srv := newServer(t, rec)
+	cfg := tenantConfig(srv.URL)
+	cfg.RetryConfig = fastRetryConfig(srv.URL).RetryConfig
+	cfg.Destinations.MaxDestinations = 1
+	o := startObserved(t, cfg)
+
+	require.NoError(t, o.Exporter.ConsumeLogs(context.Background(), servicesLogs(4, "a", "b")))
+	require.True(t, failed.Load(), "the default tenant's first request failed and was retried")
+	assert.Len(t, byTenant(t, rec)["unknown"], 4, "b's records, in the default tenant")
+	assert.EqualValues(t, 4, o.Metrics.Int(t, destination.MetricOverflow))
+}
+
 // A ResourceLogs without records (OTLP allows it) has nothing to send: it never takes one of max_destinations.
 func TestTenants_EmptyResourceTakesNoTenant(t *testing.T) {
 	rec := &recorder{}
@@ -259,8 +281,8 @@ func TestBuild_RoutingKnownTenantsAllocatesNothing(t *testing.T) {
 	var b batch
 	var e envelope.Entry
 	now := time.Now()
-	rb.build(context.Background(), ld, now, &e, &b)
+	rb.build(ld, now, &e, &b)
 	require.Len(t, b.tenants, 3)
-	allocs := testing.AllocsPerRun(20, func() { rb.build(context.Background(), ld, now, &e, &b) })
+	allocs := testing.AllocsPerRun(20, func() { rb.build(ld, now, &e, &b) })
 	assert.Zero(t, allocs)
 }

@@ -96,22 +96,43 @@ func NewRouter(t *Template, maxDestinations int, set component.TelemetrySettings
 // when they go to the default destination because the cap is reached. Call it once per ResourceLogs, not per
 // record: the name depends on resource attributes only. It allocates only for a destination seen first.
 func (r *Router) Route(ctx context.Context, resource pcommon.Resource, records int) string {
+	name, refused := r.Resolve(resource)
+	if refused != "" {
+		r.CountOverflow(ctx, refused, records)
+	}
+	return name
+}
+
+// Resolve is Route without counting: besides the destination it returns, when the records go to the default
+// destination because the cap is reached, the name they were refused (else ""). An exporter that routes again
+// at every retry counts them with CountOverflow once they are handled for good, so that a record is counted once.
+func (r *Router) Resolve(resource pcommon.Resource) (name, refused string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.scratch = r.template.AppendName(r.scratch[:0], resource.Attributes())
 	if name, ok := r.admitted[string(r.scratch)]; ok {
-		return name
+		return name, ""
 	}
-	name := string(r.scratch)
+	name = string(r.scratch)
 	if name != r.defaultDst && r.nonDefault() >= r.max {
-		r.countOverflow(ctx, name, records)
-		name = r.defaultDst
+		refused, name = name, r.defaultDst
 		if _, ok := r.admitted[name]; ok {
-			return name
+			return name, refused
 		}
 	}
 	r.admitted[name] = name
-	return name
+	return name, refused
+}
+
+// CountOverflow counts records sent to the default destination in place of refused (as Resolve named it), and
+// warns at most once a minute.
+func (r *Router) CountOverflow(ctx context.Context, refused string, records int) {
+	if records == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.countOverflow(ctx, refused, records)
 }
 
 // nonDefault is how many admitted destinations count against the cap.
