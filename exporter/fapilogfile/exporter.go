@@ -130,6 +130,10 @@ type routedBatch struct {
 type routeGroup struct {
 	path      string
 	resources []int
+	// overflowed says, parallel to resources, which went to this (the default) file because max_destinations was
+	// reached; refused is the first destination so refused, "" when none was.
+	overflowed []bool
+	refused    string
 }
 
 // pushRouted writes each resource's records to the file its attributes name: the name is resolved once per
@@ -153,19 +157,26 @@ func (fe *fileExporter) pushRouted(ctx context.Context, ld plog.Logs) error {
 		if n == 0 { // nothing to write: never admit a file (one of max_destinations) for it, nor create one
 			continue
 		}
-		path := notLikeRotated(fe.router.Route(ctx, rl.Resource(), n))
+		// Overflow is counted once the records are written: a retry of the unwritten ones routes them again.
+		path, refused := fe.router.Resolve(rl.Resource())
+		path = notLikeRotated(path)
 		g, ok := rb.byPath[path]
 		if !ok {
 			g = len(rb.groups)
 			rb.byPath[path] = g
 			if g < cap(rb.groups) {
 				rb.groups = rb.groups[:g+1]
-				rb.groups[g].path, rb.groups[g].resources = path, rb.groups[g].resources[:0]
+				group := &rb.groups[g]
+				group.path, group.resources, group.overflowed, group.refused = path, group.resources[:0], group.overflowed[:0], ""
 			} else {
 				rb.groups = append(rb.groups, routeGroup{path: path})
 			}
 		}
-		rb.groups[g].resources = append(rb.groups[g].resources, i)
+		group := &rb.groups[g]
+		group.resources, group.overflowed = append(group.resources, i), append(group.overflowed, refused != "")
+		if refused != "" && group.refused == "" {
+			group.refused = refused
+		}
 	}
 
 	now := time.Now()
@@ -180,6 +191,7 @@ func (fe *fileExporter) pushRouted(ctx context.Context, ld plog.Logs) error {
 		batch := fe.encoder.encodeResources(ld, indexes, now)
 		written, err := fe.files.write(ctx, g.path, batch.buf, batch.ends)
 		fe.countWritten(ctx, batch.ends[:written], err)
+		fe.router.CountOverflow(ctx, g.refused, rb.overflowWritten(total, g, written))
 		fe.encoder.release(batch)
 		anyWritten = anyWritten || written > 0
 		if err != nil {
@@ -204,16 +216,39 @@ func (rb *routedBatch) markFailed(total int, resources []int, written int) {
 		clear(rb.failed)
 	}
 	seen := 0
-	for _, r := range resources {
+	rb.recordsOf(total, resources, func(_, record int) {
+		if seen >= written {
+			rb.failed[record] = true
+		}
+		seen++
+	})
+}
+
+// overflowWritten is how many of the first written records of g went to it because max_destinations was reached.
+func (rb *routedBatch) overflowWritten(total int, g *routeGroup, written int) int {
+	if g.refused == "" {
+		return 0
+	}
+	n, seen := 0, 0
+	rb.recordsOf(total, g.resources, func(k, _ int) {
+		if seen < written && g.overflowed[k] {
+			n++
+		}
+		seen++
+	})
+	return n
+}
+
+// recordsOf calls fn for each record of resources (indexes of the batch's ResourceLogs), in order, with the
+// position of its resource in resources.
+func (rb *routedBatch) recordsOf(total int, resources []int, fn func(k, record int)) {
+	for k, r := range resources {
 		end := total
 		if r+1 < len(rb.records) {
 			end = rb.records[r+1]
 		}
-		for i := rb.records[r]; i < end; i++ {
-			if seen >= written {
-				rb.failed[i] = true
-			}
-			seen++
+		for record := rb.records[r]; record < end; record++ {
+			fn(k, record)
 		}
 	}
 }

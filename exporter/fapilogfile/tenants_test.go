@@ -279,3 +279,20 @@ func TestRoute_EmptyResourceTakesNoDestinationAndCreatesNoFile(t *testing.T) {
 	require.NoError(t, fe.shutdown(context.Background()))
 	assert.Equal(t, map[string][]string{"real.jsonl": {"0:0", "0:1"}}, allFiles(t, fe.cfg.Directory))
 }
+
+// A record sent to the default file because max_destinations is reached is counted as overflow once, when it is
+// written: the retry of a failed write routes the unwritten records again.
+func TestRoute_OverflowIsCountedOncePerRecordAcrossRetries(t *testing.T) {
+	// a's file is open #1; the default file, where b's and c's records go, #2: it fails.
+	fe, metrics := startFaultyExporter(t, &faults{failOpen: 2}, func(c *Config) {
+		c.FilenamePrefix, c.Destinations.MaxDestinations = "{service.name}", 1
+	})
+	err := fe.pushLogs(context.Background(), servicesLogs(3, "a", "b", "c"))
+	var partial consumererror.Logs
+	require.True(t, errors.As(err, &partial), "%v", err)
+	assert.Zero(t, metrics.Int(t, destination.MetricOverflow), "nothing went to the default file yet")
+	require.NoError(t, fe.pushLogs(context.Background(), partial.Data()))
+	assert.EqualValues(t, 6, metrics.Int(t, destination.MetricOverflow), "b's and c's records, once")
+	require.NoError(t, fe.shutdown(context.Background()))
+	assert.Len(t, allFiles(t, fe.cfg.Directory)["unknown.jsonl"], 6)
+}
