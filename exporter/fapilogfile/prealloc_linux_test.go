@@ -122,10 +122,12 @@ func TestWriter_WritesWithoutReservingWhereTheFileCannotReserve(t *testing.T) {
 	assert.Equal(t, string(buf)+string(buf), string(content))
 }
 
-func TestWriter_ReleasesBlocksAKilledCollectorLeftReserved(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.jsonl")
-	buf, _ := lines("r", 10, 100)
-	require.NoError(t, os.WriteFile(path, buf, fileMode))
+// fileAKilledCollectorLeft writes 10 records to path and reserves a step of blocks past them, as a collector
+// killed with the file open leaves it; it returns the records.
+func fileAKilledCollectorLeft(t *testing.T, path string) []byte {
+	t.Helper()
+	records, _ := lines("r", 10, 100)
+	require.NoError(t, os.WriteFile(path, records, fileMode))
 	killed, err := os.OpenFile(path, os.O_WRONLY, 0)
 	require.NoError(t, err)
 	conn, err := killed.SyscallConn()
@@ -133,6 +135,12 @@ func TestWriter_ReleasesBlocksAKilledCollectorLeftReserved(t *testing.T) {
 	require.NoError(t, reserveBlocks(conn, 0, reserveStep))
 	require.NoError(t, killed.Close()) // closing does not release them: only cutting the file does
 	require.GreaterOrEqual(t, allocatedBytes(t, path), int64(reserveStep))
+	return records
+}
+
+func TestWriter_ReleasesBlocksAKilledCollectorLeftReserved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	buf := fileAKilledCollectorLeft(t, path)
 
 	w, err := openFileWriter(osFileSystem, path, WriteModeBuffered)
 	require.NoError(t, err)
@@ -147,14 +155,7 @@ func TestWriter_ReleasesBlocksAKilledCollectorLeftReserved(t *testing.T) {
 // rotated at start without ever being opened for writing.
 func TestReserve_KilledCollectorsReservationIsReleasedWhenItsFileIsRotatedAtStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.jsonl")
-	records, _ := lines("r", 10, 100)
-	require.NoError(t, os.WriteFile(path, records, fileMode))
-	killed, err := os.OpenFile(path, os.O_WRONLY, 0)
-	require.NoError(t, err)
-	conn, err := killed.SyscallConn()
-	require.NoError(t, err)
-	require.NoError(t, reserveBlocks(conn, 0, reserveStep))
-	require.NoError(t, killed.Close())
+	records := fileAKilledCollectorLeft(t, path)
 
 	rotated := startOnYesterdaysFile(t, path)
 	require.Len(t, rotated, 1)
