@@ -101,14 +101,19 @@ func (requestEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.
 		for i := range c.events {
 			ev := &c.events[i]
 			ev.timestamp = d.varint()
-			ev.dest = int32(d.uvarint())
-			if int(ev.dest) >= len(c.dests) {
+			// Both numbers are checked before they are converted: a huge dest would wrap to a negative index, and
+			// huge lengths could add up to a small total.
+			if dest := d.uvarint(); dest < uint64(len(c.dests)) {
+				ev.dest = int32(dest)
+			} else {
 				d.err = errCorrupt
 			}
 			length := d.uvarint()
 			ev.dropped = length == 0
 			ev.start = total
-			if !ev.dropped {
+			if left := len(d.data) - total; !ev.dropped && (left < 0 || length-1 > uint64(left)) {
+				d.err = errCorrupt // the messages are longer than the bytes that follow
+			} else if !ev.dropped {
 				total += int(length - 1)
 			}
 			ev.end = total

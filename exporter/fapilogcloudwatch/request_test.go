@@ -197,6 +197,11 @@ func TestRequestEncoding_RefusesWhatItDidNotWrite(t *testing.T) {
 		"huge count":         append([]byte(encodingHeader), 0, 0xff, 0xff, 0xff, 0xff, 0x0f),
 		"dest out of range":  []byte(encodingHeader + "\x00\x01\x00\x01\x00\x05\x01"),
 		"length beyond data": []byte(encodingHeader + "\x00\x01\x01\x00\x00\x01\x00\x00\x09"),
+		// One dest ("g", "s"), one event whose dest index is 2^32-1: -1 once cast to int32.
+		"dest wraps to -1": []byte(encodingHeader + "\x00\x01\x01\x01g\x01s\x01\x00\xff\xff\xff\xff\x0f\x02x"),
+		// Two events of 2^63 bytes each: their lengths add up to 0, so no body byte would be read.
+		"lengths wrap to 0": []byte(encodingHeader + "\x00\x01\x01\x01g\x01s\x02" +
+			"\x00\x00\x81\x80\x80\x80\x80\x80\x80\x80\x80\x01" + "\x00\x00\x81\x80\x80\x80\x80\x80\x80\x80\x80\x01"),
 	} {
 		_, _, err := requestEncoding{}.Unmarshal(bad)
 		assert.ErrorIs(t, err, errCorrupt, name)
