@@ -74,6 +74,18 @@ func TestRegexMask_ResourcePathsArePrefixedWithResource(t *testing.T) {
 	assert.Equal(t, map[string]any{"db.password": "***", "service.name": "api"}, got.resource)
 }
 
+// A newline in a parent key (attacker-controlled) must not stop `.` from matching across it: the secrets below are
+// masked as they are under a plain key.
+func TestRegexMask_NewlineInAParentKeyHidesNothing(t *testing.T) {
+	cfg := testConfig(regexMask(`data\..*secret.*`))
+	cfg.Presets = []string{"CREDENTIALS"}
+	p := newTestProcessor(t, cfg)
+	for _, parent := range []string{"cfg", "c\nfg"} {
+		got := run(t, p, map[string]any{parent: map[string]any{"db_password": "hunter2", "my_secret": "s3cr3t"}}, nil, nil)
+		assert.Equal(t, map[string]any{parent: map[string]any{"db_password": "***", "my_secret": "***"}}, got.attrs, "%q", parent)
+	}
+}
+
 func TestRegexMask_CachedAnswersStayCorrectAcrossRecords(t *testing.T) {
 	p := newTestProcessor(t, testConfig(regexMask(`(?i).*token.*`)))
 	for i := 0; i < 50; i++ {

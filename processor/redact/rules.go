@@ -58,8 +58,9 @@ func compileRules(cfg *Config) (*rules, error) {
 	addRegex := func(patterns []string, mask string, dataOnly bool, counter counterID) error {
 		rr := regexRule{dataOnly: dataOnly}
 		for _, p := range patterns {
-			// fapilog full-matches the pattern against the path.
-			re, err := regexp.Compile(`^(?:` + p + `)$`)
+			// fapilog full-matches the pattern against the path. `.` also matches a newline (flag s), unlike in
+			// fapilog: a key holding one must not hide the fields below it from `.*password.*`.
+			re, err := regexp.Compile(`(?s)^(?:` + p + `)$`)
 			if err != nil {
 				return fmt.Errorf("invalid regex %q: %w", p, err)
 			}
