@@ -332,6 +332,11 @@ func findCard(s string, i int) (ms, me, runEnd int, ok bool) {
 			total -= glen(b)
 		}
 	}
+	if n == maxCardGroups {
+		// The run may go on past the groups read: a card (at most 6 groups) can start in the last 5 of them and
+		// end beyond. Scanning resumes there rather than after them.
+		return 0, 0, groups[n-5].start, false
+	}
 	return 0, 0, runEnd, false
 }
 

@@ -83,6 +83,16 @@ func TestValuePatterns_IntegerCardNumbers(t *testing.T) {
 	assert.Equal(t, "[REDACTED:card_number]", got.body)
 }
 
+// The scanner reads at most 16 digit groups at a time: a card that starts among the last of them and ends after
+// them is still found, whatever number of groups precedes it.
+func TestValuePatterns_CardAfterALongRunOfDigitGroups(t *testing.T) {
+	p := newTestProcessor(t, testConfig(valuePatternsRedactor()))
+	for before := 10; before <= 20; before++ {
+		prefix := strings.Repeat("100 ", before)
+		assert.Equal(t, prefix+"[REDACTED:card_number]", redactString(t, p, prefix+"4111 1111 1111 1111"), "%d groups before", before)
+	}
+}
+
 func TestValuePatterns_Hash(t *testing.T) {
 	p := newTestProcessor(t, testConfig(hashedValuePatterns()))
 	a := redactString(t, p, "card "+testVisa)
