@@ -238,6 +238,22 @@ func TestPretty_SenderKeysCannotBreakTheConsoleLine(t *testing.T) {
 	assert.Contains(t, got, ` outer\n2026-01-01 00:00:00 | CRITICAL | forged.in\rner=v`)
 }
 
+// The level (a sender's SeverityText when it is not a known one) and each line of an exception's stack are the
+// sender's too: no line forged, no escape sequence sent to the terminal.
+func TestPretty_SenderLevelAndStackCannotBreakTheConsole(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.SetSeverityText("x\n2026-01-02 03:04:05 | CRITICAL | forged\x1b[2J")
+		lr.Body().SetStr("boom")
+		lr.Attributes().PutStr("exception.stacktrace", "Traceback\x1b[2J\rforged\n\tat x")
+	})
+	got := string(entryOf(ld).AppendPretty(nil, PrettyOptions{Location: time.UTC}))
+	assert.NotContains(t, got, "\x1b")
+	assert.NotContains(t, got, "\r")
+	assert.Equal(t, 3, strings.Count(got, "\n"), "the record's line and the stack's two: %q", got)
+	assert.Contains(t, got, `X\n2026-01-02 03:04:05 | CRITICAL | FORGED\x1b[2J`)
+	assert.Contains(t, got, "\n    Traceback\\x1b[2J\\rforged\n        at x\n", "tabs become spaces")
+}
+
 // FuzzPrettyText checks the console escaping against its definition: one output line, every control character,
 // DEL and (quoted) single quote escaped, everything else copied.
 func FuzzPrettyText(f *testing.F) {

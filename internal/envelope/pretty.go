@@ -48,7 +48,7 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 		dst = append(dst, color...)
 		dst = append(dst, 'm')
 	}
-	dst = append(dst, e.level...)
+	dst = appendPrettyText(dst, e.level, false) // a SeverityText of the sender's: it must not break the line
 	for i := len(e.level); i < 8; i++ {
 		dst = append(dst, ' ')
 	}
@@ -96,8 +96,10 @@ func (e *Entry) AppendPretty(dst []byte, opts PrettyOptions) []byte {
 	dst = append(dst, '\n')
 	if e.exception.errStack.ok() {
 		for line := range strings.Lines(e.text(e.value(e.exception.errStack))) {
+			// Each line of the stack on a line of its own, indented, with its control characters escaped like every
+			// other value (tabs, common in stack traces, become spaces rather than "\t").
 			dst = append(dst, "    "...)
-			dst = append(dst, strings.TrimRight(line, "\r\n")...)
+			dst = appendPrettyText(dst, strings.ReplaceAll(strings.TrimRight(line, "\r\n"), "\t", "    "), false)
 			dst = append(dst, '\n')
 		}
 	}
