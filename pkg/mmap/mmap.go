@@ -157,6 +157,11 @@ func (f *File) append(p []byte, newline bool) (int, error) {
 		}
 	}
 	if err := store(f.data[f.size:end], p, newline); err != nil {
+		// Another process shrank the file to inside the mapping: the head of p went into pages the file still
+		// has. Zeroed again, so that a failed append leaves none of p (the zeroing stops at the next fault too).
+		if info, statErr := f.file.Stat(); statErr == nil && info.Size() > f.size {
+			_ = store(f.data[f.size:min(end, info.Size())], nil, false)
+		}
 		return 0, fmt.Errorf("mmap: append to %s at %d: %w", f.path, f.size, err)
 	}
 	f.size = end
@@ -189,8 +194,12 @@ func (f *File) grow(need int64) error {
 	if err := f.checkNotShrunk(); err != nil {
 		return fmt.Errorf("mmap: grow %s: %w", f.path, err)
 	}
+	// Whole chunks past the current size, without overflow: a GrowthChunk near MaxInt64 grows to MaxSize at once.
 	chunk := f.opts.GrowthChunk
-	target := cur + (need-cur+chunk-1)/chunk*chunk
+	target := need
+	if rem := (need - cur) % chunk; rem != 0 {
+		target += min(chunk-rem, math.MaxInt64-need)
+	}
 	if f.opts.MaxSize > 0 && target > f.opts.MaxSize {
 		target = f.opts.MaxSize
 	}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -539,5 +540,37 @@ func TestExternalTruncationIsAnErrorNotACrash(t *testing.T) {
 	mustClose(t, f)
 	if got, want := string(readT(t, path)), "after reopening\n"; got != want {
 		t.Fatalf("content = %q, want %q (no hole, nothing from before)", got, want)
+	}
+}
+
+// A GrowthChunk near MaxInt64 ("grow straight to MaxSize") must not overflow the growth arithmetic.
+func TestGrow_HugeGrowthChunkIsCappedByMaxSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chunk.log")
+	f := openT(t, path, Options{InitialSize: 4096, GrowthChunk: math.MaxInt64, MaxSize: 1 << 20})
+	if _, err := f.Append(bytes.Repeat([]byte{'x'}, 5000)); err != nil {
+		t.Fatalf("an append that needs one growth, capped at MaxSize: %v", err)
+	}
+	if got := f.Stats().MappedSize; got != 1<<20 {
+		t.Fatalf("mapped %d bytes, want MaxSize", got)
+	}
+}
+
+// Another process shrinks the file to a length inside the mapping (keeping every appended byte): an append that
+// crosses the new end fails, and leaves none of its bytes behind.
+func TestAppend_AfterAnOutsideShrinkIsAllOrNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "torn.log")
+	f := openT(t, path, Options{InitialSize: 2 * pageSize, GrowthChunk: pageSize})
+	if _, err := f.Append(bytes.Repeat([]byte{'a'}, int(pageSize)-1000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Append(bytes.Repeat([]byte{'B'}, 3000)); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("err = %v, want ErrTruncated", err)
+	}
+	_ = f.Close()
+	if n := bytes.Count(readT(t, path), []byte{'B'}); n > 0 {
+		t.Fatalf("the failed append left %d of its 3000 bytes in the file", n)
 	}
 }
