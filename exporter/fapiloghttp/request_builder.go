@@ -85,7 +85,11 @@ func (rb *requestBuilder) assign(b *encodedBatch, p *plan) (total int) {
 	current, count, size := 0, 0, 0
 	for i, s := range b.spans {
 		n := s.end - s.start
-		if f.overhead(1)+n > rb.maxBytes {
+		alone := f.overhead(1) + n
+		if rb.singleObject {
+			alone = n // a request of one record goes bare (see request)
+		}
+		if alone > rb.maxBytes {
 			p.Owner[i] = delivery.LeftOut
 			p.dropped++
 			continue

@@ -140,3 +140,19 @@ func TestBuild_EveryRecordTooLargeLeavesNoRequest(t *testing.T) {
 	assert.Empty(t, p.requests)
 	assert.Equal(t, 3, p.dropped)
 }
+
+// In webhook mode a request of one record is the bare envelope, without the list's framing: a record of exactly
+// max_request_bytes fits a request of its own and is sent, not refused as too large.
+func TestBuild_WebhookRecordThatFitsOnlyBareIsSentAlone(t *testing.T) {
+	for _, format := range []BatchFormat{FormatArray, FormatWrapped} {
+		_, envelopes := encodeForTest(t, format, "logs", 3)
+		limit := len(envelopes[1])
+		p, _ := buildForTest(t, builderConfig(ModeWebhook, format, limit), 3)
+		assert.Zero(t, p.dropped, format)
+		require.Len(t, p.requests, 3, "%s: one record a request", format)
+		for _, r := range p.requests {
+			assert.LessOrEqual(t, len(r.body), limit, format)
+			assert.Equal(t, byte('{'), r.body[0], "%s: a bare envelope", format)
+		}
+	}
+}
