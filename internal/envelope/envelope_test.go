@@ -459,6 +459,29 @@ func TestEnvelope_Field(t *testing.T) {
 	assert.Len(t, id, 36)
 }
 
+// Attributes lifted out of data under a dotted key (logger.name into logger, exception.* into diagnostics,
+// log.record.uid into context) are not data fields either, unlike a map attribute that shares their first segment.
+func TestEnvelope_FieldDoesNotFindDottedLiftedAttributesInData(t *testing.T) {
+	ld := build(func(_ pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		lr.Body().SetStr("boom")
+		lr.Attributes().PutStr("logger.name", "payments")
+		lr.Attributes().PutStr("exception.type", "ValueError")
+		lr.Attributes().PutStr("log.record.uid", "uid-1")
+		lr.Attributes().PutEmptyMap("logger").PutStr("level", "debug")
+	})
+	e := entryOf(ld)
+	var env map[string]any
+	require.NoError(t, json.Unmarshal(e.AppendJSON(nil), &env))
+	require.Equal(t, map[string]any{"logger": map[string]any{"level": "debug"}}, env["data"])
+	for _, path := range []string{"data.logger.name", "data.exception.type", "data.log.record.uid"} {
+		v, ok := e.Field(path)
+		assert.False(t, ok, "%s found as %q, though data has no such field", path, v)
+	}
+	v, ok := e.Field("data.logger.level")
+	assert.True(t, ok)
+	assert.Equal(t, "debug", v)
+}
+
 // A compiled field keeps nothing of the records it read: one CompiledField serves every record of a batch.
 func TestCompiledField_ReadsEachRecordOfABatch(t *testing.T) {
 	ld := batchOf(t, "app",

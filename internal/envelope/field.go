@@ -180,8 +180,14 @@ func (f *CompiledField) of(e *Entry) (value string, ok bool) {
 
 // dataValue finds a data field: record attributes first (unless lifted into the envelope), then map-body fields.
 func (e *Entry) dataValue(f *CompiledField) (pcommon.Value, bool) {
-	if v, found := lookupPath(e.record.Attributes(), f.path); found {
-		if f.liftBit == 0 || e.liftedAttrs&f.liftBit == 0 {
+	if v, key, found := lookupPathKey(e.record.Attributes(), f.path); found {
+		// Lifted or not is a property of the attribute the path resolved through: its first segment
+		// (correlation_id) or a dotted key as a whole (logger.name, exception.type, log.record.uid).
+		bit := f.liftBit
+		if key != f.top {
+			bit = liftBitOfAttribute(key)
+		}
+		if bit == 0 || e.liftedAttrs&bit == 0 {
 			return v, true
 		}
 	}
@@ -193,8 +199,14 @@ func (e *Entry) dataValue(f *CompiledField) (pcommon.Value, bool) {
 
 // lookupPath resolves a dotted path in m, preferring the longest existing key at each level.
 func lookupPath(m pcommon.Map, path string) (pcommon.Value, bool) {
+	v, _, found := lookupPathKey(m, path)
+	return v, found
+}
+
+// lookupPathKey is lookupPath that also returns the key of m the path resolved through.
+func lookupPathKey(m pcommon.Map, path string) (pcommon.Value, string, bool) {
 	if v, ok := m.Get(path); ok {
-		return v, true
+		return v, path, true
 	}
 	for i := len(path) - 1; i > 0; i-- {
 		if path[i] != '.' {
@@ -202,11 +214,11 @@ func lookupPath(m pcommon.Map, path string) (pcommon.Value, bool) {
 		}
 		if v, ok := m.Get(path[:i]); ok && v.Type() == pcommon.ValueTypeMap {
 			if inner, found := lookupPath(v.Map(), path[i+1:]); found {
-				return inner, true
+				return inner, path[:i], true
 			}
 		}
 	}
-	return pcommon.Value{}, false
+	return pcommon.Value{}, "", false
 }
 
 func optionalString(o optionalValue) (string, bool) {
