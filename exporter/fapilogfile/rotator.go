@@ -381,7 +381,6 @@ func (r *rotator) tick() {
 // file: logrotate's create and copytruncate modes, `> file`. Other failures (a filesystem remounted read-only)
 // are logged once each; writes report them too.
 func (r *rotator) checkHealth() {
-	r.out.Resync() // after copytruncate, max_bytes counts from the file's new length
 	err := r.out.HealthCheck()
 	var reason string
 	switch {

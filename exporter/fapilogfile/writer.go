@@ -140,7 +140,16 @@ func (w *directWriter) Size() int64 { return w.size }
 // batch cut back to it would regrow the file with NUL bytes. The cut released the reserved blocks too.
 func (w *directWriter) Resync() int64 {
 	info, err := w.file.Stat()
-	if err != nil || info.Size() >= w.size {
+	if err != nil {
+		return 0
+	}
+	return w.adoptShrunk(info)
+}
+
+// adoptShrunk takes the length of the open file (as info, its fstat, says) when another process cut it, and
+// returns by how much it shrank.
+func (w *directWriter) adoptShrunk(info os.FileInfo) int64 {
+	if info.Size() >= w.size {
 		return 0
 	}
 	shrunk := w.size - info.Size()
@@ -163,12 +172,14 @@ func (w *directWriter) Close() error {
 
 // HealthCheck notices logrotate's default create mode, which renames the file away and expects the writer to
 // open the path again: otherwise every later record would go into the renamed file, which logrotate may
-// compress and delete. Truncation needs no action here: O_APPEND writes follow the file's new end.
+// compress and delete. A truncation needs no reopen (O_APPEND writes follow the file's new end); the check only
+// adopts the new length, so that max_bytes counts from it.
 func (w *directWriter) HealthCheck() error {
 	open, err := w.file.Stat()
 	if err != nil {
 		return err
 	}
+	w.adoptShrunk(open) // after copytruncate, max_bytes counts from the file's new length
 	named, err := os.Stat(w.path)
 	if errors.Is(err, os.ErrNotExist) || err == nil && !os.SameFile(open, named) {
 		return fmt.Errorf("%s was moved or removed: %w", w.path, mmap.ErrReplaced)
