@@ -2,7 +2,10 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -136,18 +139,74 @@ func (e *Entry) dataLayout() *dataLayout {
 		}
 		l.order = append(l.order, i)
 	}
+	if !f.keysValid(l.order) {
+		l.order = orderByJSONKey(l.order, f)
+		return l
+	}
 	sortIndicesByKey(l.order, f.prefixes, f.compareKeys)
 	// Keep the first of equal keys: attributes come before body fields and the sort is stable, so an attribute
 	// wins over a body field of the same name, and the first occurrence over later ones.
-	kept := l.order[:0]
-	for j, i := range l.order {
-		if prev := l.order[max(j-1, 0)]; j > 0 && f.prefixes[i] == f.prefixes[prev] && bytes.Equal(f.key(i), f.key(prev)) {
+	l.order = keepFirstOfEqual(l.order, func(a, b int) bool {
+		return f.prefixes[a] == f.prefixes[b] && bytes.Equal(f.key(a), f.key(b))
+	})
+	return l
+}
+
+// keysValid reports whether the keys of order are all valid UTF-8, as nearly all are. The check runs only when
+// the layout is computed, not for every record that reuses it, and nearly always ends at the first test: keys
+// that are all ASCII, back to back.
+func (f *dataFields) keysValid(order []int) bool {
+	if asciiOnly(f.keys) {
+		return true
+	}
+	for _, i := range order {
+		if !utf8.Valid(f.key(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// orderByJSONKey is the layout's order when some key is not valid UTF-8: sorted and de-duplicated by the names
+// the keys are written as (jsonKey), so that keys differing only in invalid bytes are written once, the first
+// one winning as for equal keys.
+func orderByJSONKey(order []int, f *dataFields) []int {
+	names := make([]string, f.attrs+f.bodyLen)
+	prefixes := make([]uint64, len(names))
+	for _, i := range order {
+		names[i] = jsonKey(string(f.key(i)))
+		prefixes[i] = keyPrefix(names[i])
+	}
+	sortIndicesByKey(order, prefixes, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	return keepFirstOfEqual(order, func(a, b int) bool { return names[a] == names[b] })
+}
+
+// asciiOnly reports whether b holds nothing but ASCII, eight bytes at a time.
+func asciiOnly(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&msb8 != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// keepFirstOfEqual drops from order, sorted by key and stably, every index whose key equals the one before.
+func keepFirstOfEqual(order []int, equal func(a, b int) bool) []int {
+	kept := order[:0]
+	for j, i := range order {
+		if j > 0 && equal(i, order[j-1]) {
 			continue
 		}
 		kept = append(kept, i)
 	}
-	l.order = kept
-	return l
+	return kept
 }
 
 // escapeKeys keeps the escaped keys of the layout, for the records after the first that use it.

@@ -248,7 +248,7 @@ func (e *Entry) appendOtherResource(dst []byte) []byte {
 		if bit := liftBitOfResource(k); bit != 0 && e.liftedRes&bit != 0 {
 			continue
 		}
-		e.scratch.push(k, v)
+		e.scratch.push(jsonKey(k), v)
 	}
 	if len(e.scratch.stack) > base {
 		dst = append(dst, `,"resource":`...)

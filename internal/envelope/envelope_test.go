@@ -655,3 +655,88 @@ func TestEnvelope_ShortDecimalsMatchStrconv(t *testing.T) {
 		check(float64(rng.Int64N(1<<31)) + rng.Float64())
 	}
 }
+
+// TestEnvelope_KeysThatDifferOnlyInInvalidBytesAreWrittenOnce: invalid UTF-8 becomes U+FFFD, so two keys that
+// differ only there would be written as one name twice; as with keys that are equal, the first one wins.
+func TestEnvelope_KeysThatDifferOnlyInInvalidBytesAreWrittenOnce(t *testing.T) {
+	ld := build(func(res pcommon.Resource, _ pcommon.InstrumentationScope, lr plog.LogRecord) {
+		res.Attributes().PutStr("service.name", "svc")
+		res.Attributes().PutStr("r\xff", "resource-first")
+		res.Attributes().PutStr("r\xfeZ", "in between")
+		res.Attributes().PutStr("r\xfe", "resource-second")
+		lr.Attributes().PutStr("k\xff", "attribute-first")
+		lr.Attributes().PutStr("k\xfeZ", "in between") // sorts between the two raw keys
+		lr.Attributes().PutStr("k\xfe", "attribute-second")
+		flat := lr.Attributes().PutEmptyMap("flat")
+		flat.PutInt("a\xff", 1)
+		flat.PutInt("a\xfeZ", 2)
+		flat.PutInt("a\xfe", 3)
+		deep := lr.Attributes().PutEmptyMap("deep")
+		deep.PutEmptyMap("inner").PutStr("x", "y")
+		deep.PutInt("b\xff", 1)
+		deep.PutInt("b\xfe", 2)
+		body := lr.Body().SetEmptyMap()
+		body.PutStr("message", "hello")
+		body.PutStr("k\xfd", "body field")
+	})
+	out := entryOf(ld).AppendJSON(nil)
+	require.True(t, json.Valid(out), "invalid JSON: %s", out)
+	assertNoDuplicateKeys(t, out)
+	env := decodedJSON(t, out)
+	data := env["data"].(map[string]any)
+	assert.Equal(t, "attribute-first", data["k\uFFFD"], "an attribute wins over a later attribute and a body field")
+	assert.Equal(t, "in between", data["k\uFFFDZ"])
+	assert.Equal(t, map[string]any{"a\uFFFD": 1.0, "a\uFFFDZ": 2.0}, data["flat"])
+	assert.Equal(t, map[string]any{"b\uFFFD": 1.0, "inner": map[string]any{"x": "y"}}, data["deep"])
+	resource := env["diagnostics"].(map[string]any)["resource"].(map[string]any)
+	assert.Equal(t, "resource-first", resource["r\uFFFD"])
+	assert.Equal(t, "in between", resource["r\uFFFDZ"])
+}
+
+func decodedJSON(t *testing.T, out []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(out, &m))
+	return m
+}
+
+// assertNoDuplicateKeys fails when any object of the JSON text has a key twice.
+func assertNoDuplicateKeys(t *testing.T, text []byte) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(text)))
+	var walk func() error
+	walk = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				key, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k := key.(string)
+				assert.False(t, seen[k], "key %q twice in %s", k, text)
+				seen[k] = true
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	require.NoError(t, walk())
+}

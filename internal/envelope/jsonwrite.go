@@ -97,6 +97,26 @@ func appendJSONStringBody(dst []byte, s string) []byte {
 	return append(dst, s[start:]...)
 }
 
+// jsonKey is the name key has once written: appendJSONStringBody writes each byte that is not valid UTF-8 as
+// U+FFFD, so keys that differ only in such bytes are one name in JSON. Objects sort and de-duplicate their keys
+// by this name, so that no object has a key twice. A valid key, nearly every key, is returned as it is.
+func jsonKey(key string) string {
+	if utf8.ValidString(key) {
+		return key
+	}
+	name := make([]byte, 0, len(key)+8)
+	for i := 0; i < len(key); {
+		r, size := utf8.DecodeRuneInString(key[i:])
+		if r == utf8.RuneError && size == 1 {
+			name = append(name, "\uFFFD"...)
+		} else {
+			name = append(name, key[i:i+size]...)
+		}
+		i += size
+	}
+	return string(name)
+}
+
 const (
 	lsb8 = 0x0101010101010101
 	msb8 = 0x8080808080808080
@@ -416,6 +436,7 @@ func appendFlat(dst []byte, v pcommon.Value, t pcommon.ValueType) (out []byte, o
 		if t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
 			return dst[:start], false
 		}
+		k = jsonKey(k)
 		keys[i], values[i], types[i], order[i], prefixes[i] = k, v, t, i, keyPrefix(k)
 		i++
 	}
@@ -473,7 +494,7 @@ func (s *sortScratch) open(dst []byte, v pcommon.Value, t pcommon.ValueType) []b
 	base := len(s.stack)
 	s.stack = growDoubling(s.stack, m.Len())
 	for k, v := range m.All() {
-		s.push(k, v)
+		s.push(jsonKey(k), v)
 	}
 	return s.openObject(dst, base)
 }
