@@ -93,7 +93,7 @@ func BenchmarkEncodeAndBuild(b *testing.B) {
 			run := func() (requests, bytes int) {
 				var pending xexporterhelper.Request
 				for range tc.requests {
-					req, _ := enc.encode(context.Background(), tc.request, now, &s)
+					req, _ := enc.encode(tc.request, now, &s)
 					converted = append(converted, req)
 					bytes += req.BytesSize()
 					batches := batchLikeTheQueue(b, pending, req)
@@ -200,7 +200,7 @@ func fullBatch(b *testing.B) (*logsRequest, time.Time) {
 	cfg.LogStreamName = "app-1"
 	enc := newEncoder(cfg, benchRoutes(b, cfg))
 	ld := logstest.TypicalBatch(10_000)
-	req, _ := enc.encode(context.Background(), ld, time.Now(), new(encodeScratch))
+	req, _ := enc.encode(ld, time.Now(), new(encodeScratch))
 	batches, err := req.MergeSplit(context.Background(), maxRequestBytes, exporterhelper.RequestSizerTypeBytes, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -1,7 +1,6 @@
 package fapilogcloudwatch
 
 import (
-	"context"
 	"time"
 	"unicode/utf8"
 
@@ -46,19 +45,22 @@ type encodeScratch struct {
 	destOfResource []int32
 	resourceEnds   []int
 	destIndex      map[string]int32 // group + "\x00" + stream -> index in the request's dests
-	name           []byte
+	// overflowed says, per ResourceLogs, whether its records go to the default group because max_destinations
+	// was reached.
+	overflowed []bool
+	name       []byte
 }
 
 // encode makes the request of ld; receivedAt stands in for missing timestamps. It returns how many records were
 // cut to max_event_size (oversize: truncate).
-func (enc *encoder) encode(ctx context.Context, ld plog.Logs, receivedAt time.Time, s *encodeScratch) (req *logsRequest, truncated int) {
+func (enc *encoder) encode(ld plog.Logs, receivedAt time.Time, s *encodeScratch) (req *logsRequest, truncated int) {
 	n := ld.LogRecordCount()
 	if n == 0 {
 		return new(logsRequest), 0
 	}
 	c := chunk{events: make([]event, 0, n), dests: enc.fixedDests}
 	if c.dests == nil {
-		c.dests = enc.resolve(ctx, ld, s)
+		c.dests, c.refused = enc.resolve(ld, s)
 	}
 	body, recycled := enc.bodies.get(n)
 	record, resource := 0, 0
@@ -68,7 +70,7 @@ func (enc *encoder) encode(ctx context.Context, ld plog.Logs, receivedAt time.Ti
 			for record >= s.resourceEnds[resource] {
 				resource++
 			}
-			ev.dest = s.destOfResource[resource]
+			ev.dest, ev.overflow = s.destOfResource[resource], s.overflowed[resource]
 		}
 		record++
 		body = e.AppendJSON(body)
@@ -89,15 +91,14 @@ func (enc *encoder) encode(ctx context.Context, ld plog.Logs, receivedAt time.Ti
 	return &logsRequest{chunks: []chunk{c}, items: n, bytes: c.bytes, recycled: recycled}, truncated
 }
 
-// resolve names the log group and stream of each ResourceLogs of ld (destOfResource, resourceEnds) and returns
-// the distinct destinations.
-func (enc *encoder) resolve(ctx context.Context, ld plog.Logs, s *encodeScratch) []dest {
-	var dests []dest
+// resolve names the log group and stream of each ResourceLogs of ld (destOfResource, resourceEnds, overflowed)
+// and returns the distinct destinations and the first group refused because max_destinations was reached.
+func (enc *encoder) resolve(ld plog.Logs, s *encodeScratch) (dests []dest, firstRefused string) {
 	clear(s.destIndex)
 	if s.destIndex == nil {
 		s.destIndex = map[string]int32{}
 	}
-	s.destOfResource, s.resourceEnds = s.destOfResource[:0], s.resourceEnds[:0]
+	s.destOfResource, s.resourceEnds, s.overflowed = s.destOfResource[:0], s.resourceEnds[:0], s.overflowed[:0]
 	end := 0
 	for _, rl := range ld.ResourceLogs().All() {
 		records := recordsOf(rl)
@@ -105,9 +106,14 @@ func (enc *encoder) resolve(ctx context.Context, ld plog.Logs, s *encodeScratch)
 		if records == 0 { // nothing to send: never admit a group (one of max_destinations) for it
 			s.destOfResource = append(s.destOfResource, -1)
 			s.resourceEnds = append(s.resourceEnds, end)
+			s.overflowed = append(s.overflowed, false)
 			continue
 		}
-		group := enc.routes.groupOf(ctx, rl.Resource(), records)
+		group, refused := enc.routes.groupOf(rl.Resource())
+		s.overflowed = append(s.overflowed, refused != "")
+		if firstRefused == "" {
+			firstRefused = refused
+		}
 		s.name = append(append(s.name[:0], group...), 0)
 		s.name = enc.routes.stream.AppendName(s.name, rl.Resource().Attributes())
 		i, ok := s.destIndex[string(s.name)]
@@ -120,7 +126,7 @@ func (enc *encoder) resolve(ctx context.Context, ld plog.Logs, s *encodeScratch)
 		s.destOfResource = append(s.destOfResource, i)
 		s.resourceEnds = append(s.resourceEnds, end)
 	}
-	return dests
+	return dests, firstRefused
 }
 
 func recordsOf(rl plog.ResourceLogs) int {

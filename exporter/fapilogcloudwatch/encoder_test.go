@@ -1,7 +1,6 @@
 package fapilogcloudwatch
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +51,7 @@ func encoderFor(t *testing.T, group, stream string, mutate ...func(*Config)) enc
 // encodeOne encodes ld as of receivedAt and returns the request's one chunk, checking the request's sizes.
 func encodeOne(t *testing.T, enc encoder, ld plog.Logs, receivedAt time.Time) chunk {
 	t.Helper()
-	req, _ := enc.encode(context.Background(), ld, receivedAt, new(encodeScratch))
+	req, _ := enc.encode(ld, receivedAt, new(encodeScratch))
 	require.Len(t, req.chunks, 1)
 	c := req.chunks[0]
 	bytes := 0
@@ -90,13 +89,13 @@ func TestEncode_RecordsOfDifferentResourcesGoToTheirGroupsAndStreams(t *testing.
 	}
 	enc := encoderFor(t, "/tenants/{service.name}", "{cloud.region}-logs")
 	s := new(encodeScratch)
-	req, _ := enc.encode(context.Background(), ld, time.Now(), s)
+	req, _ := enc.encode(ld, time.Now(), s)
 	c := req.chunks[0]
 	assert.Equal(t, []dest{{"/tenants/api", "eu-logs"}, {"/tenants/worker", "eu-logs"}, {"/tenants/api", "us-logs"}}, c.dests)
 	assert.Equal(t, []int32{0, 1, 0, 2}, []int32{c.events[0].dest, c.events[1].dest, c.events[2].dest, c.events[3].dest})
 
 	// Encoding again with the same scratch starts from nothing and leaves the first request as it was.
-	again, _ := enc.encode(context.Background(), testLogs("again", 1, recent(1)), time.Now(), s)
+	again, _ := enc.encode(testLogs("again", 1, recent(1)), time.Now(), s)
 	assert.Equal(t, []dest{{"/tenants/checkout", "unknown-logs"}}, again.chunks[0].dests)
 	assert.Len(t, again.chunks[0].events, 1)
 	assert.Equal(t, []dest{{"/tenants/api", "eu-logs"}, {"/tenants/worker", "eu-logs"}, {"/tenants/api", "us-logs"}}, c.dests)
@@ -157,7 +156,7 @@ func TestEncode_OversizeEventIsDroppedAloneWithDrop(t *testing.T) {
 func TestEncode_OversizeEventIsCutToTheLimitWithTruncate(t *testing.T) {
 	ld := sizedLogs(t, "big", []int{5000, 300})
 	enc := encoderFor(t, "/g", "s", func(c *Config) { c.MaxEventSize = 1024; c.Oversize = OversizeTruncate })
-	req, truncated := enc.encode(context.Background(), ld, time.Now(), new(encodeScratch))
+	req, truncated := enc.encode(ld, time.Now(), new(encodeScratch))
 	assert.Equal(t, 1, truncated)
 	c := req.chunks[0]
 	msg := c.body[c.events[0].start:c.events[0].end]

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -174,7 +175,7 @@ func (e *logsExporter) refusesConfig(err error) bool {
 func (e *logsExporter) convert(ctx context.Context, ld plog.Logs) (xexporterhelper.Request, error) {
 	s := e.encoding.Get().(*encodeScratch)
 	defer e.encoding.Put(s)
-	req, truncated := e.encoder.encode(ctx, ld, time.Now(), s)
+	req, truncated := e.encoder.encode(ld, time.Now(), s)
 	if truncated > 0 {
 		e.telemetry.FapilogExporterCloudwatchRecordsTruncated.Add(ctx, int64(truncated), e.own)
 	}
@@ -199,6 +200,9 @@ func (e *logsExporter) push(ctx context.Context, r xexporterhelper.Request) erro
 		r := &p.requests[i]
 		d := p.dests[r.dest]
 		refused, err := e.transport.send(ctx, d.group, d.stream, r.events)
+		if err == nil || consumererror.IsPermanent(err) { // handled for good: never sent again, so counted once
+			e.routes.countOverflow(ctx, p.refused, r.overflow)
+		}
 		return delivery.Result{Bytes: r.bytes, Rejected: refused.rejections(d.group, d.stream)}, err
 	})
 	if retry == nil {

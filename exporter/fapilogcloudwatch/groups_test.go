@@ -146,6 +146,59 @@ func TestExport_MaxDestinationsSendsFurtherServicesToTheDefaultGroupAndCountsThe
 	obs.metrics.AssertDeclared(t, metadata.ScopeName, "metadata.yaml")
 }
 
+// Overflow is counted when records are handled for good, not when they arrive: a client that sends a push again
+// after it failed (no queue, no retry here: a queue refusing it when full is the same case) brings the same
+// records through the converter twice, and a persistent queue brings them back after a restart.
+func TestExport_OverflowIsCountedOnceWhenAFailedPushIsSentAgain(t *testing.T) {
+	awsTestEnv(t)
+	url := startKumo(t)
+	rec := newRecorder(t, url, int(defaultMaxEventSize))
+	prefix := uniqueGroup(t)
+	cfg := testConfig(rec.URL, prefix+"/{service.name}")
+	cfg.Destinations.MaxDestinations = 1
+	cfg.RetryConfig.Enabled = false
+	exp, obs := startObserved(t, cfg)
+
+	failFirst := true
+	rec.inject = func(action string, _ int, put *recordedPut) *fault {
+		if action == "PutLogEvents" && put.Group == prefix+"/unknown" && failFirst {
+			failFirst = false
+			return awsError(503, "ServiceUnavailableException", "try later")
+		}
+		return nil
+	}
+	services := servicesNamed("again", 3)
+	ld := serviceLogs(services, 10)
+	require.Error(t, exp.ConsumeLogs(context.Background(), ld), "the default group's request fails once")
+	assert.Zero(t, obs.metrics.Int(t, destination.MetricOverflow), "nothing of the default group delivered yet")
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld), "the client sends the push again")
+
+	overflow := countIDs(readEvents(t, readClient(url), prefix+"/unknown", "app-1"))
+	assert.Len(t, overflow, 20, "two services over the cap, each record delivered once")
+	assert.EqualValues(t, 20, obs.metrics.Int(t, destination.MetricOverflow), "each overflowed record counted once")
+}
+
+// Records refused for good in the default group were handled: they count as overflow too, once.
+func TestExport_OverflowRefusedForGoodIsCountedOnce(t *testing.T) {
+	awsTestEnv(t)
+	url := startKumo(t)
+	rec := newRecorder(t, url, int(defaultMaxEventSize))
+	prefix := uniqueGroup(t)
+	cfg := testConfig(rec.URL, prefix+"/{service.name}")
+	cfg.Destinations.MaxDestinations = 1
+	exp, obs := startObserved(t, cfg)
+	rec.inject = func(action string, _ int, put *recordedPut) *fault {
+		if action == "PutLogEvents" && put.Group == prefix+"/unknown" {
+			return awsError(400, "InvalidParameterException", "refused")
+		}
+		return nil
+	}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), serviceLogs(servicesNamed("refused", 3), 10)),
+		"a refusal of some records is counted, not returned")
+	assert.EqualValues(t, 20, obs.metrics.Int(t, destination.MetricOverflow))
+	assert.EqualValues(t, 20, obs.rejected(t)["invalid_parameter"])
+}
+
 // A group that stays missing just after it was created (eventual consistency) concerns that group only: the
 // other groups of the push are delivered and only its records are handed back for retry.
 func TestPush_OneGroupNotFoundDoesNotHoldTheOtherGroupsBack(t *testing.T) {

@@ -16,16 +16,22 @@ import (
 // sending_queue.batch.partition.metadata_keys still partitions after a restart, as exporterhelper's own
 // encoding does.
 //
-// Format (version 1): the bytes "fcw" and the version, then uvarints (u) and length-prefixed strings (s):
+// Format (version 2): the bytes "fcw" and the version, then uvarints (u) and length-prefixed strings (s):
 // metadata (u keys, each s key, u values, s each), u chunks, each: u destinations (s group, s stream),
-// u events, each: varint timestamp, u dest, u message length + 1 (0: dropped as oversize), then the messages
-// one after the other.
+// s the group refused by max_destinations (chunk.refused), u events, each: varint timestamp, u dest * 2 + 1 when
+// the event overflowed to the default group (event.overflow), u message length + 1 (0: dropped as oversize),
+// then the messages one after the other. Version 1, written before the exporter counted overflow on delivery,
+// has neither the refused group nor the overflow bit: its requests are still read, their overflow counted
+// already when they were converted.
 type requestEncoding struct{}
 
 // encodingHeader starts every stored request; its last byte is the version of the format.
-const encodingHeader = "fcw\x01"
+const (
+	encodingHeader   = "fcw\x02"
+	encodingHeaderV1 = "fcw\x01"
+)
 
-var errCorrupt = errors.New("not a fapilogcloudwatch request of format version 1: truncated or corrupt")
+var errCorrupt = errors.New("not a fapilogcloudwatch request of format version 1 or 2: truncated or corrupt")
 
 // Marshal encodes req and the client metadata of ctx.
 func (requestEncoding) Marshal(ctx context.Context, r xexporterhelper.Request) ([]byte, error) {
@@ -42,10 +48,15 @@ func (requestEncoding) Marshal(ctx context.Context, r xexporterhelper.Request) (
 		for _, d := range c.dests {
 			buf = appendString(appendString(buf, d.group), d.stream)
 		}
+		buf = appendString(buf, c.refused)
 		buf = binary.AppendUvarint(buf, uint64(len(c.events)))
 		for _, ev := range c.events {
 			buf = binary.AppendVarint(buf, ev.timestamp)
-			buf = binary.AppendUvarint(buf, uint64(ev.dest))
+			destAndOverflow := uint64(ev.dest) << 1
+			if ev.overflow {
+				destAndOverflow |= 1
+			}
+			buf = binary.AppendUvarint(buf, destAndOverflow)
 			length := uint64(0)
 			if !ev.dropped {
 				length = uint64(ev.end-ev.start) + 1
@@ -83,7 +94,15 @@ func appendString(buf []byte, s string) []byte {
 // Unmarshal decodes what Marshal stored: each chunk's messages become one body again.
 func (requestEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.Request, error) {
 	ctx := context.Background()
-	if len(data) < len(encodingHeader) || string(data[:len(encodingHeader)]) != encodingHeader {
+	if len(data) < len(encodingHeader) {
+		return ctx, nil, errCorrupt
+	}
+	var v1 bool
+	switch string(data[:len(encodingHeader)]) {
+	case encodingHeader:
+	case encodingHeaderV1:
+		v1 = true
+	default:
 		return ctx, nil, errCorrupt
 	}
 	d := decoder{data: data[len(encodingHeader):]}
@@ -96,6 +115,9 @@ func (requestEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.
 		for i := range c.dests {
 			c.dests[i] = dest{group: d.string(), stream: d.string()}
 		}
+		if !v1 {
+			c.refused = d.string()
+		}
 		c.events = make([]event, d.count())
 		total := 0
 		for i := range c.events {
@@ -103,7 +125,11 @@ func (requestEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.
 			ev.timestamp = d.varint()
 			// Both numbers are checked before they are converted: a huge dest would wrap to a negative index, and
 			// huge lengths could add up to a small total.
-			if dest := d.uvarint(); dest < uint64(len(c.dests)) {
+			dest := d.uvarint()
+			if !v1 {
+				dest, ev.overflow = dest>>1, dest&1 == 1
+			}
+			if dest < uint64(len(c.dests)) {
 				ev.dest = int32(dest)
 			} else {
 				d.err = errCorrupt

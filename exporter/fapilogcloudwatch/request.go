@@ -37,6 +37,9 @@ type chunk struct {
 	dests  []dest
 	// bytes is the CloudWatch size of events.
 	bytes int
+	// refused is a log group that max_destinations kept records of this conversion out of (their events are
+	// marked overflow), for the log line that counts them; "" when none was.
+	refused string
 }
 
 // event is one record encoded: its message (the bare envelope JSON) lies in its chunk's body at [start, end).
@@ -46,6 +49,9 @@ type event struct {
 	timestamp int64
 	// dest indexes the chunk's dests: the record's log group and stream.
 	dest int32
+	// overflow: the record goes to the default group because max_destinations was reached; it is counted as
+	// such once delivered or refused for good.
+	overflow bool
 	// dropped: larger than max_event_size with oversize: drop. It holds no message and is reported as refused
 	// (record_too_large) by the push that carries it, once: a retry never carries it again. It weighs
 	// eventOverhead bytes all the same, so that a request of dropped records alone is not empty for the queue,
@@ -144,7 +150,7 @@ func (r *logsRequest) add(c chunk) {
 // slice is events [from, to) of c, whose CloudWatch size is bytes. The events are shared, capped so that no
 // append reaches the others.
 func (c chunk) slice(from, to, bytes int) chunk {
-	return chunk{body: c.body, events: c.events[from:to:to], dests: c.dests, bytes: bytes}
+	return chunk{body: c.body, events: c.events[from:to:to], dests: c.dests, bytes: bytes, refused: c.refused}
 }
 
 // subset returns the events of r for which keep (called once per event, in push order) is true, in a new
@@ -160,7 +166,7 @@ func (r *logsRequest) subset(keep func(i int) bool) *logsRequest {
 			}
 			i++
 		}
-		out.add(chunk{body: c.body, events: slices.Clip(kept), dests: c.dests, bytes: bytes})
+		out.add(chunk{body: c.body, events: slices.Clip(kept), dests: c.dests, bytes: bytes, refused: c.refused})
 	}
 	return out
 }

@@ -38,6 +38,8 @@ type putRequest struct {
 	events []types.InputLogEvent
 	// bytes is the request's size as CloudWatch counts it: the messages plus 26 bytes per event.
 	bytes int
+	// overflow is how many of its events go to the default group because max_destinations was reached.
+	overflow int
 }
 
 // plan is what the request builder made of a batch: the requests in order and, in the delivery plan, the
@@ -51,6 +53,8 @@ type plan struct {
 	destIndex map[dest]int32
 	// counts of records left out, reported through Plan.LeftOut.
 	tooOld, tooNew, oversize int
+	// refused is a log group max_destinations kept records of the batch out of, "" when none.
+	refused string
 
 	// kept are the events to send, sorted; the requests' events point into them.
 	kept  []keptEvent
@@ -65,6 +69,8 @@ type keptEvent struct {
 	dest      int32
 	// record is the event's position in the batch, in push order.
 	record int32
+	// overflow: see event.overflow.
+	overflow bool
 }
 
 func (p *plan) reset(records int) {
@@ -74,7 +80,7 @@ func (p *plan) reset(records int) {
 	}
 	p.requests, p.kept, p.dests = p.requests[:0], p.kept[:0], p.dests[:0]
 	clear(p.destIndex)
-	p.tooOld, p.tooNew, p.oversize = 0, 0, 0
+	p.tooOld, p.tooNew, p.oversize, p.refused = 0, 0, 0, ""
 }
 
 // finish completes the delivery plan once the requests are built.
@@ -150,6 +156,9 @@ func (rb *requestBuilder) build(req *logsRequest, now time.Time, p *plan) {
 	record := int32(0)
 	for _, c := range req.chunks {
 		local := p.globalDests(c.dests)
+		if p.refused == "" {
+			p.refused = c.refused
+		}
 		for _, ev := range c.events {
 			i := record
 			record++
@@ -164,7 +173,8 @@ func (rb *requestBuilder) build(req *logsRequest, now time.Time, p *plan) {
 				p.tooNew++
 				continue
 			}
-			p.kept = append(p.kept, keptEvent{message: c.body[ev.start:ev.end], timestamp: ev.timestamp, dest: local[ev.dest], record: i})
+			p.kept = append(p.kept, keptEvent{message: c.body[ev.start:ev.end], timestamp: ev.timestamp, dest: local[ev.dest],
+				record: i, overflow: ev.overflow})
 		}
 	}
 	if len(p.kept) == 0 {
@@ -200,16 +210,19 @@ func (rb *requestBuilder) materialize(p *plan) {
 
 // split cuts the sorted events into requests, greedily, in order.
 func (rb *requestBuilder) split(p *plan) {
-	first, bytes := 0, 0
+	first, bytes, overflow := 0, 0, 0
 	for i, ev := range p.kept {
 		size := len(ev.message) + eventOverhead
 		head := p.kept[first]
 		if i > first && (ev.dest != head.dest || i-first == rb.maxEvents || bytes+size > rb.maxBytes || ev.timestamp-head.timestamp > rb.maxSpan) {
-			p.requests = append(p.requests, putRequest{dest: head.dest, events: p.input[first:i], bytes: bytes})
-			first, bytes = i, 0
+			p.requests = append(p.requests, putRequest{dest: head.dest, events: p.input[first:i], bytes: bytes, overflow: overflow})
+			first, bytes, overflow = i, 0, 0
 		}
 		bytes += size
+		if ev.overflow {
+			overflow++
+		}
 		p.Owner[ev.record] = int32(len(p.requests))
 	}
-	p.requests = append(p.requests, putRequest{dest: p.kept[first].dest, events: p.input[first:], bytes: bytes})
+	p.requests = append(p.requests, putRequest{dest: p.kept[first].dest, events: p.input[first:], bytes: bytes, overflow: overflow})
 }

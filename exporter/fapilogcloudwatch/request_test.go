@@ -158,6 +158,8 @@ func TestRequestEncoding_RoundTripKeepsEventsDestinationsAndMetadata(t *testing.
 	b := batchOf([]int{7, 9}, func(i int) int64 { return builderNow.UnixMilli() - int64(i) })
 	b.chunks[0].dests = []dest{{"/g1", "s"}, {"/g2", "é"}}
 	b.chunks[0].events[1].dest = 1
+	b.chunks[0].events[1].overflow = true
+	b.chunks[0].refused = "/g3"
 	// A split request whose events do not start at its body's start, as after a cut or a retry.
 	merged := mergeSplit(t, a, 0, bytesSizer, b.subset(func(i int) bool { return i == 1 }))[0]
 
@@ -179,6 +181,9 @@ func TestRequestEncoding_RoundTripKeepsEventsDestinationsAndMetadata(t *testing.
 	assert.Equal(t, p1.Owner, p2.Owner)
 	assert.Equal(t, p1.dests, p2.dests)
 	assert.Equal(t, p1.oversize, p2.oversize)
+	assert.Equal(t, "/g3", p2.refused, "the group refused by max_destinations, for the log line")
+	assert.Equal(t, 1, p2.requests[len(p2.requests)-1].overflow, "the overflowed event still counts once delivered")
+	assert.Equal(t, p1.requests, p2.requests)
 	require.Equal(t, len(p1.kept), len(p2.kept))
 	for i := range p1.kept {
 		assert.Equal(t, p1.kept[i], p2.kept[i], "event %d: message, timestamp, destination and position", i)
@@ -189,21 +194,48 @@ func TestRequestEncoding_RefusesWhatItDidNotWrite(t *testing.T) {
 	data, err := requestEncoding{}.Marshal(context.Background(), batchOf([]int{100, 200}, atNow))
 	require.NoError(t, err)
 	for name, bad := range map[string][]byte{
-		"empty":              nil,
-		"another format":     []byte("\x0a\x05hello"),
-		"another version":    append([]byte("fcw\x02"), data[4:]...),
-		"truncated":          data[:len(data)-1],
-		"trailing bytes":     append(append([]byte{}, data...), 0),
-		"huge count":         append([]byte(encodingHeader), 0, 0xff, 0xff, 0xff, 0xff, 0x0f),
-		"dest out of range":  []byte(encodingHeader + "\x00\x01\x00\x01\x00\x05\x01"),
-		"length beyond data": []byte(encodingHeader + "\x00\x01\x01\x00\x00\x01\x00\x00\x09"),
+		"empty":           nil,
+		"another format":  []byte("\x0a\x05hello"),
+		"another version": append([]byte("fcw\x03"), data[4:]...),
+		"truncated":       data[:len(data)-1],
+		"trailing bytes":  append(append([]byte{}, data...), 0),
+		"huge count":      append([]byte(encodingHeader), 0, 0xff, 0xff, 0xff, 0xff, 0x0f),
+		// Version 2: no metadata, one chunk of no destination, no refused group, one event of dest 2 (1 << 1).
+		"dest out of range": []byte(encodingHeader + "\x00\x01\x00\x00\x01\x00\x04\x01"),
+		// The same in version 1, whose dest has no overflow bit.
+		"dest out of range (version 1)": []byte(encodingHeaderV1 + "\x00\x01\x00\x01\x00\x05\x01"),
+		"length beyond data":            []byte(encodingHeaderV1 + "\x00\x01\x01\x00\x00\x01\x00\x00\x09"),
 		// One dest ("g", "s"), one event whose dest index is 2^32-1: -1 once cast to int32.
-		"dest wraps to -1": []byte(encodingHeader + "\x00\x01\x01\x01g\x01s\x01\x00\xff\xff\xff\xff\x0f\x02x"),
+		"dest wraps to -1": []byte(encodingHeaderV1 + "\x00\x01\x01\x01g\x01s\x01\x00\xff\xff\xff\xff\x0f\x02x"),
+		// Version 2: the dest field 2^64-1 is dest 2^63-1 with the overflow bit.
+		"dest wraps (version 2)": []byte(encodingHeader + "\x00\x01\x01\x01g\x01s\x00\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02x"),
 		// Two events of 2^63 bytes each: their lengths add up to 0, so no body byte would be read.
-		"lengths wrap to 0": []byte(encodingHeader + "\x00\x01\x01\x01g\x01s\x02" +
+		"lengths wrap to 0": []byte(encodingHeaderV1 + "\x00\x01\x01\x01g\x01s\x02" +
 			"\x00\x00\x81\x80\x80\x80\x80\x80\x80\x80\x80\x01" + "\x00\x00\x81\x80\x80\x80\x80\x80\x80\x80\x80\x01"),
 	} {
 		_, _, err := requestEncoding{}.Unmarshal(bad)
 		assert.ErrorIs(t, err, errCorrupt, name)
 	}
+}
+
+// A persistent queue written by the release before format 2 is still read after an upgrade: its events go to
+// their destinations, none marked as overflow (those were counted when they arrived).
+func TestRequestEncoding_ReadsFormatVersion1(t *testing.T) {
+	// Format 1: no metadata; one chunk: dests ("/g", "s") and ("/g2", "t"); two events at 5 and 6 ms, dests 0
+	// and 1, messages "ab" and "c".
+	v1 := []byte(encodingHeaderV1 + "\x00\x01\x02\x02/g\x01s\x03/g2\x01t\x02" + "\x0a\x00\x03" + "\x0c\x01\x02" + "abc")
+	_, got, err := requestEncoding{}.Unmarshal(v1)
+	require.NoError(t, err)
+	req := got.(*logsRequest)
+	requireConsistent(t, req)
+	require.Len(t, req.chunks, 1)
+	c := req.chunks[0]
+	assert.Equal(t, []dest{{"/g", "s"}, {"/g2", "t"}}, c.dests)
+	assert.Empty(t, c.refused)
+	require.Len(t, c.events, 2)
+	assert.Equal(t, "ab", c.body[c.events[0].start:c.events[0].end])
+	assert.Equal(t, "c", c.body[c.events[1].start:c.events[1].end])
+	assert.Equal(t, []int64{5, 6}, []int64{c.events[0].timestamp, c.events[1].timestamp})
+	assert.Equal(t, []int32{0, 1}, []int32{c.events[0].dest, c.events[1].dest})
+	assert.False(t, c.events[0].overflow || c.events[1].overflow)
 }

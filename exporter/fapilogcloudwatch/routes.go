@@ -79,13 +79,23 @@ func collectorHostname() string {
 // routed reports whether records go to log groups of their own.
 func (r *routes) routed() bool { return r.router != nil }
 
-// groupOf returns the log group of a resource's records (records of them, counted when they overflow to the
-// default group).
-func (r *routes) groupOf(ctx context.Context, resource pcommon.Resource, records int) string {
+// groupOf returns the log group of a resource's records and, when they go to the default group because
+// max_destinations is reached, the group they were refused (else ""). They are counted as overflow once they are
+// handled for good (countOverflow), not here: a request refused by a full queue and sent again by its client is
+// converted again.
+func (r *routes) groupOf(resource pcommon.Resource) (group, refused string) {
 	if r.router == nil {
-		return r.group
+		return r.group, ""
 	}
-	return r.router.Route(ctx, resource, records)
+	return r.router.Resolve(resource)
+}
+
+// countOverflow counts records delivered to the default group, or refused there for good, because
+// max_destinations was reached; refused names a group they were refused, for the log line.
+func (r *routes) countOverflow(ctx context.Context, refused string, records int) {
+	if r.router != nil {
+		r.router.CountOverflow(ctx, refused, records)
+	}
 }
 
 // describe is what the start-up log line says about the destinations.

@@ -28,7 +28,8 @@ func resourceWith(attrs map[string]any) pcommon.Resource {
 func names(t *testing.T, r *routes, attrs map[string]any) (group, stream string) {
 	t.Helper()
 	res := resourceWith(attrs)
-	return r.groupOf(context.Background(), res, 1), r.stream.Name(res.Attributes())
+	group, _ = r.groupOf(res)
+	return group, r.stream.Name(res.Attributes())
 }
 
 func TestRoutes_DefaultStreamIsHostnameDashStartSeconds(t *testing.T) {
@@ -94,7 +95,7 @@ func TestRoutes_StreamNamesLoseOnlyColonAndStarAndAreCutAtARuneBoundary(t *testi
 	assert.Len(t, stream, 511, "x + 255 two-byte runes: the 256th would end at byte 513")
 }
 
-func TestRoutes_MaxDestinationsSendsFurtherGroupsToTheDefaultAndCountsThem(t *testing.T) {
+func TestRoutes_MaxDestinationsSendsFurtherGroupsToTheDefault(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.LogGroupName = "/tenants/{service.name}"
 	cfg.Destinations.MaxDestinations = 3
@@ -106,14 +107,20 @@ func TestRoutes_MaxDestinationsSendsFurtherGroupsToTheDefaultAndCountsThem(t *te
 	require.NoError(t, err)
 	t.Cleanup(r.shutdown)
 	for i := range 5 {
-		want := fmt.Sprintf("/tenants/svc-%d", i)
+		want, wantRefused := fmt.Sprintf("/tenants/svc-%d", i), ""
 		if i >= 3 {
-			want = "/tenants/unknown"
+			want, wantRefused = "/tenants/unknown", fmt.Sprintf("/tenants/svc-%d", i)
 		}
-		assert.Equal(t, want, r.groupOf(context.Background(), resourceWith(map[string]any{"service.name": fmt.Sprintf("svc-%d", i)}), 10))
+		group, refused := r.groupOf(resourceWith(map[string]any{"service.name": fmt.Sprintf("svc-%d", i)}))
+		assert.Equal(t, want, group)
+		assert.Equal(t, wantRefused, refused)
 	}
-	assert.Equal(t, "/tenants/svc-1", r.groupOf(context.Background(), resourceWith(map[string]any{"service.name": "svc-1"}), 10), "an admitted group stays")
+	group, refused := r.groupOf(resourceWith(map[string]any{"service.name": "svc-1"}))
+	assert.Equal(t, "/tenants/svc-1", group, "an admitted group stays")
+	assert.Empty(t, refused)
 	tenants := attribute.String("exporter", "fapilogcloudwatch/tenants")
+	assert.Zero(t, metrics.Int(t, destination.MetricOverflow, tenants), "records are counted once handled, not when routed")
+	r.countOverflow(context.Background(), "/tenants/svc-3", 20)
 	assert.EqualValues(t, 20, metrics.Int(t, destination.MetricOverflow, tenants), "series carry the component ID")
 	assert.EqualValues(t, 4, metrics.Int(t, destination.MetricOpen, tenants), "three groups and the default")
 }

@@ -92,20 +92,11 @@ func NewRouter(t *Template, maxDestinations int, set component.TelemetrySettings
 	return r, nil
 }
 
-// Route returns the destination of a resource's records; records is how many there are, counted as overflow
-// when they go to the default destination because the cap is reached. Call it once per ResourceLogs, not per
-// record: the name depends on resource attributes only. It allocates only for a destination seen first.
-func (r *Router) Route(ctx context.Context, resource pcommon.Resource, records int) string {
-	name, refused := r.Resolve(resource)
-	if refused != "" {
-		r.CountOverflow(ctx, refused, records)
-	}
-	return name
-}
-
-// Resolve is Route without counting: besides the destination it returns, when the records go to the default
-// destination because the cap is reached, the name they were refused (else ""). An exporter that routes again
-// at every retry counts them with CountOverflow once they are handled for good, so that a record is counted once.
+// Resolve returns the destination of a resource's records and, when they go to the default destination because
+// the cap is reached, the name they were refused (else ""). Call it once per ResourceLogs, not per record: the
+// name depends on resource attributes only. It allocates only for a destination seen first. It counts nothing:
+// an exporter may route the same records again (a retry, a client sending them again), so it counts them with
+// CountOverflow once they are handled for good, and a record is counted once.
 func (r *Router) Resolve(resource pcommon.Resource) (name, refused string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
