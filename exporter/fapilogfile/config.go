@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
@@ -107,6 +108,29 @@ type Config struct {
 
 var _ component.Config = (*Config)(nil)
 
+// Unmarshal reads the user's configuration. An alias given without its key (the seed's rotating_file() names:
+// rotation, retention, compression, mode) sets that key, so that it replaces the key's default: otherwise
+// `rotation: 5 MB` alone would differ from max_bytes' default of 10 MB. Both given with different values stay
+// as they are, and Validate refuses them.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(cfg); err != nil {
+		return err
+	}
+	if cfg.Rotation != nil && !conf.IsSet("max_bytes") {
+		cfg.MaxBytes = *cfg.Rotation
+	}
+	if cfg.Retention != nil && !conf.IsSet("max_files") {
+		cfg.MaxFiles = *cfg.Retention
+	}
+	if cfg.Compression != nil && !conf.IsSet("compress_rotated") {
+		cfg.CompressRotated = *cfg.Compression
+	}
+	if cfg.Mode != nil && !conf.IsSet("format") {
+		cfg.Format = *cfg.Mode
+	}
+	return nil
+}
+
 // Validate checks every key and names the one at fault.
 func (cfg *Config) Validate() error {
 	var errs []error
@@ -134,11 +158,11 @@ func (cfg *Config) Validate() error {
 	if cfg.Mode != nil {
 		if *cfg.Mode != FormatJSON && *cfg.Mode != FormatText {
 			add("mode: must be one of json, text")
-		} else if cfg.Format != "" && cfg.Format != *cfg.Mode && cfg.Format != FormatJSON {
+		} else if cfg.Format != *cfg.Mode {
 			add("mode: conflicts with format %q (mode is an alias of format)", cfg.Format)
 		}
 	}
-	if f := cfg.format(); f != FormatJSON && f != FormatText && f != FormatPretty {
+	if f := cfg.Format; f != FormatJSON && f != FormatText && f != FormatPretty {
 		add("format: must be one of json, text, pretty")
 	}
 	if cfg.Colors != ColorsAuto && cfg.Colors != ColorsAlways && cfg.Colors != ColorsNever {
@@ -152,17 +176,20 @@ func (cfg *Config) Validate() error {
 			add("write_mode: mmap needs a file, not %s", cfg.Path)
 		}
 		// max_bytes has a default, so it is ignored on the console rather than rejected.
-		if cfg.Interval.Enabled() || cfg.CompressRotated || cfg.maxFiles() > 0 || cfg.MaxTotalBytes > 0 || cfg.MaxAge > 0 {
+		if cfg.Interval.Enabled() || cfg.CompressRotated || cfg.MaxFiles > 0 || cfg.MaxTotalBytes > 0 || cfg.MaxAge > 0 {
 			add("path: %s cannot be rotated; remove interval, compress_rotated and the retention keys", cfg.Path)
 		}
 	}
-	if cfg.Rotation != nil && cfg.MaxBytes != 0 && *cfg.Rotation != cfg.MaxBytes {
+	if cfg.Rotation != nil && *cfg.Rotation != cfg.MaxBytes {
 		add("rotation: conflicts with max_bytes (rotation is an alias of max_bytes)")
 	}
-	if cfg.Retention != nil && cfg.MaxFiles != 0 && *cfg.Retention != cfg.MaxFiles {
+	if cfg.Retention != nil && *cfg.Retention != cfg.MaxFiles {
 		add("retention: conflicts with max_files (retention is an alias of max_files)")
 	}
-	if cfg.maxFiles() < 0 {
+	if cfg.Compression != nil && *cfg.Compression != cfg.CompressRotated {
+		add("compression: conflicts with compress_rotated (compression is an alias of compress_rotated)")
+	}
+	if cfg.MaxFiles < 0 {
 		add("max_files: must not be negative")
 	}
 	if cfg.MaxAge < 0 {
@@ -215,31 +242,6 @@ func rootOf(t *destination.Template) string {
 	return filepath.Dir(t.LiteralPrefix() + "x") // x: the first placeholder's value, never a separator
 }
 
-func (cfg *Config) format() string {
-	if cfg.Mode != nil && (cfg.Format == "" || cfg.Format == FormatJSON) {
-		return *cfg.Mode
-	}
-	return cfg.Format
-}
-
-func (cfg *Config) maxBytes() int64 {
-	if cfg.Rotation != nil && cfg.MaxBytes == 0 {
-		return int64(*cfg.Rotation)
-	}
-	return int64(cfg.MaxBytes)
-}
-
-func (cfg *Config) maxFiles() int {
-	if cfg.Retention != nil && cfg.MaxFiles == 0 {
-		return *cfg.Retention
-	}
-	return cfg.MaxFiles
-}
-
-func (cfg *Config) compressRotated() bool {
-	return cfg.CompressRotated || cfg.Compression != nil && *cfg.Compression
-}
-
 // filePath is the active file's path.
 func (cfg *Config) filePath() string {
 	if cfg.Path != "" {
@@ -250,7 +252,7 @@ func (cfg *Config) filePath() string {
 		prefix = defaultFilenamePrefix
 	}
 	ext := ".jsonl"
-	if cfg.format() != FormatJSON {
+	if cfg.Format != FormatJSON {
 		ext = ".log"
 	}
 	return filepath.Join(cfg.Directory, prefix+ext)

@@ -67,14 +67,14 @@ func loadExporterConfig(t *testing.T, file, name string) *Config {
 func TestConfig_LoadsEveryKey(t *testing.T) {
 	full := loadExporterConfig(t, "config.yaml", "full")
 	assert.Equal(t, "/var/log/myapp/api.log", full.filePath())
-	assert.Equal(t, FormatText, full.format())
-	assert.Equal(t, int64(5<<20), full.maxBytes())
+	assert.Equal(t, FormatText, full.Format)
+	assert.Equal(t, int64(5<<20), int64(full.MaxBytes))
 	assert.Equal(t, confunits.Interval{Period: 24 * time.Hour, Keyword: "daily"}, full.Interval)
 	assert.True(t, full.LocalTime)
-	assert.Equal(t, 7, full.maxFiles())
+	assert.Equal(t, 7, full.MaxFiles)
 	assert.Equal(t, confunits.ByteSize(1<<30), full.MaxTotalBytes)
 	assert.Equal(t, 168*time.Hour, full.MaxAge)
-	assert.True(t, full.compressRotated())
+	assert.True(t, full.CompressRotated)
 	assert.Equal(t, 9, full.CompressionLevel)
 	assert.Zero(t, full.FlushInterval)
 	assert.True(t, full.Fsync)
@@ -85,10 +85,10 @@ func TestConfig_LoadsEveryKey(t *testing.T) {
 
 	def := loadExporterConfig(t, "config.yaml", "")
 	assert.Equal(t, "./logs/app.jsonl", def.filePath())
-	assert.Equal(t, FormatJSON, def.format())
+	assert.Equal(t, FormatJSON, def.Format)
 
 	console := loadExporterConfig(t, "config.yaml", "console")
-	assert.Equal(t, FormatPretty, console.format())
+	assert.Equal(t, FormatPretty, console.Format)
 	assert.Equal(t, ColorsAlways, console.Colors)
 }
 
@@ -111,10 +111,45 @@ func TestConfig_TenantKeysLoad(t *testing.T) {
 
 func TestConfig_SeedFactoryParametersAreAliases(t *testing.T) {
 	cfg := loadExporterConfig(t, "config.yaml", "seed_aliases")
-	assert.Equal(t, int64(10<<20), cfg.maxBytes())
-	assert.Equal(t, 7, cfg.maxFiles())
-	assert.True(t, cfg.compressRotated())
-	assert.Equal(t, FormatText, cfg.format())
+	assert.Equal(t, confunits.ByteSize(5<<20), cfg.MaxBytes, "rotation replaces max_bytes' default of 10 MB")
+	assert.Equal(t, 7, cfg.MaxFiles)
+	assert.True(t, cfg.CompressRotated)
+	assert.Equal(t, FormatText, cfg.Format)
+}
+
+// An alias alone replaces its key's default whatever its value; an alias and its key both given must agree.
+func TestConfig_SeedAliasesReplaceDefaultsAndConflictOnlyWithTheirKeyGiven(t *testing.T) {
+	load := func(t *testing.T, raw map[string]any) *Config {
+		t.Helper()
+		cfg := createDefaultConfig().(*Config)
+		require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
+		return cfg
+	}
+	for _, rotation := range []any{"5 MB", 0, "10 MB"} {
+		cfg := load(t, map[string]any{"path": "logs/app.log", "rotation": rotation})
+		require.NoError(t, cfg.Validate(), "rotation: %v", rotation)
+		want := map[any]confunits.ByteSize{"5 MB": 5 << 20, 0: 0, "10 MB": 10 << 20}[rotation]
+		assert.Equal(t, want, cfg.MaxBytes, "rotation: %v", rotation)
+	}
+	cfg := load(t, map[string]any{"path": "logs/app.log", "compression": false, "mode": "json", "retention": 0})
+	require.NoError(t, cfg.Validate())
+	assert.False(t, cfg.CompressRotated)
+	assert.Zero(t, cfg.MaxFiles)
+
+	for name, tc := range map[string]struct {
+		raw  map[string]any
+		want string
+	}{
+		"rotation":    {map[string]any{"rotation": "5 MB", "max_bytes": "1 MB"}, "rotation: conflicts with max_bytes"},
+		"retention":   {map[string]any{"retention": 3, "max_files": 4}, "retention: conflicts with max_files"},
+		"compression": {map[string]any{"compression": true, "compress_rotated": false}, "compression: conflicts with compress_rotated"},
+		"mode":        {map[string]any{"mode": "text", "format": "json"}, "mode: conflicts with format"},
+	} {
+		tc.raw["path"] = "logs/app.log"
+		assert.ErrorContains(t, load(t, tc.raw).Validate(), tc.want, name)
+	}
+	same := load(t, map[string]any{"path": "logs/app.log", "rotation": "1 MB", "max_bytes": "1 MB", "mode": "text", "format": "text"})
+	assert.NoError(t, same.Validate(), "an alias equal to its key is no conflict")
 }
 
 func TestConfig_FapilogEnvironmentVariablesThroughEnvExpansion(t *testing.T) {
@@ -126,24 +161,24 @@ func TestConfig_FapilogEnvironmentVariablesThroughEnvExpansion(t *testing.T) {
 	t.Setenv("FAPILOG_FILE__INTERVAL_SECONDS", "daily")
 	cfg := resolveEnvConfig(t)
 	assert.Equal(t, filepath.Join(dir, "fapilog.jsonl"), cfg.filePath())
-	assert.Equal(t, int64(1<<20), cfg.maxBytes())
-	assert.Equal(t, 3, cfg.maxFiles())
-	assert.True(t, cfg.compressRotated())
+	assert.Equal(t, int64(1<<20), int64(cfg.MaxBytes))
+	assert.Equal(t, 3, cfg.MaxFiles)
+	assert.True(t, cfg.CompressRotated)
 	assert.Equal(t, "daily", cfg.Interval.Keyword)
 
 	t.Setenv("FAPILOG_FILE__MAX_BYTES", "2097152")
 	t.Setenv("FAPILOG_FILE__INTERVAL_SECONDS", "3600")
 	cfg = resolveEnvConfig(t)
-	assert.Equal(t, int64(2<<20), cfg.maxBytes())
+	assert.Equal(t, int64(2<<20), int64(cfg.MaxBytes))
 	assert.Equal(t, time.Hour, cfg.Interval.Period)
 }
 
 func TestConfig_EnvDefaultsApplyWhenUnset(t *testing.T) {
 	cfg := resolveEnvConfig(t)
 	assert.Equal(t, filepath.Join("logs", "fapilog.jsonl"), cfg.filePath())
-	assert.Equal(t, int64(10<<20), cfg.maxBytes())
-	assert.Equal(t, 5, cfg.maxFiles())
-	assert.False(t, cfg.compressRotated())
+	assert.Equal(t, int64(10<<20), int64(cfg.MaxBytes))
+	assert.Equal(t, 5, cfg.MaxFiles)
+	assert.False(t, cfg.CompressRotated)
 	assert.False(t, cfg.Interval.Enabled())
 }
 

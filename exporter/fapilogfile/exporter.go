@@ -50,7 +50,7 @@ func newFileExporter(cfg *Config, set component.TelemetrySettings, id component.
 func (fe *fileExporter) start(context.Context, component.Host) error {
 	cfg := fe.cfg
 	pretty := envelope.PrettyOptions{Location: time.Local}
-	fe.encoder = newEncoder(cfg.format(), pretty)
+	fe.encoder = newEncoder(cfg.Format, pretty)
 	if cfg.isConsole() {
 		out := os.Stdout
 		if cfg.Path == PathStderr {
@@ -70,12 +70,12 @@ func (fe *fileExporter) start(context.Context, component.Host) error {
 		loc = time.Local
 	}
 	arch := newArchiver(archiverSettings{
-		compress: cfg.compressRotated(), compressionLevel: cfg.CompressionLevel,
-		maxFiles: cfg.maxFiles(), maxTotalBytes: int64(cfg.MaxTotalBytes), maxAge: cfg.MaxAge,
+		compress: cfg.CompressRotated, compressionLevel: cfg.CompressionLevel,
+		maxFiles: cfg.MaxFiles, maxTotalBytes: int64(cfg.MaxTotalBytes), maxAge: cfg.MaxAge,
 	}, fe.telemetry, fe.settings.Logger)
 	root := rootOf(tmpl)
 	fe.files = newFileSet(rotatorSettings{
-		writeMode: cfg.WriteMode, maxBytes: cfg.maxBytes(), interval: cfg.Interval, location: loc,
+		writeMode: cfg.WriteMode, maxBytes: int64(cfg.MaxBytes), interval: cfg.Interval, location: loc,
 		flushInterval: cfg.FlushInterval, fsync: cfg.Fsync, waitTimeout: cfg.Timeout,
 	}, root, cfg.MaxOpenFiles, arch, fe.telemetry, fe.settings.Logger, fe.fs)
 	// Fail before any goroutine starts: a directory that cannot be created is a start error, not a retried
