@@ -15,6 +15,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
 	"github.com/fapilog/fapilog-otelcol/internal/destination"
+	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
 )
 
 // OversizeAction says what happens to an event larger than max_event_size.
@@ -98,7 +99,7 @@ func (c *Config) Validate() error {
 	}
 	if c.EndpointURL != "" {
 		if u, err := url.Parse(c.EndpointURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("endpoint_url: must be an http:// or https:// URL (got %q)", c.EndpointURL))
+			errs = append(errs, fmt.Errorf("endpoint_url: must be an http:// or https:// URL (got %q)", httpsend.RedactedURL(c.EndpointURL)))
 		}
 	}
 	if c.LogRetentionDays != 0 {

@@ -144,3 +144,14 @@ func TestValidate_QueueCanBeTurnedOff(t *testing.T) {
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	assert.NoError(t, confmap.Validate(cfg))
 }
+
+// endpoint_url with credentials in it must not have its password echoed by Validate when the URL is refused.
+func TestConfig_ValidateDoesNotEchoTheEndpointURLPassword(t *testing.T) {
+	for _, endpoint := range []string{"htps://alice:hunter2@vpce.example.com", "alice:hunter2@vpce.example.com"} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.EndpointURL = endpoint
+		err := cfg.Validate()
+		require.ErrorContains(t, err, "endpoint_url:")
+		assert.NotContains(t, err.Error(), "hunter2", endpoint)
+	}
+}

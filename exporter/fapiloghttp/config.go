@@ -16,6 +16,7 @@ import (
 
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/confunits"
+	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
 )
 
 // Mode selects plain HTTP delivery or a webhook (signed requests).
@@ -153,7 +154,7 @@ func validateEndpoint(endpoint string) error {
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("endpoint: must be an http:// or https:// URL (got %q)", endpoint)
+		return fmt.Errorf("endpoint: must be an http:// or https:// URL (got %q)", httpsend.RedactedURL(endpoint))
 	}
 	return nil
 }

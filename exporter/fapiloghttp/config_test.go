@@ -178,3 +178,18 @@ func TestValidate_DefaultQueueAndRetrySectionsPass(t *testing.T) {
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	assert.NoError(t, confmap.Validate(cfg), "the queue can be turned off")
 }
+
+// An endpoint carrying basic-auth credentials (https://user:token@host, the form Grafana Cloud and Promtail
+// users write) must not have its password echoed by Validate when the URL is refused.
+func TestConfig_ValidateDoesNotEchoTheEndpointPassword(t *testing.T) {
+	for _, endpoint := range []string{
+		"htps://alice:hunter2@logs.example.com/ingest", // scheme typo
+		"alice:hunter2@logs.example.com/ingest",        // scheme left out
+	} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.ClientConfig.Endpoint = endpoint
+		err := cfg.Validate()
+		require.ErrorContains(t, err, "endpoint:")
+		assert.NotContains(t, err.Error(), "hunter2", endpoint)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 	"github.com/fapilog/fapilog-otelcol/internal/destination"
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/httpsend"
 	"github.com/fapilog/fapilog-otelcol/internal/lokilabel"
 )
 
@@ -280,7 +281,7 @@ func pushURL(endpoint string) (string, error) {
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("endpoint: must be an http:// or https:// URL (got %q)", endpoint)
+		return "", fmt.Errorf("endpoint: must be an http:// or https:// URL (got %q)", httpsend.RedactedURL(endpoint))
 	}
 	// Work on the escaped form so that an escaped "/" in a gateway's path (%2F) stays escaped.
 	escaped := strings.TrimSuffix(u.EscapedPath(), "/")
@@ -289,7 +290,7 @@ func pushURL(endpoint string) (string, error) {
 	}
 	path, err := url.PathUnescape(escaped)
 	if err != nil {
-		return "", fmt.Errorf("endpoint: bad path in %q: %w", endpoint, err)
+		return "", fmt.Errorf("endpoint: bad path in %q: %w", httpsend.RedactedURL(endpoint), err)
 	}
 	u.Path, u.RawPath = path, escaped
 	return u.String(), nil

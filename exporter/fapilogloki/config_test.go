@@ -191,3 +191,18 @@ func TestPushURL(t *testing.T) {
 		assert.ErrorContains(t, err, "endpoint:", bad)
 	}
 }
+
+// An endpoint carrying basic-auth credentials (https://user:token@host, the form Grafana Cloud and Promtail
+// users write) must not have its password echoed by Validate when the URL is refused.
+func TestConfig_ValidateDoesNotEchoTheEndpointPassword(t *testing.T) {
+	for _, endpoint := range []string{
+		"htps://alice:hunter2@logs.example.com/ingest", // scheme typo
+		"alice:hunter2@logs.example.com/ingest",        // scheme left out
+	} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.ClientConfig.Endpoint = endpoint
+		err := cfg.Validate()
+		require.ErrorContains(t, err, "endpoint:")
+		assert.NotContains(t, err.Error(), "hunter2", endpoint)
+	}
+}

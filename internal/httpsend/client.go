@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -55,4 +57,25 @@ func RefusesConfig(err error) bool {
 		return true
 	}
 	return false
+}
+
+// RedactedURL is raw as an error message may show it: any password in its userinfo replaced by "xxxxx", as
+// url.URL.Redacted does, also when raw does not parse as a URL with an authority (a scheme left out or mistyped),
+// so that a configuration error never prints a credential.
+func RedactedURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	start := 0
+	if i := strings.Index(raw, "//"); i >= 0 {
+		start = i + 2
+	}
+	end := len(raw)
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
+		return raw[:start] + "xxxxx" + raw[start+at:]
+	}
+	return raw
 }
