@@ -101,10 +101,14 @@ func (m *Metrics) AssertDeclared(t testing.TB, scopeName, metadataPath string) {
 	var md struct {
 		Telemetry struct {
 			Metrics map[string]struct {
-				Description string `yaml:"description"`
-				Unit        string `yaml:"unit"`
+				Description string   `yaml:"description"`
+				Unit        string   `yaml:"unit"`
+				Attributes  []string `yaml:"attributes"`
 			} `yaml:"metrics"`
 		} `yaml:"telemetry"`
+		Attributes map[string]struct {
+			Enum []string `yaml:"enum"`
+		} `yaml:"attributes"`
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &md))
 	doc, err := os.ReadFile(strings.TrimSuffix(metadataPath, "metadata.yaml") + "documentation.md")
@@ -125,7 +129,59 @@ func (m *Metrics) AssertDeclared(t testing.TB, scopeName, metadataPath string) {
 		require.Equal(t, strings.TrimSpace(decl.Description), e.Description, "description of %s", key)
 		require.Equal(t, decl.Unit, e.Unit, "unit of %s", key)
 		require.Contains(t, string(doc), "### "+e.Name+"\n", "documentation.md documents %s", e.Name)
+		section := docSection(string(doc), e.Name)
+		for _, attr := range decl.Attributes {
+			require.Contains(t, section, "| "+attr+" |", "documentation.md lists attribute %s of %s", attr, e.Name)
+		}
+		for _, set := range attributeSets(e.Data) {
+			for _, kv := range set.ToSlice() {
+				key := string(kv.Key)
+				require.Contains(t, decl.Attributes, key, "%s carries attribute %s, which %s does not declare for it", e.Name, key, metadataPath)
+				if enum := md.Attributes[key].Enum; len(enum) > 0 {
+					require.Contains(t, enum, kv.Value.Emit(), "%s=%s on %s is not in the enum of %s", key, kv.Value.Emit(), e.Name, metadataPath)
+				}
+			}
+		}
 	}
+}
+
+// docSection is the part of documentation.md about one metric: from its heading to the next.
+func docSection(doc, metric string) string {
+	_, after, _ := strings.Cut(doc, "### "+metric+"\n")
+	section, _, _ := strings.Cut(after, "\n### ")
+	return section
+}
+
+// attributeSets lists the attribute sets of a metric's data points.
+func attributeSets(data metricdata.Aggregation) []attribute.Set {
+	var sets []attribute.Set
+	switch d := data.(type) {
+	case metricdata.Sum[int64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Sum[float64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Gauge[int64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Gauge[float64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Histogram[int64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Histogram[float64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	}
+	return sets
 }
 
 // StatusHost is a component.Host that records the component status reported to it.
