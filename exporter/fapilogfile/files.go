@@ -223,14 +223,17 @@ func within(root, path string) bool {
 func notLikeRotated(path string) string {
 	slash := strings.LastIndexByte(path, '/') + 1
 	name := path[slash:]
-	base := name[:len(name)-len(filepath.Ext(name))]
-	cut := rotatedSuffixStart(base)
-	if cut < 0 {
-		return path
+	// A rotated file is also named <base>-<time>[-N]<ext>.gz once compressed, and <...>.gz.tmp while it is being
+	// compressed: a value can end in those when the placeholder ends the file name.
+	for _, rest := range [...]string{name, strings.TrimSuffix(name, gzipSuffix), strings.TrimSuffix(name, gzipSuffix+tmpSuffix)} {
+		base := rest[:len(rest)-len(filepath.Ext(rest))]
+		if cut := rotatedSuffixStart(base); cut >= 0 {
+			b := []byte(path)
+			b[slash+cut] = '_'
+			return string(b)
+		}
 	}
-	b := []byte(path)
-	b[slash+cut] = '_'
-	return string(b)
+	return path
 }
 
 // rotatedSuffixStart returns the index of the '-' that starts a rotated suffix -<YYYYmmdd-HHMMSS>[-N] at the end

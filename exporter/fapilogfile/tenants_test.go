@@ -296,3 +296,31 @@ func TestRoute_OverflowIsCountedOncePerRecordAcrossRetries(t *testing.T) {
 	require.NoError(t, fe.shutdown(context.Background()))
 	assert.Len(t, allFiles(t, fe.cfg.Directory)["unknown.jsonl"], 6)
 }
+
+// With the placeholder at the end of the file name (no literal extension), a value can end in .gz or .gz.tmp:
+// the names a rotated file of another tenant takes once compressed, or while it is being compressed.
+func TestRoute_AServiceNamedLikeACompressedRotatedFileCannotLoseAnotherServicesFile(t *testing.T) {
+	fe, _ := startRouted(t, func(c *Config) {
+		c.Path, c.Directory, c.MaxFiles = filepath.Join(c.Directory, "{service.name}"), "", 1
+	})
+	dir := filepath.Dir(fe.cfg.Path)
+	require.NoError(t, fe.pushLogs(context.Background(), servicesLogs(1,
+		"x.jsonl", "x-20260102-030405.jsonl.gz", "x-20260102-030406.jsonl.gz", "y", "y-20260102-030405.gz.tmp")))
+	acquire := func(path string) *rotator {
+		f, err := fe.files.acquire(path)
+		require.NoError(t, err)
+		fe.files.release(f)
+		return f.rotator
+	}
+	// x.jsonl's retention (max_files 1) must not take the other services' active files for its rotated files.
+	fe.files.archiver.enforceRetention(acquire(filepath.Join(dir, "x.jsonl")).family)
+	// y's rotated file y-20260102-030405, left uncompressed, is compressed through y-20260102-030405.gz.tmp.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "y-20260102-030405"), []byte(`{"log":{"message":"rotated"}}`+"\n"), 0o600))
+	fe.files.archiver.uncompressedLeftovers(acquire(filepath.Join(dir, "y")).family)
+	require.NoError(t, fe.shutdown(context.Background()))
+	files := allFiles(t, dir)
+	assert.Len(t, files, 6, "%v", files)
+	assert.Contains(t, files, "x_20260102-030405.jsonl.gz")
+	assert.Contains(t, files, "x_20260102-030406.jsonl.gz")
+	assert.Contains(t, files, "y_20260102-030405.gz.tmp")
+}
