@@ -324,3 +324,29 @@ func TestRoute_AServiceNamedLikeACompressedRotatedFileCannotLoseAnotherServicesF
 	assert.Contains(t, files, "x_20260102-030406.jsonl.gz")
 	assert.Contains(t, files, "y_20260102-030405.gz.tmp")
 }
+
+// Each value is cut to 100 bytes, but a file name with several placeholders must still fit in NAME_MAX (255
+// bytes), with room for a rotated file's suffix: otherwise the sender's records can never be written.
+func TestRoute_LongValuesInAFileNameWithSeveralPlaceholdersAreWritten(t *testing.T) {
+	fe, _ := startRouted(t, func(c *Config) {
+		// The Kubernetes log file naming: <pod>_<namespace>_<container>.
+		c.FilenamePrefix, c.MaxBytes = "{k8s.pod.name}_{k8s.namespace.name}_{k8s.container.name}", 200
+	})
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	for _, key := range []string{"k8s.pod.name", "k8s.namespace.name", "k8s.container.name"} {
+		rl.Resource().Attributes().PutStr(key, strings.Repeat("x", 120))
+	}
+	records := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for i := range 3 {
+		records.AppendEmpty().Body().SetStr(fmt.Sprint(i))
+	}
+	require.NoError(t, fe.pushLogs(context.Background(), ld)) // 3 records over max_bytes 200: two rotations
+	require.NoError(t, fe.shutdown(context.Background()))
+	total := 0
+	for name, messages := range allFiles(t, fe.cfg.Directory) {
+		assert.LessOrEqual(t, len(name), 255, name)
+		total += len(messages)
+	}
+	assert.Equal(t, 3, total)
+}

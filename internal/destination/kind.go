@@ -19,6 +19,9 @@ type Kind struct {
 	noLeadingDot bool
 	// maxValueBytes cuts each value; maxBytes cuts the whole name (0: no limit). Cuts fall on a rune boundary.
 	maxValueBytes, maxBytes int
+	// maxSegmentBytes bounds each '/'-separated segment of a name with placeholders (0: no limit): the values of
+	// a segment share what its literal text leaves of it.
+	maxSegmentBytes int
 	// literal checks the template's own text (trusted configuration, but it must still make a valid name).
 	literal func(text string) error
 	// finish fixes the whole name: a reserved prefix, a name that must not be "." or "..".
@@ -30,16 +33,18 @@ func (k Kind) String() string { return k.name }
 
 var (
 	// PathSegment is a value inside one segment of a file path: ASCII letters, digits, '-', '_' and '.', never
-	// a leading '.' (so never "." or ".." and no hidden file), at most 100 bytes (room for the literal text
-	// and a rotated file's suffix within NAME_MAX, 255). A value can therefore never add a separator, climb out
-	// of its directory or name an absolute path. The template's literal text is the configured path itself:
-	// anything but NUL.
+	// a leading '.' (so never "." or ".." and no hidden file), at most 100 bytes, and the values of one segment
+	// together at most what its literal text leaves of 223 bytes (room for a rotated file's suffix,
+	// "-YYYYmmdd-HHMMSS-N.gz.tmp", within NAME_MAX, 255). A value can therefore never add a separator, climb out
+	// of its directory, name an absolute path or make a name the file system refuses. The template's literal
+	// text is the configured path itself: anything but NUL.
 	PathSegment = Kind{
-		name:          "path segment",
-		keep:          func(r rune) bool { return isASCIIAlnum(r) || r == '-' || r == '_' || r == '.' },
-		noLeadingDot:  true,
-		maxValueBytes: 100,
-		literal:       func(text string) error { return forbid(text, "\x00") },
+		name:            "path segment",
+		keep:            func(r rune) bool { return isASCIIAlnum(r) || r == '-' || r == '_' || r == '.' },
+		noLeadingDot:    true,
+		maxValueBytes:   100,
+		maxSegmentBytes: 255 - 32,
+		literal:         func(text string) error { return forbid(text, "\x00") },
 	}
 
 	// LokiTenantID is an X-Scope-OrgID value as Loki, Mimir and Cortex validate it (dskit tenant.ValidTenantID):
@@ -93,10 +98,12 @@ var (
 
 // Sanitize returns value as this kind keeps it in a name: the form a placeholder's value takes. It never
 // returns an empty string for a non-empty value.
-func (k Kind) Sanitize(value string) string { return string(k.appendValue(nil, value)) }
+func (k Kind) Sanitize(value string) string {
+	return string(k.appendValue(nil, value, k.maxValueBytes))
+}
 
-// appendValue appends value, sanitised, to dst.
-func (k Kind) appendValue(dst []byte, value string) []byte {
+// appendValue appends value, sanitised and cut to limit bytes (0: no limit), to dst.
+func (k Kind) appendValue(dst []byte, value string, limit int) []byte {
 	start := len(dst)
 	for i, r := range value {
 		if r == utf8.RuneError {
@@ -119,8 +126,8 @@ func (k Kind) appendValue(dst []byte, value string) []byte {
 		}
 		dst = utf8.AppendRune(dst, r)
 	}
-	if k.maxValueBytes > 0 {
-		dst = truncateUTF8(dst, start+k.maxValueBytes)
+	if limit > 0 {
+		dst = truncateUTF8(dst, start+limit)
 	}
 	return dst
 }

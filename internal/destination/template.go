@@ -27,6 +27,7 @@ type Template struct {
 type part struct {
 	text string // literal text, or the attribute key when attr is set
 	attr bool
+	max  int // the most bytes of a placeholder's value (0: no limit)
 }
 
 // Parse parses template for destinations of kind. fallback ("" means DefaultPlaceholderValue) replaces a
@@ -75,7 +76,59 @@ func Parse(template string, kind Kind, fallback string) (*Template, error) {
 	if static, ok := t.Static(); ok && kind.maxBytes > 0 && len(static) > kind.maxBytes {
 		return nil, fmt.Errorf("must be at most %d bytes", kind.maxBytes)
 	}
+	if err := t.limitValues(); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// limitValues sets the most bytes of each placeholder's value: the kind's maxValueBytes, and with
+// maxSegmentBytes an equal share of what the literal text of the placeholder's segment leaves.
+func (t *Template) limitValues() error {
+	for i := range t.parts {
+		if t.parts[i].attr {
+			t.parts[i].max = t.kind.maxValueBytes
+		}
+	}
+	if t.kind.maxSegmentBytes <= 0 {
+		return nil
+	}
+	literal, placeholders, first := 0, 0, 0 // of the segment that starts in parts[first]
+	end := func(last int) error {
+		if placeholders == 0 {
+			return nil
+		}
+		share := (t.kind.maxSegmentBytes - literal) / placeholders
+		if share < 1 {
+			return fmt.Errorf("a file name with placeholders must have at most %d bytes of literal text", t.kind.maxSegmentBytes-placeholders)
+		}
+		for i := first; i <= last; i++ {
+			if t.parts[i].attr && (t.parts[i].max == 0 || share < t.parts[i].max) {
+				t.parts[i].max = share
+			}
+		}
+		return nil
+	}
+	for i, p := range t.parts {
+		if p.attr {
+			placeholders++
+			continue
+		}
+		text := p.text
+		for {
+			slash := strings.IndexByte(text, '/')
+			if slash < 0 {
+				break
+			}
+			literal += slash
+			if err := end(i); err != nil {
+				return err
+			}
+			literal, placeholders, first, text = 0, 0, i, text[slash+1:]
+		}
+		literal += len(text)
+	}
+	return end(len(t.parts) - 1)
 }
 
 // Bind replaces the placeholders named in values (values an exporter knows itself, such as the CloudWatch
@@ -151,7 +204,7 @@ func (t *Template) AppendName(dst []byte, attrs pcommon.Map) []byte {
 		if value == "" {
 			value = t.fallback
 		}
-		dst = t.kind.appendValue(dst, value)
+		dst = t.kind.appendValue(dst, value, p.max)
 	}
 	return t.finish(dst, start)
 }
@@ -165,7 +218,7 @@ func (t *Template) DefaultName() string {
 	var dst []byte
 	for _, p := range t.parts {
 		if p.attr {
-			dst = append(dst, t.fallback...)
+			dst = t.kind.appendValue(dst, t.fallback, p.max)
 		} else {
 			dst = append(dst, p.text...)
 		}
