@@ -1,6 +1,7 @@
 package destination
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,4 +89,21 @@ func TestTemplate_AppendNameDoesNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(1000, func() { buf = tmpl.AppendName(buf[:0], a) })
 	assert.Zero(t, allocs)
+}
+
+// The values of one file or directory name share what NAME_MAX (255) leaves once the literal text and a rotated
+// file's suffix are counted; a value alone is still cut to 100 bytes, and other names are not affected.
+func TestTemplate_PathValuesOfOneNameShareNAMEMAX(t *testing.T) {
+	tmpl, err := Parse("/var/log/{a}/{b}_{c}_{d}.jsonl", PathSegment, "")
+	require.NoError(t, err)
+	long := strings.Repeat("x", 300)
+	name := tmpl.Name(attrs("a", long, "b", long, "c", long, "d", long))
+	segments := strings.Split(name, "/")
+	require.Len(t, segments, 5)
+	assert.Len(t, segments[3], 100, "a directory with one placeholder: the value's own cut")
+	assert.LessOrEqual(t, len(segments[4]), 255-32, "three values and their literal text in one file name")
+	assert.Equal(t, "/var/log/x/y_z_w.jsonl", tmpl.Name(attrs("a", "x", "b", "y", "c", "z", "d", "w")), "short values are whole")
+
+	_, err = Parse("/var/log/"+strings.Repeat("n", 223)+"{a}.jsonl", PathSegment, "")
+	assert.ErrorContains(t, err, "literal text", "no room left for the value")
 }
