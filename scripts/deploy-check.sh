@@ -15,9 +15,11 @@ for role in agent gateway; do
   "$helm" template "otelcol-fapilog-$role" "$chart" -f "deploy/helm/values-$role.yaml" --namespace observability \
     >"$out/$role.yaml"
 done
-# The gateway with persistent queues: a StatefulSet with volume claims instead of the Deployment.
+# The gateway with persistent queues: a StatefulSet with volume claims instead of the Deployment, its exporter's
+# queue on them (the overlay deploy/README.md documents).
+"$helm" lint --strict "$chart" -f deploy/helm/values-gateway.yaml -f deploy/helm/values-gateway-persistent.yaml
 "$helm" template otelcol-fapilog-gateway "$chart" -f deploy/helm/values-gateway.yaml --namespace observability \
-  --set persistence.enabled=true >"$out/gateway-persistent.yaml"
+  -f deploy/helm/values-gateway-persistent.yaml >"$out/gateway-persistent.yaml"
 
 for config in deploy/image/config.yaml deploy/examples/*.yaml deploy/gateway/*.yaml deploy/kafka/*.yaml; do
   "$binary" "$gate" validate --config="$config" >/dev/null || { echo "deploy-check: $config does not validate" >&2; exit 1; }

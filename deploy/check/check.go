@@ -119,13 +119,17 @@ func (c *checker) checkRendered(path string) {
 			configs[o.Name] = o.Data["relay.yaml"]
 			kinds["ConfigMap"]++
 		case *appsv1.DaemonSet:
-			pods = append(pods, podSpecOf{"DaemonSet " + o.Name, &o.Spec.Template.Spec})
+			pods = append(pods, podSpecOf{"DaemonSet " + o.Name, &o.Spec.Template.Spec, nil})
 			kinds["DaemonSet"]++
 		case *appsv1.Deployment:
-			pods = append(pods, podSpecOf{"Deployment " + o.Name, &o.Spec.Template.Spec})
+			pods = append(pods, podSpecOf{"Deployment " + o.Name, &o.Spec.Template.Spec, nil})
 			kinds["Deployment"]++
 		case *appsv1.StatefulSet:
-			pods = append(pods, podSpecOf{"StatefulSet " + o.Name, &o.Spec.Template.Spec})
+			var claims []string
+			for _, pvc := range o.Spec.VolumeClaimTemplates {
+				claims = append(claims, pvc.Name)
+			}
+			pods = append(pods, podSpecOf{"StatefulSet " + o.Name, &o.Spec.Template.Spec, claims})
 			kinds["StatefulSet"]++
 		case *corev1.Service:
 			services = append(services, o)
@@ -167,6 +171,8 @@ func (c *checker) checkRendered(path string) {
 type podSpecOf struct {
 	name string
 	spec *corev1.PodSpec
+	// claims are the names of the StatefulSet's volumeClaimTemplates.
+	claims []string
 }
 
 var mibValue = regexp.MustCompile(`^([0-9]+)MiB$`)
@@ -213,6 +219,9 @@ func (c *checker) checkPod(file string, pod podSpecOf, relay string, gateway boo
 	if err := yaml.Unmarshal([]byte(relay), &cfg); err != nil {
 		c.problem("%s: relay.yaml: %v", where, err)
 		return
+	}
+	if p := persistentQueueProblem(ctr, pod.claims, cfg); p != "" {
+		c.problem("%s: %s", where, p)
 	}
 	healthPorts := healthCheckPorts(cfg)
 	for probeName, probe := range map[string]*corev1.Probe{"liveness": ctr.LivenessProbe, "readiness": ctr.ReadinessProbe} {
@@ -347,4 +356,49 @@ func (c *checker) checkConfigFile(path string) {
 	}
 	c.checkOperators(path, cfg)
 	c.report = append(c.report, path+": fapilog operators as in the example")
+}
+
+// persistentQueueProblem checks that a pod with volume claims keeps a queue on them: a file_storage extension whose
+// directory is on a claim's mount, named as some exporter's sending_queue.storage. A StatefulSet whose claims hold
+// no queue keeps its records in memory, which is what deploy/README.md's "Persistent queues on PVCs" is there to
+// avoid. "" when there is nothing to check or nothing wrong.
+func persistentQueueProblem(ctr corev1.Container, claims []string, cfg map[string]any) string {
+	if len(claims) == 0 {
+		return ""
+	}
+	var mounts []string
+	for _, m := range ctr.VolumeMounts {
+		for _, claim := range claims {
+			if m.Name == claim {
+				mounts = append(mounts, strings.TrimSuffix(m.MountPath, "/"))
+			}
+		}
+	}
+	if len(mounts) == 0 {
+		return fmt.Sprintf("volume claims %v are not mounted", claims)
+	}
+	onClaim := map[string]bool{} // file_storage extensions whose directory is on a claim
+	exts, _ := cfg["extensions"].(map[string]any)
+	for id, raw := range exts {
+		if id != "file_storage" && !strings.HasPrefix(id, "file_storage/") {
+			continue
+		}
+		ext, _ := raw.(map[string]any)
+		dir, _ := ext["directory"].(string)
+		for _, m := range mounts {
+			if dir == m || strings.HasPrefix(dir, m+"/") {
+				onClaim[id] = true
+			}
+		}
+	}
+	exporters, _ := cfg["exporters"].(map[string]any)
+	for _, raw := range exporters {
+		exp, _ := raw.(map[string]any)
+		queue, _ := exp["sending_queue"].(map[string]any)
+		if storage, _ := queue["storage"].(string); onClaim[storage] {
+			return ""
+		}
+	}
+	return fmt.Sprintf("volume claims mounted at %v, but no exporter's sending_queue.storage is a file_storage "+
+		"extension with its directory there: the queue stays in memory", mounts)
 }

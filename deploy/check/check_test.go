@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 const deployment = `apiVersion: apps/v1
@@ -59,5 +62,49 @@ func TestHealthCheckPorts_ReadsLegacyAndHTTPEndpoints(t *testing.T) {
 	}})
 	if len(ports) != 2 || !ports[13133] || !ports[13134] {
 		t.Errorf("ports %v, want 13133 and 13134", ports)
+	}
+}
+
+func TestPersistentQueueProblem_WantsAQueueOnTheClaims(t *testing.T) {
+	ctr := corev1.Container{VolumeMounts: []corev1.VolumeMount{
+		{Name: "config", MountPath: "/conf"}, {Name: "data", MountPath: "/var/lib/otelcol-fapilog"},
+	}}
+	config := func(doc string) map[string]any {
+		var cfg map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	onClaim := config(`
+extensions:
+  file_storage/queue: {directory: /var/lib/otelcol-fapilog/queue}
+exporters:
+  fapilogpostgres: {sending_queue: {storage: file_storage/queue}}
+`)
+	if p := persistentQueueProblem(ctr, []string{"data"}, onClaim); p != "" {
+		t.Errorf("a queue on the claim: %s", p)
+	}
+	if p := persistentQueueProblem(ctr, nil, config(`exporters: {fapilogpostgres: {}}`)); p != "" {
+		t.Errorf("no claims: %s", p)
+	}
+	for name, doc := range map[string]string{
+		"no queue at all (persistence.enabled alone)": `exporters: {fapilogpostgres: {sending_queue: {wait_for_result: true}}}`,
+		"file_storage elsewhere": `
+extensions:
+  file_storage/queue: {directory: /tmp/queue}
+exporters:
+  fapilogpostgres: {sending_queue: {storage: file_storage/queue}}
+`,
+		"file_storage on the claim, unused": `
+extensions:
+  file_storage/queue: {directory: /var/lib/otelcol-fapilog/queue}
+exporters:
+  fapilogpostgres: {sending_queue: {wait_for_result: true}}
+`,
+	} {
+		if p := persistentQueueProblem(ctr, []string{"data"}, config(doc)); p == "" {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
