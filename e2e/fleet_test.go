@@ -107,6 +107,9 @@ type loadSender struct {
 	acked  map[string]bool
 	sent   int
 	failed int
+	// pad is appended to every body: records of a realistic size (a fapilog record with its context, data and a
+	// stack trace is often above 1 KB), where the default ones are about 80 bytes.
+	pad string
 }
 
 func newLoadSender(t *testing.T, endpoint string) *loadSender {
@@ -133,7 +136,7 @@ func (s *loadSender) send(n int) {
 		lr := sl.LogRecords().AppendEmpty()
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(now))
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr("order " + strconv.Itoa(s.next) + " accepted")
+		lr.Body().SetStr("order " + strconv.Itoa(s.next) + " accepted" + s.pad)
 		lr.Attributes().PutStr("log.record.uid", uids[i])
 		lr.Attributes().PutInt("seq", int64(s.next))
 		s.next++

@@ -75,3 +75,41 @@ func TestE2E_KafkaTierConsumerKilledUnderLoadLosesNothingAndStoresNothingTwice(t
 		}
 	}
 }
+
+// TestE2E_KafkaTierDeliversBatchesOfLargeRecords sends what an application's OTLP SDK sends (512-record requests)
+// with records of 1 KB through the shipped Kafka tier: the agent's sending_queue merges requests into batches,
+// and every batch must fit in one Kafka message (producer.max_message_bytes, 1,000,000 by default), which Kafka
+// refuses for good otherwise. Every acknowledged record must reach PostgreSQL.
+func TestE2E_KafkaTierDeliversBatchesOfLargeRecords(t *testing.T) {
+	const topic = "fapilog-logs"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	broker := cluster.ListenAddrs()[0]
+	pg := NewPostgresSchema(t, "fapilog_kafka_large_")
+	startGateway(t, "deploy/kafka/gateway.yaml", "127.0.0.1", "FAPILOG_KAFKA_BROKER="+broker)
+	agent := StartWithEnv(t, ShippedConfig(t, "deploy/kafka/agent.yaml"), nil, []string{
+		"FAPILOG_KAFKA_BROKER=" + broker,
+		"FAPILOG_QUEUE_DIRECTORY=" + filepath.Join(t.TempDir(), "queue"),
+		"FAPILOG_FILELOG_INCLUDE=" + filepath.Join(t.TempDir(), "*.jsonl"),
+	})
+	load := newLoadSender(t, agent.GRPCEndpoint)
+	load.pad = " " + strings.Repeat("x", 1000)
+	for range 8 {
+		load.send(512)
+	}
+	rows := func() int { return pg.Int("SELECT count(*) FROM " + pg.Table("logs")) }
+	deadline := time.Now().Add(30 * time.Second)
+	for rows() < len(load.acked) && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	lost := countMissing(t, pg, load.acked)
+	t.Logf("kafka tier, 1 KB records: sent %d, acknowledged %d, rows %d, lost %d", load.sent, len(load.acked), rows(), lost)
+	if lost != 0 {
+		t.Errorf("%d acknowledged records are not in PostgreSQL; agent log:\n%s", lost, tail(agent.Stderr.String(), 1500))
+	}
+}
+
