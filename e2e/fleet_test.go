@@ -318,3 +318,36 @@ func countMissing(t *testing.T, pg *PostgresSchema, acked map[string]bool) int {
 	}
 	return missing
 }
+
+// TestE2E_FleetAgentForwardsEveryRequestItAccepted runs the shipped agent and gateway with records of 1 KB, as
+// fapilog applications write them. The agent accepts any OTLP/gRPC request up to 4 MiB and its sending_queue merges
+// requests into batches; every batch must fit in the gateway's OTLP/gRPC receiver (4 MiB messages by default too),
+// which refuses a larger one with ResourceExhausted, a permanent error for the otlp_grpc exporter. A 500-record
+// request followed by a 3,500-record one (3.7 MB, e.g. from a collector forwarding its batches) must arrive whole.
+func TestE2E_FleetAgentForwardsEveryRequestItAccepted(t *testing.T) {
+	pg := NewPostgresSchema(t, "fapilog_fleet_large_")
+	const ip = "127.0.0.2"
+	port := freePortOn(t, ip)
+	startFleetGateway(t, ip, port)
+	agent := StartWithEnv(t, ShippedConfig(t, "deploy/gateway/agent.yaml"), nil, []string{
+		"FAPILOG_GATEWAY_ENDPOINT=" + net.JoinHostPort(ip, strconv.Itoa(port)),
+		"FAPILOG_QUEUE_DIRECTORY=" + filepath.Join(t.TempDir(), "queue"),
+		"FAPILOG_FILELOG_INCLUDE=" + filepath.Join(t.TempDir(), "*.jsonl"),
+	})
+	load := newLoadSender(t, agent.GRPCEndpoint)
+	load.pad = " " + strings.Repeat("x", 1000)
+	load.send(500)
+	load.send(3500)
+
+	rows := func() int { return pg.Int("SELECT count(*) FROM " + pg.Table("logs")) }
+	deadline := time.Now().Add(30 * time.Second)
+	for rows() < len(load.acked) && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	lost := countMissing(t, pg, load.acked)
+	t.Logf("fleet, 1 KB records: sent %d, acknowledged %d, rows %d, lost %d", load.sent, len(load.acked), rows(), lost)
+	if lost != 0 {
+		t.Errorf("%d acknowledged records are not in PostgreSQL; agent log:\n%s", lost, tail(agent.Stderr.String(), 1500))
+	}
+}
