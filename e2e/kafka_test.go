@@ -112,4 +112,3 @@ func TestE2E_KafkaTierDeliversBatchesOfLargeRecords(t *testing.T) {
 		t.Errorf("%d acknowledged records are not in PostgreSQL; agent log:\n%s", lost, tail(agent.Stderr.String(), 1500))
 	}
 }
-
