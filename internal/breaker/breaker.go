@@ -37,6 +37,10 @@ func (s State) String() string {
 // exporter shuts down while the circuit is open. It is retryable: the data stays with the exporter helper.
 var ErrOpen = errors.New("circuit breaker open")
 
+// ErrStopped is wrapped, with ErrOpen, by the error of a request the breaker released or refused because the
+// exporter shuts down (see Stop): no probe gave that verdict.
+var ErrStopped = errors.New("exporter shutting down")
+
 // Breaker guards one backend. The zero value is not usable; a nil *Breaker (breaker disabled) lets everything
 // through.
 //
@@ -160,12 +164,12 @@ func (b *Breaker) admit(openedAtStart uint64) admission {
 			return admission{send: true, probe: true}
 		}
 		if b.isStopped() {
-			return admission{err: fmt.Errorf("%w: exporter shutting down: %w", ErrOpen, b.lastFailure)}
+			return admission{err: fmt.Errorf("%w: %w: %w", ErrOpen, ErrStopped, b.lastFailure)}
 		}
 		return admission{wait: remaining, changed: b.changed}
 	default: // HalfOpen: a probe is out; everyone else waits for its verdict.
 		if b.isStopped() {
-			return admission{err: fmt.Errorf("%w: exporter shutting down: %w", ErrOpen, b.lastFailure)}
+			return admission{err: fmt.Errorf("%w: %w: %w", ErrOpen, ErrStopped, b.lastFailure)}
 		}
 		return admission{changed: b.changed}
 	}

@@ -218,13 +218,14 @@ func (d *Deliverer) DeliverEncoded(ctx context.Context, p *Plan, send Send) (ret
 			progressed += res.Progress
 			failures = append(failures, err)
 			// The push's own context ending (shutdown, a client that hung up) says nothing of the backend, unlike
-			// the per-request timeout.
-			cancelled := ctx.Err() != nil
+			// the per-request timeout; nor does a held request released by the exporter's shutdown. Either may
+			// have been held behind the open circuit: no probe failed it.
+			cancelled := ctx.Err() != nil || errors.Is(err, breaker.ErrStopped)
 			switch {
-			case errors.Is(err, breaker.ErrOpen):
-				d.telemetry.request(ctx, outcomeCircuitOpen)
 			case cancelled:
 				d.telemetry.request(ctx, outcomeCancelled)
+			case errors.Is(err, breaker.ErrOpen):
+				d.telemetry.request(ctx, outcomeCircuitOpen)
 			default:
 				d.telemetry.request(ctx, outcomeFailed)
 			}
