@@ -158,13 +158,13 @@ func (b *Breaker) admit(openedAtStart uint64) admission {
 		if b.opened != openedAtStart {
 			return admission{err: fmt.Errorf("%w: the probe failed: %w", ErrOpen, b.lastFailure)}
 		}
+		if b.isStopped() { // no probe while the exporter shuts down: it would hold the shutdown
+			return admission{err: fmt.Errorf("%w: %w: %w", ErrOpen, ErrStopped, b.lastFailure)}
+		}
 		remaining := b.recovery - b.now().Sub(b.openedAt)
 		if remaining <= 0 {
 			b.moveTo(HalfOpen)
 			return admission{send: true, probe: true}
-		}
-		if b.isStopped() {
-			return admission{err: fmt.Errorf("%w: %w: %w", ErrOpen, ErrStopped, b.lastFailure)}
 		}
 		return admission{wait: remaining, changed: b.changed}
 	default: // HalfOpen: a probe is out; everyone else waits for its verdict.
