@@ -58,7 +58,9 @@ type Rejection struct {
 
 // Result is what sending one request achieved besides its error.
 type Result struct {
-	// Bytes is the payload size of the request, counted in the sent-bytes metric when it was delivered.
+	// Bytes is the payload size of the request, counted in the sent-bytes metric when it was delivered. With a
+	// retryable error and a Progress, it is the size of what the backend stored of it, counted too: those
+	// records are never sent again.
 	Bytes int
 	// Rejected lists records the backend refused inside a request it otherwise accepted (CloudWatch's
 	// rejectedLogEventsInfo, rows PostgreSQL refused): counted and logged; the rest of the request is delivered.
@@ -216,6 +218,9 @@ func (d *Deliverer) DeliverEncoded(ctx context.Context, p *Plan, send Send) (ret
 			refused += d.rejections.report(ctx, res.Rejected)
 			p.retryAfter[i] = res.Progress
 			progressed += res.Progress
+			if res.Progress > 0 {
+				d.telemetry.sent(ctx, res.Bytes)
+			}
 			failures = append(failures, err)
 			// The push's own context ending (shutdown, a client that hung up) says nothing of the backend, unlike
 			// the per-request timeout; nor does a held request released by the exporter's shutdown. Either may

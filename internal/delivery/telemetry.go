@@ -101,6 +101,11 @@ func (t *telemetry) shutdown() {
 
 func (t *telemetry) delivered(ctx context.Context, bytes int) {
 	t.requests.Add(ctx, 1, t.outcomes[outcomeDelivered])
+	t.sent(ctx, bytes)
+}
+
+// sent counts payload bytes the backend accepted.
+func (t *telemetry) sent(ctx context.Context, bytes int) {
 	if bytes > 0 {
 		t.sentBytes.Add(ctx, int64(bytes), t.own)
 	}
