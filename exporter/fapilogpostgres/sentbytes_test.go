@@ -15,7 +15,7 @@ import (
 
 // Rows PostgreSQL stored before a retryable failure are never sent again, so their bytes must be counted in
 // sent_bytes by the attempt that stored them: over the attempts, sent_bytes is what PostgreSQL got.
-func TestReview_SentBytesCountRowsStoredBeforeARetryableFailure(t *testing.T) {
+func TestExport_SentBytesCountRowsStoredBeforeARetryableFailure(t *testing.T) {
 	db := connectTestDB(t)
 
 	// Reference: the nine good rows delivered in one go.

@@ -19,7 +19,7 @@ import (
 // An endpoint that failed, opened the circuit, and now swallows requests without answering (a blackholed host).
 // The circuit's recovery time has passed when the collector shuts down: draining the queue must not send a probe
 // and wait for the client timeout.
-func TestReview_ShutdownWithAnOpenCircuitSendsNoProbe(t *testing.T) {
+func TestExport_ShutdownWithAnOpenCircuitSendsNoProbe(t *testing.T) {
 	var requests atomic.Int32
 	gone := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,7 @@ import (
 
 // A request held behind the open circuit whose push is given up (a client that hung up, shutdown) was not failed
 // by any probe: it counts as cancelled, as a request cut short in flight does, not as circuit_open.
-func TestReview_HeldRequestWhoseCallerGaveUpCountsAsCancelled(t *testing.T) {
+func TestDeliver_HeldRequestWhoseCallerGaveUpCountsAsCancelled(t *testing.T) {
 	f := newFixture(t, Settings{Breaker: breaker.Config{Enabled: true, Threshold: 1, Recovery: time.Hour}})
 	fail := func(context.Context, int) (Result, error) { return Result{}, errDown }
 	require.Error(t, f.d.Deliver(context.Background(), logsOf(1), evenSplit(1, 1), fail))
@@ -30,7 +30,7 @@ func TestReview_HeldRequestWhoseCallerGaveUpCountsAsCancelled(t *testing.T) {
 }
 
 // Shutdown releases a held request: that is the exporter giving up, not a probe's verdict.
-func TestReview_HeldRequestReleasedByShutdownCountsAsCancelled(t *testing.T) {
+func TestDeliver_HeldRequestReleasedByShutdownCountsAsCancelled(t *testing.T) {
 	f := newFixture(t, Settings{Breaker: breaker.Config{Enabled: true, Threshold: 1, Recovery: time.Hour}})
 	fail := func(context.Context, int) (Result, error) { return Result{}, errDown }
 	require.Error(t, f.d.Deliver(context.Background(), logsOf(1), evenSplit(1, 1), fail))
