@@ -498,3 +498,19 @@ func TestRotator_ReopenedFileContinuesTheSecondsNumbering(t *testing.T) {
 	}
 	assert.Equal(t, []string{"app-20260301-100000-1.jsonl: b", "app-20260301-100000-2.jsonl: c"}, got, "oldest first")
 }
+
+func TestRotate_RecordLargerThanMaxBytesIntoAnEmptyFileLeavesNoEmptyRotatedFile(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 1000}, archiverSettings{})
+	big, _ := lines("big", 1, 5000)
+	after, _ := lines("after", 1, 100)
+	batch := append(append([]byte{}, big...), after...)
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), batch, []int{5000, 5100})))
+	f.stop()
+
+	rotated, err := f.archiver.listRotated(f.family)
+	require.NoError(t, err)
+	require.Len(t, rotated, 1, "the empty active file is written into, not rotated away empty")
+	assert.Equal(t, string(big), readMaybeGzip(t, rotated[0].path))
+	active, _ := os.ReadFile(filepath.Join(f.dir, "app.jsonl"))
+	assert.Equal(t, string(after), string(active))
+}
