@@ -514,3 +514,13 @@ func TestRotate_RecordLargerThanMaxBytesIntoAnEmptyFileLeavesNoEmptyRotatedFile(
 	active, _ := os.ReadFile(filepath.Join(f.dir, "app.jsonl"))
 	assert.Equal(t, string(after), string(active))
 }
+
+func TestRetention_MaxTotalBytesKeepsFilesThatFillItExactly(t *testing.T) {
+	f := startFamily(t, rotatorSettings{maxBytes: 100}, archiverSettings{maxTotalBytes: 300})
+	buf, ends := lines("r", 8, 100) // 7 rotated files of 100 bytes
+	require.NoError(t, writeErr(f.rotator.write(context.Background(), buf, ends)))
+	f.stop()
+	rotated, err := f.archiver.listRotated(f.family)
+	require.NoError(t, err)
+	assert.Len(t, rotated, 3, "max_total_bytes is a ceiling the rotated files may reach: 3 x 100 bytes are at 300")
+}
