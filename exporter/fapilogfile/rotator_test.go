@@ -524,3 +524,33 @@ func TestRetention_MaxTotalBytesKeepsFilesThatFillItExactly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, rotated, 3, "max_total_bytes is a ceiling the rotated files may reach: 3 x 100 bytes are at 300")
 }
+
+// retentionLeaves runs retention with s over a directory holding names (a trailing "/" makes a directory) and
+// returns what is left.
+func retentionLeaves(t *testing.T, s archiverSettings, names ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range names {
+		if dirName, ok := strings.CutSuffix(name, "/"); ok {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, dirName), 0o750))
+			continue
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o640))
+	}
+	arch := newArchiver(s, nopTelemetry(), zap.NewNop())
+	arch.enforceRetention(family{dir: dir, base: "app", ext: ".jsonl"})
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	return left
+}
+
+func TestRetention_LeavesADirectoryNamedLikeARotatedFile(t *testing.T) {
+	left := retentionLeaves(t, archiverSettings{maxFiles: 1},
+		"app-20260601-000000.jsonl/", "app-20260602-000000.jsonl", "app-20260603-000000.jsonl", "app.jsonl")
+	assert.ElementsMatch(t, []string{"app-20260601-000000.jsonl", "app-20260603-000000.jsonl", "app.jsonl"}, left,
+		"only rotated files count and go: the directory stays, the older rotated file goes")
+}
