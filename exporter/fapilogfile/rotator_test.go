@@ -554,3 +554,10 @@ func TestRetention_LeavesADirectoryNamedLikeARotatedFile(t *testing.T) {
 	assert.ElementsMatch(t, []string{"app-20260601-000000.jsonl", "app-20260603-000000.jsonl", "app.jsonl"}, left,
 		"only rotated files count and go: the directory stays, the older rotated file goes")
 }
+
+func TestRetention_LeavesAFileWhoseSequenceNumberTheExporterNeverGives(t *testing.T) {
+	left := retentionLeaves(t, archiverSettings{maxFiles: 1},
+		"app-20260601-000000-0.jsonl", "app-20260602-000000.jsonl", "app-20260603-000000.jsonl", "app.jsonl")
+	assert.ElementsMatch(t, []string{"app-20260601-000000-0.jsonl", "app-20260603-000000.jsonl", "app.jsonl"}, left,
+		"a -0 suffix is not one of the family's rotated names (numbering starts at -1)")
+}
