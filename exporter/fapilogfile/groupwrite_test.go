@@ -240,3 +240,20 @@ func TestGroupWrite_APushThatGivesUpWhileQueuedIsLeftOut(t *testing.T) {
 	assert.Equal(t, []string{"first order 0", "first order 1", "a order 0", "a order 1"}, familyMessages(t, fe),
 		"the push that gave up is not in the file: its client retries it")
 }
+
+func TestGroupWrite_ABatchWhoseLastRecordWasNotWrittenIsNotAcknowledged(t *testing.T) {
+	file := &gatedFile{entered: make(chan struct{}, 1), release: make(chan struct{}), failSecond: true}
+	fe, first := startGated(t, file, func(*Config) {})
+	// Three batches of two records of one length: the group's write stops half-way, after b's first record.
+	waiting := queuePushes(t, fe, 2, "a", "b", "c")
+	close(file.release)
+	require.NoError(t, outcome(t, first))
+
+	require.NoError(t, outcome(t, waiting[0]))
+	err := outcome(t, waiting[1])
+	var partial consumererror.Logs
+	require.ErrorAs(t, err, &partial, "b's second record is not in the file: b must not be acknowledged")
+	assert.Equal(t, []string{"b order 1"}, messagesOf(partial.Data()), "only b's unwritten record is retried")
+	assert.Error(t, outcome(t, waiting[2]))
+	assert.Equal(t, []string{"first order 0", "first order 1", "a order 0", "a order 1", "b order 0"}, familyMessages(t, fe))
+}
