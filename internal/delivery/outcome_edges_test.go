@@ -19,3 +19,14 @@ func TestDeliver_ASingleRecordRefusedForGoodIsPermanent(t *testing.T) {
 	assert.True(t, consumererror.IsPermanent(err))
 	assert.EqualValues(t, 1, f.metrics.Int(t, MetricRecordsRejected))
 }
+
+func TestDeliver_AnAcceptedRequestWhoseEveryRecordWasRefusedIsPermanent(t *testing.T) {
+	f := newFixture(t, Settings{})
+	// The backend answered 200 but listed every record as refused (CloudWatch's rejectedLogEventsInfo).
+	err := f.d.Deliver(context.Background(), logsOf(4), evenSplit(4, 4), func(context.Context, int) (Result, error) {
+		return Result{Bytes: 400, Rejected: []Rejection{{Reason: "too_old", Records: 4}}}, nil
+	})
+	require.Error(t, err, "nothing was delivered: the push is not a success")
+	assert.True(t, consumererror.IsPermanent(err), "and nothing is to retry")
+	assert.EqualValues(t, 4, f.metrics.Int(t, MetricRecordsRejected))
+}
