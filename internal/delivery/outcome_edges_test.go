@@ -30,3 +30,13 @@ func TestDeliver_AnAcceptedRequestWhoseEveryRecordWasRefusedIsPermanent(t *testi
 	assert.True(t, consumererror.IsPermanent(err), "and nothing is to retry")
 	assert.EqualValues(t, 4, f.metrics.Int(t, MetricRecordsRejected))
 }
+
+func TestDeliver_AFailedRequestThatStoredNothingCountsNoSentBytes(t *testing.T) {
+	f := newFixture(t, Settings{})
+	// The HTTP and Loki exporters report their body's size whatever the answer.
+	err := f.d.Deliver(context.Background(), logsOf(4), evenSplit(4, 4), func(context.Context, int) (Result, error) {
+		return Result{Bytes: 400}, errDown
+	})
+	require.ErrorIs(t, err, errDown)
+	assert.Zero(t, f.metrics.Int(t, MetricSentBytes), "sent_bytes counts only what the backend accepted")
+}
