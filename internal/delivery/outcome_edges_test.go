@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+
+	"github.com/fapilog/fapilog-otelcol/internal/breaker"
 )
 
 func TestDeliver_ASingleRecordRefusedForGoodIsPermanent(t *testing.T) {
@@ -39,4 +41,15 @@ func TestDeliver_AFailedRequestThatStoredNothingCountsNoSentBytes(t *testing.T) 
 	})
 	require.ErrorIs(t, err, errDown)
 	assert.Zero(t, f.metrics.Int(t, MetricSentBytes), "sent_bytes counts only what the backend accepted")
+}
+
+func TestDeliver_RecordsRetriedCountsOnlyTheRecordsHandedBack(t *testing.T) {
+	f := newFixture(t, Settings{Breaker: breaker.Config{Enabled: false}})
+	err := f.d.Deliver(context.Background(), logsOf(10), evenSplit(10, 10), func(context.Context, int) (Result, error) {
+		return Result{Progress: 4}, errDown
+	})
+	var partial consumererror.Logs
+	require.True(t, errors.As(err, &partial))
+	assert.Equal(t, 6, partial.Data().LogRecordCount())
+	assert.EqualValues(t, 6, f.metrics.Int(t, MetricRecordsRetried), "the 4 records stored before the failure are not retried")
 }
