@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 
 	"github.com/fapilog/fapilog-otelcol/internal/breaker"
@@ -52,4 +53,19 @@ func TestDeliver_RecordsRetriedCountsOnlyTheRecordsHandedBack(t *testing.T) {
 	require.True(t, errors.As(err, &partial))
 	assert.Equal(t, 6, partial.Data().LogRecordCount())
 	assert.EqualValues(t, 6, f.metrics.Int(t, MetricRecordsRetried), "the 4 records stored before the failure are not retried")
+}
+
+func TestDeliver_ABackendThatAnswersWithARefusalOfTheDataIsHealthyAgain(t *testing.T) {
+	f := newFixture(t, Settings{Breaker: breaker.Config{Enabled: false}, Describe: rejected400})
+	require.Error(t, f.d.Deliver(context.Background(), logsOf(2), evenSplit(2, 2), func(context.Context, int) (Result, error) {
+		return Result{}, errDown
+	}))
+	require.Equal(t, componentstatus.StatusRecoverableError, f.host.Last())
+
+	// The backend is back and answers; it refuses this push's data, which says nothing against its health.
+	err := f.d.Deliver(context.Background(), logsOf(2), evenSplit(2, 2), func(context.Context, int) (Result, error) {
+		return Result{}, consumererror.NewPermanent(errors.New("HTTP 400"))
+	})
+	require.True(t, consumererror.IsPermanent(err))
+	assert.Equal(t, componentstatus.StatusOK, f.host.Last(), "a backend that answered is healthy again")
 }
