@@ -1,0 +1,26 @@
+package envelope
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Each control character is escaped wherever it stands, also alone inside a long run of plain ASCII, which the
+// writer skips eight and sixteen bytes at a time.
+func TestEnvelope_EveryControlCharacterIsEscapedInsideLongPlainText(t *testing.T) {
+	pad := strings.Repeat("a", 20)
+	for c := 0; c < 0x20; c++ {
+		for _, in := range []string{pad + string(rune(c)) + pad, string(rune(c)) + pad, pad + string(rune(c))} {
+			got := appendJSONString(nil, in)
+			require.True(t, json.Valid(got), "byte %#x written raw: %q", c, got)
+			var back string
+			require.NoError(t, json.Unmarshal(got, &back))
+			assert.Equal(t, in, back, "byte %#x", c)
+		}
+	}
+}
+
