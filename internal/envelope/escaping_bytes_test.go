@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,3 +25,12 @@ func TestEnvelope_EveryControlCharacterIsEscapedInsideLongPlainText(t *testing.T
 	}
 }
 
+// Each byte that cannot start a UTF-8 sequence on its own is written as U+FFFD, so that the output is valid UTF-8.
+func TestEnvelope_EveryLoneNonASCIIByteBecomesTheReplacementCharacter(t *testing.T) {
+	for c := 0x80; c <= 0xff; c++ {
+		in := "x" + string([]byte{byte(c)}) + "y"
+		got := appendJSONString(nil, in)
+		require.True(t, utf8.Valid(got), "byte %#x written raw: %q", c, got)
+		assert.Equal(t, "\"x\uFFFDy\"", string(got), "byte %#x", c)
+	}
+}
