@@ -27,7 +27,7 @@ var (
 			"driving_licence", "licence_number"},
 		"EU_GOVERNMENT_IDS": {"national_id", "id_number", "identity_number", "id_card", "passport", "passport_number",
 			"tax_id", "tin", "vat_number", "drivers_license", "licence_number"},
-		"GDPR_PII": {"biometric_data", "genetic_data", "health_data"},
+		"GDPR_PII":    {"biometric_data", "genetic_data", "health_data"},
 		"GDPR_PII_UK": {},
 		"CCPA_PII":    {"household_id", "inferred_preferences", "purchase_history"},
 		"HIPAA_PHI": {"mrn", "medical_record_number", "patient_id", "health_plan_id", "beneficiary_id", "account_number",
