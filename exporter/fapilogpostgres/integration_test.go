@@ -574,3 +574,32 @@ func TestStart_ServerThatRefusesTheConnectionIsAStartupError(t *testing.T) {
 	assert.Contains(t, err.Error(), "3D000")
 	_ = x.shutdown(context.Background())
 }
+
+// A trigger (or rule) on the table that drops rows is the table owner's decision: COPY then stores fewer rows than
+// it was given, without an error. Those rows were delivered to PostgreSQL; sending the batch again would store the
+// kept rows twice (without deduplicate) or count the dropped ones as duplicates (with it), and never end.
+func TestPush_RowsATableTriggerDropsAreDeliveredOnceAndLogged(t *testing.T) {
+	for _, dedup := range []bool{true, false} {
+		t.Run(fmt.Sprintf("deduplicate=%v", dedup), func(t *testing.T) {
+			db := connectTestDB(t)
+			schema := newTestSchema(t, db)
+			cfg := testConfig(t, schema)
+			cfg.Deduplicate = dedup
+			x := startObservedExporter(t, cfg, nil)
+			tbl := quoteQualified(schema, "logs")
+			fn := quoteQualified(schema, "drop_odd")
+			mustExec(t, db, "CREATE FUNCTION "+fn+`() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF (NEW.event->'data'->>'seq')::int % 2 = 1 THEN RETURN NULL; END IF; RETURN NEW; END $$`)
+			mustExec(t, db, "CREATE TRIGGER drop_odd BEFORE INSERT ON "+tbl+" FOR EACH ROW EXECUTE FUNCTION "+fn+"()")
+
+			require.NoError(t, x.pushLogs(context.Background(), seqLogs(0, 100)))
+			require.NoError(t, x.pushLogs(context.Background(), seqLogs(100, 100)))
+			assert.Equal(t, 100, queryInt(t, db, "SELECT count(*) FROM "+tbl), "the even rows, each once")
+			assert.Equal(t, 100, queryInt(t, db, "SELECT count(DISTINCT event->'data'->>'seq') FROM "+tbl))
+			assert.Zero(t, x.metrics.Int(t, delivery.MetricRecordsRetried), "nothing went back to the retry policy")
+			assert.Zero(t, x.metrics.Int(t, metricDuplicatesSkipped), "a dropped row is no duplicate")
+			assert.Equal(t, 1, x.logs.FilterMessageSnippet("stored fewer rows than it was given").Len(),
+				"logged, at most once a minute")
+		})
+	}
+}

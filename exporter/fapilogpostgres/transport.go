@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,6 +40,8 @@ type copyTransport struct {
 
 	// beforeCopy, when set (tests only), runs before each COPY and can fail it.
 	beforeCopy func(lo, hi int) error
+	// lastFewerRowsWarning is when warnFewerRows last logged (unix nanoseconds).
+	lastFewerRowsWarning atomic.Int64
 }
 
 // acquire takes a pooled connection, waiting at most pool_acquire_timeout.
@@ -83,8 +86,8 @@ func (t *copyTransport) copyOnce(ctx context.Context, p *tablePlan, b *rowBatch,
 	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, p.copySQL)
 	stream.close()
 	if err == nil {
-		if got := tag.RowsAffected(); got != int64(hi-lo) {
-			return fmt.Errorf("COPY stored %d rows of %d", got, hi-lo)
+		if stored := tag.RowsAffected(); stored < int64(hi-lo) {
+			t.warnFewerRows(stored, hi-lo)
 		}
 		return nil
 	}
@@ -92,6 +95,19 @@ func (t *copyTransport) copyOnce(ctx context.Context, p *tablePlan, b *rowBatch,
 		return t.mergeRows(ctx, conn.Conn().PgConn(), p, b, lo, hi)
 	}
 	return err
+}
+
+// warnFewerRows says, at most once a minute, that a COPY committed without error stored fewer rows
+// than it was given: a trigger or rule on the table decided so (a BEFORE INSERT trigger returning NULL drops a
+// row). The rows were delivered to PostgreSQL and count as such; sending them again would store the kept rows
+// twice, and the table would drop the others again.
+func (t *copyTransport) warnFewerRows(stored int64, rows int) {
+	now, last := time.Now().UnixNano(), t.lastFewerRowsWarning.Load()
+	if now-last < int64(time.Minute) || !t.lastFewerRowsWarning.CompareAndSwap(last, now) {
+		return
+	}
+	t.logger.Warn("COPY stored fewer rows than it was given: a trigger or rule on the table dropped the others; they count as delivered",
+		zap.Int64("stored", stored), zap.Int("rows", rows))
 }
 
 // mergeRows is the duplicate-safe path: in one transaction, COPY into a temporary staging table, then
