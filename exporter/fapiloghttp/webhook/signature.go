@@ -30,6 +30,7 @@ const DefaultTolerance = 300 * time.Second
 
 // Errors returned by Verify; a receiver answers 401 to any of them.
 var (
+	ErrNoSecret          = errors.New("webhook: no secret configured: refusing every request")
 	ErrMissingHeaders    = errors.New("webhook: timestamp or signature missing")
 	ErrMalformed         = errors.New("webhook: malformed timestamp or signature")
 	ErrOutsideTolerance  = errors.New("webhook: timestamp outside the tolerance window (stale, replayed or clock skew)")
@@ -54,12 +55,16 @@ func mac(secret, timestamp, body []byte) []byte {
 // Verify checks a request a fapiloghttp exporter signed: timestamp and signature are the values of TimestampHeader
 // and SignatureHeader, body the exact request body as received (after undoing any Content-Encoding). It rejects a
 // timestamp further than tolerance from now in either direction (tolerance <= 0 means DefaultTolerance), which
-// bounds replays, and compares the signatures in constant time.
+// bounds replays, and compares the signatures in constant time. An empty secret rejects every request (ErrNoSecret).
 func Verify(secret []byte, timestamp string, body []byte, signature string, tolerance time.Duration) error {
 	return verifyAt(time.Now(), secret, timestamp, body, signature, tolerance)
 }
 
 func verifyAt(now time.Time, secret []byte, timestamp string, body []byte, signature string, tolerance time.Duration) error {
+	if len(secret) == 0 {
+		// Anyone can sign with the empty key: a receiver whose secret is unset must fail closed.
+		return ErrNoSecret
+	}
 	if timestamp == "" || signature == "" {
 		return ErrMissingHeaders
 	}
