@@ -63,7 +63,8 @@ func RefusesConfig(err error) bool {
 // url.URL.Redacted does, also when raw does not parse as a URL with an authority (a scheme left out or mistyped),
 // so that a configuration error never prints a credential.
 func RedactedURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
+	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
 		return u.Redacted()
 	}
 	start := 0
@@ -71,7 +72,9 @@ func RedactedURL(raw string) string {
 		start = i + 2
 	}
 	end := len(raw)
-	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+	// A URL that does not parse may owe it to a password holding '/', '?' or '#' (not percent-encoded): its
+	// userinfo then runs to the last '@', wherever that is. Only a URL that parses ends its authority at them.
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 && err == nil {
 		end = start + i
 	}
 	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
