@@ -18,6 +18,13 @@ import (
 // NewClient builds the exporter's HTTP client from its confighttp settings at start (auth and middleware
 // extensions exist only then), with redirects handed back to Classify instead of followed.
 func NewClient(ctx context.Context, cfg *confighttp.ClientConfig, host component.Host, set component.TelemetrySettings) (*http.Client, error) {
+	if cfg.ProxyURL != "" {
+		// confighttp parses proxy_url the same way, but its error quotes the whole URL, password included.
+		if _, err := url.ParseRequestURI(cfg.ProxyURL); err != nil {
+			return nil, fmt.Errorf("proxy_url: not a valid URL, percent-encode any special character of the user or password (got %q)",
+				RedactedURL(cfg.ProxyURL))
+		}
+	}
 	client, err := cfg.ToClient(ctx, host.GetExtensions(), set)
 	if err != nil {
 		return nil, err
