@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -207,6 +208,9 @@ func (c *Config) keywordConnString() string {
 	return b.String()
 }
 
+// quotedPiece is a double-quoted piece of a pgx parse error's reason.
+var quotedPiece = regexp.MustCompile(`"[^"]*"`)
+
 // describeParseError keeps the reason of a connection string parse error and drops the connection string itself,
 // which pgx echoes with a best-effort redaction only.
 func describeParseError(err error) string {
@@ -218,7 +222,9 @@ func describeParseError(err error) string {
 	if errors.As(err, &parseErr) {
 		msg := parseErr.Error()
 		if i := strings.LastIndex(msg, "`: "); i >= 0 {
-			return msg[i+len("`: "):]
+			// The reason may quote a piece of the string ("missing \"=\" after \"<word>\""), which can be a word of
+			// an unquoted passphrase: quoted pieces are left out.
+			return quotedPiece.ReplaceAllString(msg[i+len("`: "):], `"…"`)
 		}
 	}
 	return "invalid connection string (expected postgres://user@host:5432/database or host=... dbname=... key=value pairs)"
