@@ -339,14 +339,21 @@ func TestE2E_FleetAgentForwardsEveryRequestItAccepted(t *testing.T) {
 	load.send(500)
 	load.send(3500)
 
+	requireAcknowledgedStored(t, pg, load, agent, "fleet, 1 KB records")
+}
+
+// requireAcknowledgedStored waits up to 30 s for PostgreSQL to hold as many rows as load had acknowledged, then
+// fails for every acknowledged record missing from it, with the agent's last log lines.
+func requireAcknowledgedStored(t *testing.T, pg *PostgresSchema, load *loadSender, agent *Collector, what string) {
+	t.Helper()
 	rows := func() int { return pg.Int("SELECT count(*) FROM " + pg.Table("logs")) }
 	deadline := time.Now().Add(30 * time.Second)
 	for rows() < len(load.acked) && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // a late duplicate or straggler would show now
 	lost := countMissing(t, pg, load.acked)
-	t.Logf("fleet, 1 KB records: sent %d, acknowledged %d, rows %d, lost %d", load.sent, len(load.acked), rows(), lost)
+	t.Logf("%s: sent %d, acknowledged %d, rows %d, lost %d", what, load.sent, len(load.acked), rows(), lost)
 	if lost != 0 {
 		t.Errorf("%d acknowledged records are not in PostgreSQL; agent log:\n%s", lost, tail(agent.Stderr.String(), 1500))
 	}

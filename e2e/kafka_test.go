@@ -100,15 +100,5 @@ func TestE2E_KafkaTierDeliversBatchesOfLargeRecords(t *testing.T) {
 	for range 8 {
 		load.send(512)
 	}
-	rows := func() int { return pg.Int("SELECT count(*) FROM " + pg.Table("logs")) }
-	deadline := time.Now().Add(30 * time.Second)
-	for rows() < len(load.acked) && time.Now().Before(deadline) {
-		time.Sleep(500 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second)
-	lost := countMissing(t, pg, load.acked)
-	t.Logf("kafka tier, 1 KB records: sent %d, acknowledged %d, rows %d, lost %d", load.sent, len(load.acked), rows(), lost)
-	if lost != 0 {
-		t.Errorf("%d acknowledged records are not in PostgreSQL; agent log:\n%s", lost, tail(agent.Stderr.String(), 1500))
-	}
+	requireAcknowledgedStored(t, pg, load, agent, "kafka tier, 1 KB records")
 }

@@ -107,6 +107,19 @@ func seedTable(t testing.TB, db *pgx.Conn, schema string) tableSpec {
 	return spec
 }
 
+// startOnPoisonRefusingTable starts the exporter on a table it did not create (seedTable) that refuses every row
+// whose message is "poison" (refusePoison), without deduplication.
+func startOnPoisonRefusingTable(t *testing.T) (*pgx.Conn, tableSpec, *observedExporter) {
+	t.Helper()
+	db := connectTestDB(t)
+	schema := newTestSchema(t, db)
+	spec := seedTable(t, db, schema)
+	refusePoison(t, db, spec)
+	cfg := testConfig(t, schema)
+	cfg.CreateTable, cfg.Deduplicate = false, false
+	return db, spec, startObservedExporter(t, cfg, nil)
+}
+
 // refusePoison makes the table refuse every row whose message contains "poison" (SQLSTATE 23514, constraint
 // no_poison): a row PostgreSQL can never accept.
 func refusePoison(t testing.TB, db *pgx.Conn, spec tableSpec) {

@@ -341,13 +341,7 @@ func TestPush_ValuesPostgreSQLWouldRejectAreStored(t *testing.T) {
 }
 
 func TestPush_RowsTheTableRejectsAreReportedByReasonTheRestStored(t *testing.T) {
-	db := connectTestDB(t)
-	schema := newTestSchema(t, db)
-	spec := seedTable(t, db, schema)
-	refusePoison(t, db, spec)
-	cfg := testConfig(t, schema)
-	cfg.CreateTable, cfg.Deduplicate = false, false
-	x := startObservedExporter(t, cfg, nil)
+	db, spec, x := startOnPoisonRefusingTable(t)
 
 	ld := seqLogs(0, 100)
 	poisoned := map[int]bool{0: true, 37: true, 38: true, 99: true}
@@ -432,13 +426,7 @@ func TestPush_TableDroppedWithoutCreateTableRefusesTheConfiguration(t *testing.T
 }
 
 func TestPush_PartialFailureHandsBackOnlyTheRowsNotStored(t *testing.T) {
-	db := connectTestDB(t)
-	schema := newTestSchema(t, db)
-	spec := seedTable(t, db, schema)
-	refusePoison(t, db, spec)
-	cfg := testConfig(t, schema)
-	cfg.CreateTable, cfg.Deduplicate = false, false
-	x := startObservedExporter(t, cfg, nil)
+	db, spec, x := startOnPoisonRefusingTable(t)
 	// Row 0 is rejected, so the exporter splits the batch: [0,4) is stored without row 0, then the connection
 	// fails for [4,8). Only rows 4-7 may come back for retry; rows 1-3 must not be sent again.
 	ld := seqLogs(0, 8)

@@ -15,13 +15,7 @@ import (
 )
 
 func TestPush_ARefusedConfigurationAfterRowsWereStoredNeverCountsThemAsRefused(t *testing.T) {
-	db := connectTestDB(t)
-	schema := newTestSchema(t, db)
-	spec := seedTable(t, db, schema)
-	refusePoison(t, db, spec)
-	cfg := testConfig(t, schema)
-	cfg.CreateTable, cfg.Deduplicate = false, false
-	x := startObservedExporter(t, cfg, nil)
+	db, spec, x := startOnPoisonRefusingTable(t)
 	// Row 0 is rejected, so the batch is split: [0,4) is stored without row 0, then the privilege is gone for [4,8).
 	ld := seqLogs(0, 8)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().SetStr("poison")

@@ -14,13 +14,7 @@ import (
 )
 
 func TestPush_ARowRejectedRightBeforeAFailureIsNotHandedBackNorCountedTwice(t *testing.T) {
-	db := connectTestDB(t)
-	schema := newTestSchema(t, db)
-	spec := seedTable(t, db, schema)
-	refusePoison(t, db, spec)
-	cfg := testConfig(t, schema)
-	cfg.CreateTable, cfg.Deduplicate = false, false
-	x := startObservedExporter(t, cfg, nil)
+	db, spec, x := startOnPoisonRefusingTable(t)
 	// Row 3, the last of [0,4), is rejected; then the connection fails for [4,8). Row 3 is refused for good: it
 	// must not come back with rows 4-7, whose retry would refuse and count it a second time.
 	ld := seqLogs(0, 8)
