@@ -293,7 +293,7 @@ func TestDescribeRefusal_NamesLokisReasons(t *testing.T) {
 		{401, "no org id", "http_401"},
 	}
 	for _, tt := range tests {
-		err := consumererror.NewPermanent(&httpsend.StatusError{StatusCode: tt.status, Snippet: []byte(tt.answer)})
+		err := consumererror.NewPermanent(&httpsend.StatusError{StatusCode: tt.status, Snippet: []byte(tt.answer), Answer: []byte(tt.answer)})
 		reason, detail := describeRefusal(err)
 		assert.Equal(t, tt.want, reason, tt.answer)
 		assert.NotEmpty(t, detail)

@@ -92,8 +92,9 @@ var refusalReasons = []struct{ answer, reason string }{
 func describeRefusal(err error) (string, []zap.Field) {
 	reason, detail := httpsend.Describe(err)
 	if se, ok := errors.AsType[*httpsend.StatusError](err); ok {
+		// Answer, not the logged Snippet: Loki names the stream before the reason, and its labels may fill the snippet.
 		for _, r := range refusalReasons {
-			if bytes.Contains(se.Snippet, []byte(r.answer)) {
+			if bytes.Contains(se.Answer, []byte(r.answer)) {
 				return r.reason, detail
 			}
 		}

@@ -17,6 +17,10 @@ import (
 // SnippetLimit is how much of an error response is kept for the log and the returned error.
 const SnippetLimit = 256
 
+// AnswerLimit is how much of an error response is kept for classifying it (StatusError.Answer): a backend may
+// name the offending data before its reason (Loki: "entry for stream '<labels>' has timestamp too old").
+const AnswerLimit = 4 << 10
+
 // drainLimit bounds how much of a response is read and thrown away so that the connection can be reused.
 const drainLimit = 64 << 10
 
@@ -28,6 +32,8 @@ type StatusError struct {
 	StatusCode int
 	// Snippet is the start of the response body, at most SnippetLimit bytes.
 	Snippet []byte
+	// Answer is the start of the response body, at most AnswerLimit bytes, for exporters that read a reason in it.
+	Answer []byte
 	// RetryAfter is the delay the server asked for (0 when it asked for none).
 	RetryAfter time.Duration
 	// Location is the target of a redirect, which is never followed: a POST redirected by 301/302/303 would be
@@ -63,16 +69,14 @@ func Retryable(code int) bool {
 
 // Classify maps a response to the error an exporter's push function returns: nil for any 2xx; for a Retryable status a
 // retryable *StatusError, wrapped in exporterhelper.NewThrottleRetry when a valid Retry-After asks for a delay;
-// for anything else a consumererror.NewPermanent(*StatusError). body is the start of the response body (only the
-// first SnippetLimit bytes are kept).
+// for anything else a consumererror.NewPermanent(*StatusError). body is the start of the response body (its first
+// AnswerLimit bytes are kept in Answer, SnippetLimit of them in Snippet).
 func Classify(resp *http.Response, body []byte) error {
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
-	if len(body) > SnippetLimit {
-		body = body[:SnippetLimit]
-	}
-	se := &StatusError{StatusCode: resp.StatusCode, Snippet: body}
+	answer := body[:min(len(body), AnswerLimit)]
+	se := &StatusError{StatusCode: resp.StatusCode, Snippet: answer[:min(len(answer), SnippetLimit)], Answer: answer}
 	if resp.Request != nil && resp.Request.URL != nil {
 		se.URL = resp.Request.URL.Redacted()
 	}
@@ -112,7 +116,7 @@ func ParseRetryAfter(value string, now time.Time) (delay time.Duration, ok bool)
 
 // Send performs req with client and classifies the outcome (see Classify). Network errors, timeouts included, are
 // returned as retryable errors naming the URL without its password. The response body is read (its first
-// SnippetLimit bytes kept for errors), drained and closed, so connections are reused.
+// AnswerLimit bytes kept for errors), drained and closed, so connections are reused.
 func Send(client *http.Client, req *http.Request) error {
 	resp, err := client.Do(req)
 	if err != nil {
@@ -132,7 +136,7 @@ func Send(client *http.Client, req *http.Request) error {
 }
 
 func readSnippet(r io.Reader) []byte {
-	buf := make([]byte, SnippetLimit)
+	buf := make([]byte, AnswerLimit)
 	n, _ := io.ReadFull(r, buf)
 	return buf[:n]
 }
