@@ -13,6 +13,9 @@ type nameSet struct {
 	blocked map[string]struct{}
 	allowed map[string]struct{}
 	maxLen  int
+	// foldNonASCII is set when a configured name has a non-ASCII byte: keys with one are then lower-cased with
+	// Unicode rules (ASCII-only folding would miss "Пароль" for "пароль", even the exact key).
+	foldNonASCII bool
 	// lengths[c] has bit n set when some name of length n (63 for 63 and more) starts with byte c (either
 	// case): most keys are ruled out by this one load, without hashing.
 	lengths [256]uint64
@@ -39,6 +42,9 @@ func newNameSet(blocked, allowed []string) *nameSet {
 func (ns *nameSet) note(name string) {
 	if name == "" {
 		return
+	}
+	if !isASCII(name) {
+		ns.foldNonASCII = true
 	}
 	ns.maxLen = max(ns.maxLen, len(name))
 	bit := uint64(1) << min(len(name), 63)
@@ -77,6 +83,10 @@ const (
 // classify looks k up without allocating: an already lower-case key is looked up as is, others are
 // lower-cased into a stack buffer.
 func (ns *nameSet) classify(k string) int {
+	if ns.foldNonASCII && !isASCII(k) {
+		// Lower-casing may change the first byte and the length: no pre-filter.
+		return ns.lookup(strings.ToLower(k))
+	}
 	if len(k) == 0 || ns.lengths[k[0]]&(uint64(1)<<min(len(k), 63)) == 0 || len(k) > ns.maxLen {
 		return nameUnknown
 	}
@@ -111,6 +121,15 @@ func (ns *nameSet) classify(k string) int {
 		return nameBlocked
 	}
 	return nameUnknown
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (ns *nameSet) lookup(k string) int {
