@@ -17,9 +17,10 @@ type urlCredentials struct {
 }
 
 // authorityStop reports the bytes that end a URL authority (RFC 3986 gen-delims that cannot appear in it,
-// and the characters that delimit a URL inside text).
+// and the characters that delimit a URL inside text). "'" is not among them: it is a sub-delim, legal in
+// userinfo, and a password holding one must not hide from the scan.
 var authorityStop = func() (t [256]bool) {
-	for _, c := range []byte("/?#\"'<>`\\ \t\r\n\f\v") {
+	for _, c := range []byte("/?#\"<>`\\ \t\r\n\f\v") {
 		t[c] = true
 	}
 	return t
