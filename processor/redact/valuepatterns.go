@@ -304,7 +304,8 @@ func findCard(s string, i int) (ms, me, runEnd int, ok bool) {
 		break
 	}
 	runEnd = groups[n-1].end
-	startOK := i == 0 || !(isAlnum(s[i-1]) || s[i-1] == '_' || s[i-1] == '.')
+	// A '.' before the digits is a decimal point only when a digit precedes it ("1.4111..."), not in "No.4111...".
+	startOK := i == 0 || !(isAlnum(s[i-1]) || s[i-1] == '_' || (s[i-1] == '.' && i >= 2 && isDigit(s[i-2])))
 	endOK := true
 	if runEnd < len(s) {
 		c := s[runEnd]
