@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/fapilog/fapilog-otelcol/internal/envelope"
+	"github.com/fapilog/fapilog-otelcol/internal/lograte"
 	"github.com/fapilog/fapilog-otelcol/internal/lokilabel"
 )
 
@@ -153,9 +154,9 @@ type valueGuard struct {
 	mu   sync.RWMutex
 	seen map[string]string
 
-	capped   atomic.Int64 // values replaced by OtherValue since the last warning
-	lastWarn atomic.Int64 // unix nanoseconds of the last warning
-	now      func() time.Time
+	capped atomic.Int64 // values replaced by OtherValue since the last warning
+	warned lograte.Gate
+	now    func() time.Time
 }
 
 func newValueGuard(name string, maxValues int, logger *zap.Logger, tel *lokiTelemetry) *valueGuard {
@@ -215,9 +216,7 @@ func (g *valueGuard) insert(v string) string {
 func (g *valueGuard) overflow() string {
 	g.replaced.Add(context.Background(), 1, g.ofLabel)
 	g.capped.Add(1)
-	now := g.now().UnixNano()
-	last := g.lastWarn.Load()
-	if (last == 0 || now-last >= int64(labelWarnInterval)) && g.lastWarn.CompareAndSwap(last, now) {
+	if g.warned.Allow(g.now(), labelWarnInterval) {
 		replaced := g.capped.Swap(0)
 		g.logger.Warn("Label reached max_label_values: new values are sent as "+lokilabel.OtherValue,
 			zap.String("label", g.name), zap.Int("max_label_values", g.max),

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/lograte"
 )
 
 // SQLSTATE codes the transport acts on.
@@ -40,8 +41,8 @@ type copyTransport struct {
 
 	// beforeCopy, when set (tests only), runs before each COPY and can fail it.
 	beforeCopy func(lo, hi int) error
-	// lastFewerRowsWarning is when warnFewerRows last logged (unix nanoseconds).
-	lastFewerRowsWarning atomic.Int64
+	// fewerRowsWarned keeps warnFewerRows to one line a minute.
+	fewerRowsWarned lograte.Gate
 }
 
 // acquire takes a pooled connection, waiting at most pool_acquire_timeout.
@@ -102,8 +103,7 @@ func (t *copyTransport) copyOnce(ctx context.Context, p *tablePlan, b *rowBatch,
 // row). The rows were delivered to PostgreSQL and count as such; sending them again would store the kept rows
 // twice, and the table would drop the others again.
 func (t *copyTransport) warnFewerRows(stored int64, rows int) {
-	now, last := time.Now().UnixNano(), t.lastFewerRowsWarning.Load()
-	if now-last < int64(time.Minute) || !t.lastFewerRowsWarning.CompareAndSwap(last, now) {
+	if !t.fewerRowsWarned.Allow(time.Now(), time.Minute) {
 		return
 	}
 	t.logger.Warn("COPY stored fewer rows than it was given: a trigger or rule on the table dropped the others; they count as delivered",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -12,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
+
+	"github.com/fapilog/fapilog-otelcol/internal/lograte"
 )
 
 // redactProcessor applies the compiled rules to every log record, in place.
@@ -24,7 +25,7 @@ type redactProcessor struct {
 	walkers     sync.Pool
 
 	// At most one warning of each kind per warnInterval; the metrics carry the totals.
-	guardrailLog, failureLog, dropLog rateLimit
+	guardrailLog, failureLog, dropLog lograte.Gate
 
 	// testHook, when set, runs at the start of every resource and record walk with the attributes about to be
 	// walked (tests use it to make redaction fail).
@@ -169,14 +170,14 @@ func (p *redactProcessor) failed(w *walker, r any, in string) walkOutcome {
 // report records the batch's counts and logs what went wrong in it, each warning rate-limited.
 func (p *redactProcessor) report(ctx context.Context, c *batchCounts) {
 	p.metrics.record(ctx, c)
-	if (c.guardrail[guardMaxDepth] > 0 || c.guardrail[guardMaxKeys] > 0) && p.guardrailLog.allow() {
+	if (c.guardrail[guardMaxDepth] > 0 || c.guardrail[guardMaxKeys] > 0) && p.guardrailLog.Allow(time.Now(), warnInterval) {
 		p.logger.Warn("redact: guardrail exceeded",
 			zap.Int64("records_over_max_depth", c.guardrail[guardMaxDepth]),
 			zap.Int64("records_over_max_keys_scanned", c.guardrail[guardMaxKeys]),
 			zap.String("on_guardrail_exceeded", string(p.onGuardrail)),
 			zap.Duration("next_warning_after", warnInterval))
 	}
-	if c.failed > 0 && p.failMode != FailModeOpen && p.failureLog.allow() {
+	if c.failed > 0 && p.failMode != FailModeOpen && p.failureLog.Allow(time.Now(), warnInterval) {
 		p.logger.Warn("redact: redaction failed",
 			zap.Int64("records", c.failed),
 			zap.String("first_error", c.firstFailure),
@@ -184,7 +185,7 @@ func (p *redactProcessor) report(ctx context.Context, c *batchCounts) {
 			zap.String("fail_mode", string(p.failMode)),
 			zap.Duration("next_warning_after", warnInterval))
 	}
-	if n := c.dropped[dropGuardrail] + c.dropped[dropFailure]; n > 0 && p.dropLog.allow() {
+	if n := c.dropped[dropGuardrail] + c.dropped[dropFailure]; n > 0 && p.dropLog.Allow(time.Now(), warnInterval) {
 		p.logger.Warn("redact: dropped log records",
 			zap.Int64("dropped_by_guardrail", c.dropped[dropGuardrail]),
 			zap.Int64("dropped_by_failure", c.dropped[dropFailure]),
@@ -192,15 +193,5 @@ func (p *redactProcessor) report(ctx context.Context, c *batchCounts) {
 	}
 }
 
-// rateLimit lets one warning through per warnInterval.
-type rateLimit struct {
-	next atomic.Int64
-}
-
+// warnInterval keeps each kind of warning to one line per 10 s.
 const warnInterval = 10 * time.Second
-
-func (l *rateLimit) allow() bool {
-	now := time.Now().UnixNano()
-	next := l.next.Load()
-	return now >= next && l.next.CompareAndSwap(next, now+int64(warnInterval))
-}
